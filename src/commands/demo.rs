@@ -1,0 +1,297 @@
+//! `dms demo`: a complete, self-checking walk-through on a throwaway database, printed as the
+//! commands a person would type. It runs this very binary, so what it shows is what a user
+//! gets; each step checks its exit code and output, and the demo fails loudly if one is off.
+//!
+//! `seed_demo_data` is the sample participant `dms init --demo` loads.
+
+use crate::cli::{DemoArgs, Global};
+use crate::domain::otp;
+use crate::domain::role::Role;
+use crate::domain::user_id::ClearingHouse;
+use crate::storage::participants::{self, Participant};
+use crate::storage::users::{self, UserProfile};
+use crate::storage::{audit, ts};
+use anyhow::{bail, Context as _};
+use chrono::{DateTime, Duration, Utc};
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// The demo participant: B01234 ABC SECURITIES (HKSCC CP), one DA maker, two DA checkers and
+/// three business users, all with registered e-mail addresses and no password yet.
+pub fn seed_demo_data(c: &rusqlite::Connection, now: DateTime<Utc>) -> anyhow::Result<()> {
+    participants::insert(
+        c,
+        &Participant {
+            participant_id: "B01234".into(),
+            name: "ABC SECURITIES".into(),
+            house: ClearingHouse::HkscCp,
+            max_users: 70,
+            domains: vec!["abc.com.hk".into()],
+            created_at: now,
+        },
+    )?;
+    let people = [
+        ("B01234X1", Role::Maker, "CHAN", "TAI MAN", "tm.chan@abc.com.hk"),
+        ("B01234X2", Role::Checker, "WONG", "SIU MING", "sm.wong@abc.com.hk"),
+        ("B01234X3", Role::Checker, "LEE", "KA YAN", "ky.lee@abc.com.hk"),
+        ("B0123401", Role::User, "CHEUNG", "WAI KIN", "wk.cheung@abc.com.hk"),
+        ("B0123402", Role::User, "HO", "MEI LING", "ml.ho@abc.com.hk"),
+        ("B0123403", Role::User, "LAU", "CHI FAI", "settlement@abc.com.hk"),
+    ];
+    for (id, role, surname, other, email) in people {
+        users::insert(
+            c,
+            &UserProfile {
+                user_id: id.into(),
+                participant_id: Some("B01234".into()),
+                role,
+                status: "ENABLED".into(),
+                surname: surname.into(),
+                other_names: other.into(),
+                email: Some(email.into()),
+                enable_from: None,
+                disable_after: None,
+                channel: "CST".into(),
+                limit_cents: if role == Role::User { 100_000_000 } else { 0 },
+                groups: if role == Role::User { "11 12 A C".into() } else { String::new() },
+                srn: None,
+                cert_expiry: None,
+                pin_phc: None,
+                created_at: now,
+                version: 1,
+            },
+        )?;
+    }
+    audit::append(
+        c,
+        now,
+        &audit::Event { action: "demo.seeded", participant_id: Some("B01234"), ..Default::default() },
+    )?;
+    Ok(())
+}
+
+/// A throwaway folder for the demo.
+fn scratch_dir() -> anyhow::Result<PathBuf> {
+    let mut rng = crate::crypto::SecureRng::os();
+    let dir = std::env::temp_dir().join(format!("dms-demo-{}", hex::encode(rng.bytes::<6>())));
+    std::fs::create_dir(&dir)?;
+    Ok(dir)
+}
+
+struct Demo {
+    exe: PathBuf,
+    dir: PathBuf,
+    now: DateTime<Utc>,
+    step: usize,
+}
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Demo {
+    /// Run `dms ARGS` with `stdin`, print it like a terminal transcript, check the exit code.
+    fn run(&mut self, args: &[&str], stdin: Option<&str>, expect_code: i32, comment: &str) -> anyhow::Result<Run> {
+        self.step += 1;
+        println!("\n# {}. {comment}", self.step);
+        let shown_stdin = stdin.map(|_| "printf '%s\\n' \"$PASSWORD\" | ").unwrap_or("");
+        println!("$ {shown_stdin}dms {}", args.join(" "));
+        let mut cmd = Command::new(&self.exe);
+        cmd.args(args)
+            .current_dir(&self.dir)
+            .env_clear()
+            .env("DMS_NOW", ts(self.now))
+            .env("NO_COLOR", "1")
+            .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().context("starting dms")?;
+        if let (Some(input), Some(mut pipe)) = (stdin, child.stdin.take()) {
+            pipe.write_all(input.as_bytes())?;
+        }
+        let out = child.wait_with_output()?;
+        let run = Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        };
+        for line in run.stdout.lines() {
+            println!("  {line}");
+        }
+        for line in run.stderr.lines() {
+            println!("  (stderr) {line}");
+        }
+        if run.code != expect_code {
+            bail!("demo step {} `dms {}` exited {} (expected {expect_code})", self.step, args.join(" "), run.code);
+        }
+        println!("  -> exit {} as expected", run.code);
+        Ok(run)
+    }
+
+    fn json(&mut self, args: &[&str], stdin: Option<&str>, comment: &str) -> anyhow::Result<serde_json::Value> {
+        let mut full = vec!["--format", "json"];
+        full.extend_from_slice(args);
+        let r = self.run(&full, stdin, 0, comment)?;
+        serde_json::from_str(&r.stdout).with_context(|| format!("demo step {}: output is not JSON", self.step))
+    }
+
+    /// The last OTP delivered to the outbox.
+    fn last_mailed_otp(&self) -> anyhow::Result<String> {
+        let mbox = std::fs::read_to_string(self.dir.join("dms-outbox.mbox"))?;
+        mbox.lines()
+            .rev()
+            .find_map(|l| l.strip_prefix("One Time Password (OTP) for CCASS: "))
+            .map(str::to_string)
+            .context("no OTP in the outbox")
+    }
+
+    fn advance(&mut self, d: Duration) {
+        self.now += d;
+        println!("\n(clock moves on {} minutes: {})", d.num_minutes(), crate::signin::show_time(self.now));
+    }
+}
+
+/// The authenticator app's side: read the key from the URI and compute the code.
+fn app_code(uri: &str, now: DateTime<Utc>) -> anyhow::Result<String> {
+    let secret = uri.split("secret=").nth(1).and_then(|r| r.split('&').next()).context("no secret in the key URI")?;
+    let key = totp_rs::Secret::try_from_base32(secret).map_err(|e| anyhow::anyhow!("{e}"))?;
+    otp::totp_code(key.as_bytes(), u64::try_from(now.timestamp())?).context("computing the app's code")
+}
+
+pub fn cmd_demo(_g: &Global, a: DemoArgs) -> anyhow::Result<()> {
+    let dir = scratch_dir()?;
+    let result = walk(&dir);
+    if a.keep {
+        println!("\nThe demo's folder is kept: {}", dir.display());
+    } else {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    result?;
+    println!("\nDemo complete: every step gave the expected result.");
+    Ok(())
+}
+
+fn walk(dir: &Path) -> anyhow::Result<()> {
+    // Monday 23 November 2026, 10:00 Hong Kong time: inside service hours.
+    let now = DateTime::parse_from_rfc3339("2026-11-23T10:00:00+08:00")?.with_timezone(&Utc);
+    let mut d = Demo { exe: std::env::current_exe()?, dir: dir.to_path_buf(), now, step: 0 };
+    let pw = "Demo-Passw0rd!2026(HK)";
+    let pw_line = format!("{pw}\n");
+
+    println!(
+        "dms demo: first-time logon, on-going logon, lockout and the audit trail, on a throwaway database in {}",
+        dir.display()
+    );
+    d.run(
+        &["init", "--allow-test-clock", "--demo", "--operator-email", "ops@hkex.example"],
+        None,
+        0,
+        "Create a database with the exchange operator HKEXOP01 and a demo participant",
+    )?;
+
+    // First-time logon of the operator (seed Appendix C): Forgot/Reset, then the OTP channel.
+    d.json(
+        &["otp", "request", "--user", "HKEXOP01"],
+        None,
+        "First-time logon, step 1: request an e-mail OTP (it goes to dms-outbox.mbox)",
+    )?;
+    let code = d.last_mailed_otp()?;
+    println!("  (the e-mail says: One Time Password (OTP) for CCASS: {code})");
+    d.json(
+        &["password", "reset", "--user", "HKEXOP01", "--otp", &code, "--password-stdin"],
+        Some(&pw_line),
+        "Set the password with the e-mailed OTP",
+    )?;
+    let setup = d.json(
+        &["otp", "setup", "--user", "HKEXOP01", "--app", "--password-stdin"],
+        Some(&pw_line),
+        "Register an authenticator app: dms prints the otpauth:// key URI",
+    )?;
+    let uri = setup["otpauth_uri"].as_str().context("no otpauth_uri")?.to_string();
+    if !uri.starts_with("otpauth://totp/HKEX:HKEXOP01?") {
+        bail!("unexpected key URI {uri}");
+    }
+    let code = app_code(&uri, d.now)?;
+    println!("  (the app shows {code})");
+    d.json(
+        &["login", "--user", "HKEXOP01", "--password-stdin", "--otp", &code],
+        Some(&pw_line),
+        "Sign in: the first accepted code confirms the device",
+    )?;
+    let who = d.json(&["whoami"], None, "Who is signed in (a session check: no password hashing)")?;
+    if who["user_id"] != "HKEXOP01" {
+        bail!("whoami says {who}");
+    }
+    d.run(
+        &["--session", "second.session", "login", "--user", "HKEXOP01", "--password-stdin", "--otp", &code],
+        Some(&pw_line),
+        3,
+        "Replaying the same code fails: each TOTP code is accepted once (exit 3)",
+    )?;
+
+    // A business user chooses e-mail OTP.
+    d.advance(Duration::minutes(1));
+    d.json(
+        &["otp", "request", "--user", "B0123401"],
+        None,
+        "A business user of the demo participant starts first-time logon",
+    )?;
+    let code = d.last_mailed_otp()?;
+    d.json(
+        &["password", "reset", "--user", "B0123401", "--otp", &code, "--password-stdin"],
+        Some(&pw_line),
+        "... sets a password",
+    )?;
+    d.json(
+        &["otp", "setup", "--user", "B0123401", "--email", "--accept-warning", "--password-stdin"],
+        Some(&pw_line),
+        "... skips device registration: e-mail OTP (no self-service reset)",
+    )?;
+    let code = d.last_mailed_otp()?;
+    d.json(
+        &["--session", "user.session", "login", "--user", "B0123401", "--password-stdin", "--otp", &code],
+        Some(&pw_line),
+        "... and signs in with the e-mailed OTP, in a session file of its own",
+    )?;
+    d.run(
+        &["password", "reset", "--user", "B0123401", "--otp", "12345678", "--password-stdin"],
+        Some("Another-Passw0rd!2026\n"),
+        5,
+        "E-mail OTP users cannot reset their own password: a DA must (exit 5)",
+    )?;
+
+    // Lockout: 5 wrong passwords within 30 minutes.
+    let wrong = "Wrong-Passw0rd!2026\n";
+    for i in 1..=4 {
+        d.advance(Duration::minutes(5));
+        let note = format!("Wrong password {i} of 5 for B0123401 (exit 3)");
+        d.run(&["login", "--user", "B0123401", "--password-stdin", "--otp", "12345678"], Some(wrong), 3, &note)?;
+    }
+    d.advance(Duration::minutes(5));
+    let note = "The fifth within 30 minutes locks the account and ends its sessions (exit 4)";
+    d.run(&["login", "--user", "B0123401", "--password-stdin", "--otp", "12345678"], Some(wrong), 4, note)?;
+    d.run(
+        &["--session", "user.session", "whoami"],
+        None,
+        3,
+        "The user's open session ended with the lockout (exit 3)",
+    )?;
+    d.run(
+        &["otp", "request", "--user", "B0123401"],
+        None,
+        4,
+        "Once locked, even self-service fails, and says who can unlock",
+    )?;
+
+    // The audit trail.
+    let v = d.json(&["audit", "verify"], None, "Every attempt is in the hash-chained audit trail; verify it")?;
+    if v["ok"] != true {
+        bail!("audit verify: {v}");
+    }
+    d.json(&["logout"], None, "Sign out")?;
+    d.run(&["whoami"], None, 3, "Signed out: no identity (exit 3)")?;
+    Ok(())
+}

@@ -1,0 +1,110 @@
+//! `dms init`: create the database, its key file and the first exchange operator.
+
+use crate::cli::{Global, InitArgs};
+use crate::context::{self, key_path};
+use crate::crypto::MasterKey;
+use crate::domain::profile;
+use crate::domain::role::Role;
+use crate::domain::user_id::FIRST_OPERATOR_ID;
+use crate::error::conflict;
+use crate::output::Output;
+use crate::storage::users::UserProfile;
+use crate::storage::{audit, settings, users, Store};
+use serde_json::json;
+
+pub fn cmd_init(g: &Global, a: InitArgs) -> anyhow::Result<()> {
+    let out = Output::new(g.format);
+    // Everything that can be refused is checked before a file is created.
+    let now = context::clock(a.allow_test_clock)?;
+    let mut rng = context::rng(a.allow_test_clock)?;
+    let operator_email = a.operator_email.as_deref().map(profile::email).transpose()?;
+    let key_file = key_path(&g.db);
+    if key_file.exists() && !g.db.exists() {
+        return Err(conflict(format!(
+            "{} exists without its database: remove it (it belongs to a deleted database) or restore the database",
+            key_file.display()
+        ))
+        .into());
+    }
+    let mut store = Store::create(&g.db)?;
+    let made = (|| -> anyhow::Result<()> {
+        MasterKey::create(&key_file, &mut rng)?;
+        let tx = store.write()?;
+        for (k, v) in settings::DEFAULTS {
+            settings::set(&tx, k, v)?;
+        }
+        settings::set(&tx, "test-clock", if a.allow_test_clock { "on" } else { "off" })?;
+        audit::append(
+            &tx,
+            now,
+            &audit::Event {
+                action: "database.created",
+                detail: json!({ "test_clock": a.allow_test_clock }).to_string(),
+                ..Default::default()
+            },
+        )?;
+        if let Some(email) = &operator_email {
+            users::insert(
+                &tx,
+                &UserProfile {
+                    user_id: FIRST_OPERATOR_ID.to_string(),
+                    participant_id: None,
+                    role: Role::Operator,
+                    status: "ENABLED".into(),
+                    surname: "HKEX".into(),
+                    other_names: "OPERATOR".into(),
+                    email: Some(email.clone()),
+                    enable_from: None,
+                    disable_after: None,
+                    channel: "CST".into(),
+                    limit_cents: 0,
+                    groups: String::new(),
+                    srn: None,
+                    cert_expiry: None,
+                    pin_phc: None,
+                    created_at: now,
+                    version: 1,
+                },
+            )?;
+            audit::append(
+                &tx,
+                now,
+                &audit::Event { action: "operator.created", subject: Some(FIRST_OPERATOR_ID), ..Default::default() },
+            )?;
+        }
+        if a.demo {
+            crate::commands::demo::seed_demo_data(&tx, now)?;
+        }
+        tx.commit()?;
+        Ok(())
+    })();
+    if let Err(e) = made {
+        // Leave nothing half-made behind.
+        drop(store);
+        let _ = std::fs::remove_file(&g.db);
+        let _ = std::fs::remove_file(&key_file);
+        for suffix in ["-wal", "-shm"] {
+            let mut p = g.db.as_os_str().to_os_string();
+            p.push(suffix);
+            let _ = std::fs::remove_file(p);
+        }
+        return Err(e);
+    }
+    out.object(&json!({
+        "db": g.db.display().to_string(),
+        "key_file": key_file.display().to_string(),
+        "operator": operator_email.as_ref().map(|_| FIRST_OPERATOR_ID),
+        "test_clock": a.allow_test_clock,
+        "demo_data": a.demo,
+    }))?;
+    if operator_email.is_some() {
+        out.note(&format!(
+            "Next: the operator's first-time logon -\n  dms otp request --user {FIRST_OPERATOR_ID}\n  dms password reset --user {FIRST_OPERATOR_ID} --otp CODE\n  dms login --user {FIRST_OPERATOR_ID}"
+        ));
+    }
+    out.note(&format!(
+        "Keep {} with the database: without it, registered authenticator apps cannot be verified.",
+        key_file.display()
+    ));
+    Ok(())
+}

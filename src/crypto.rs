@@ -1,0 +1,196 @@
+//! Secrets at rest: argon2id PHC strings for passwords and PINs, SHA-256 for session tokens,
+//! a keyed HMAC for e-mail OTPs, and XChaCha20-Poly1305 sealing for TOTP keys (the one secret
+//! that must be recoverable) under a key kept in a 0600 file beside the database.
+//!
+//! Randomness comes from [`SecureRng`]: the operating system's CSPRNG, or — only on a database
+//! created with `--allow-test-clock` and with `DMS_SEED` set — a seeded generator so tests and
+//! the demo are repeatable.
+
+use anyhow::{anyhow, bail, Context as _};
+use argon2::{Argon2, PasswordHasher, PasswordVerifier};
+use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+use chacha20poly1305::{Key, XChaCha20Poly1305, XNonce};
+use hmac::{Hmac, Mac};
+use rand::{Rng, SeedableRng};
+use sha2::{Digest, Sha256};
+use std::io::Write as _;
+use std::path::Path;
+use zeroize::{Zeroize, Zeroizing};
+
+/// The random source of one command.
+pub enum SecureRng {
+    Os(rand::rngs::ThreadRng),
+    Seeded(Box<rand::rngs::StdRng>),
+}
+
+impl SecureRng {
+    pub fn os() -> Self {
+        SecureRng::Os(rand::rng())
+    }
+
+    pub fn seeded(seed: u64) -> Self {
+        SecureRng::Seeded(Box::new(rand::rngs::StdRng::seed_from_u64(seed)))
+    }
+
+    pub fn fill(&mut self, buf: &mut [u8]) {
+        match self {
+            SecureRng::Os(r) => r.fill_bytes(buf),
+            SecureRng::Seeded(r) => r.fill_bytes(buf),
+        }
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        match self {
+            SecureRng::Os(r) => r.next_u64(),
+            SecureRng::Seeded(r) => r.next_u64(),
+        }
+    }
+
+    pub fn bytes<const N: usize>(&mut self) -> [u8; N] {
+        let mut b = [0u8; N];
+        self.fill(&mut b);
+        b
+    }
+}
+
+/// Hash a password or PIN to an argon2id PHC string (argon2 0.6 defaults are OWASP's:
+/// m = 19 MiB, t = 2, p = 1).
+pub fn hash_secret(secret: &str, rng: &mut SecureRng) -> anyhow::Result<String> {
+    let salt: [u8; 16] = rng.bytes();
+    let phc = Argon2::default()
+        .hash_password_with_salt(secret.as_bytes(), &salt)
+        .map_err(|e| anyhow!("hashing failed: {e}"))?;
+    Ok(phc.to_string())
+}
+
+/// Check a password or PIN against a PHC string (constant-time inside argon2).
+pub fn verify_secret(secret: &str, phc: &str) -> bool {
+    Argon2::default().verify_password(secret.as_bytes(), phc).is_ok()
+}
+
+/// Is this an argon2 PHC string we can verify against (used for imported smartcard PINs)?
+pub fn is_argon2_phc(phc: &str) -> bool {
+    argon2::PasswordHash::new(phc).is_ok_and(|h| h.algorithm.as_str().starts_with("argon2"))
+}
+
+/// The stored form of a session token.
+pub fn token_hash(token: &[u8]) -> Vec<u8> {
+    Sha256::digest(token).to_vec()
+}
+
+/// Constant-time equality.
+pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
+    use subtle::ConstantTimeEq;
+    a.len() == b.len() && bool::from(a.ct_eq(b))
+}
+
+/// The key file beside the database: 32 random bytes, hex, mode 0600.
+pub struct MasterKey(Zeroizing<[u8; 32]>);
+
+impl MasterKey {
+    pub fn create(path: &Path, rng: &mut SecureRng) -> anyhow::Result<Self> {
+        let key: [u8; 32] = rng.bytes();
+        let mut text = Zeroizing::new(hex::encode(key));
+        let mut f = crate::storage::create_private_file(path)
+            .with_context(|| format!("cannot create key file {}", path.display()))?;
+        f.write_all(text.as_bytes())?;
+        f.write_all(b"\n")?;
+        f.sync_all()?;
+        text.zeroize();
+        Ok(MasterKey(Zeroizing::new(key)))
+    }
+
+    pub fn load(path: &Path) -> anyhow::Result<Self> {
+        let text = Zeroizing::new(std::fs::read_to_string(path).with_context(|| {
+            format!("cannot read the key file {} (it is created by `dms init` beside the database)", path.display())
+        })?);
+        let bytes =
+            Zeroizing::new(hex::decode(text.trim()).map_err(|_| anyhow!("key file {} is damaged", path.display()))?);
+        let key: [u8; 32] =
+            bytes.as_slice().try_into().map_err(|_| anyhow!("key file {} is damaged", path.display()))?;
+        Ok(MasterKey(Zeroizing::new(key)))
+    }
+
+    /// Seal a TOTP key for `user_id` (the user ID is bound in as associated data, so a sealed
+    /// key copied onto another profile does not open).
+    pub fn seal(&self, user_id: &str, plain: &[u8], rng: &mut SecureRng) -> anyhow::Result<Vec<u8>> {
+        let cipher = XChaCha20Poly1305::new(Key::from_slice(&self.0[..]));
+        let nonce: [u8; 24] = rng.bytes();
+        let ct = cipher
+            .encrypt(XNonce::from_slice(&nonce), Payload { msg: plain, aad: user_id.as_bytes() })
+            .map_err(|_| anyhow!("sealing failed"))?;
+        let mut out = nonce.to_vec();
+        out.extend_from_slice(&ct);
+        Ok(out)
+    }
+
+    pub fn open(&self, user_id: &str, sealed: &[u8]) -> anyhow::Result<Zeroizing<Vec<u8>>> {
+        if sealed.len() < 24 + 16 {
+            bail!("sealed TOTP key of {user_id} is damaged");
+        }
+        let cipher = XChaCha20Poly1305::new(Key::from_slice(&self.0[..]));
+        let (nonce, ct) = sealed.split_at(24);
+        cipher
+            .decrypt(XNonce::from_slice(nonce), Payload { msg: ct, aad: user_id.as_bytes() })
+            .map(Zeroizing::new)
+            .map_err(|_| anyhow!("the TOTP key of {user_id} does not open with this key file"))
+    }
+
+    /// Keyed hash of an e-mail OTP: without the key file, the stored hash of an 8-digit code
+    /// cannot be brute-forced offline.
+    pub fn otp_hash(&self, user_id: &str, code: &str) -> Vec<u8> {
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.0[..]).expect("HMAC takes any key length");
+        mac.update(b"email-otp\0");
+        mac.update(user_id.as_bytes());
+        mac.update(b"\0");
+        mac.update(code.trim().as_bytes());
+        mac.finalize().into_bytes().to_vec()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_hash_to_argon2id_phc_and_verify() {
+        let mut rng = SecureRng::seeded(1);
+        let phc = hash_secret("Correct-Horse7Battery!", &mut rng).expect("hash");
+        assert!(phc.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{phc}");
+        assert!(verify_secret("Correct-Horse7Battery!", &phc));
+        assert!(!verify_secret("Correct-Horse7Battery?", &phc));
+        assert!(!verify_secret("x", "not a phc"));
+        assert!(is_argon2_phc(&phc) && !is_argon2_phc("$pbkdf2$x"));
+    }
+
+    #[test]
+    fn sealed_totp_keys_open_only_for_their_user_and_key() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let mut rng = SecureRng::seeded(7);
+        let k = MasterKey::create(&dir.path().join("k"), &mut rng).expect("key");
+        let sealed = k.seal("B0123401", b"12345678901234567890", &mut rng).expect("seal");
+        assert!(!sealed.windows(20).any(|w| w == b"12345678901234567890"), "ciphertext hides the key");
+        assert_eq!(&k.open("B0123401", &sealed).expect("open")[..], b"12345678901234567890");
+        assert!(k.open("B0123402", &sealed).is_err(), "bound to the user ID");
+        let other = MasterKey::create(&dir.path().join("k2"), &mut rng).expect("key");
+        assert!(other.open("B0123401", &sealed).is_err(), "bound to the key file");
+        let again = MasterKey::load(&dir.path().join("k")).expect("load");
+        assert_eq!(&again.open("B0123401", &sealed).expect("open")[..], b"12345678901234567890");
+    }
+
+    #[test]
+    fn otp_hash_is_keyed_and_per_user() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let mut rng = SecureRng::seeded(7);
+        let k = MasterKey::create(&dir.path().join("k"), &mut rng).expect("key");
+        assert_eq!(k.otp_hash("A", "12345678"), k.otp_hash("A", " 12345678 "));
+        assert_ne!(k.otp_hash("A", "12345678"), k.otp_hash("B", "12345678"));
+        assert_ne!(k.otp_hash("A", "12345678"), Sha256::digest(b"12345678").to_vec());
+    }
+
+    #[test]
+    fn seeded_randomness_repeats_and_os_randomness_does_not() {
+        assert_eq!(SecureRng::seeded(5).bytes::<16>(), SecureRng::seeded(5).bytes::<16>());
+        assert_ne!(SecureRng::os().bytes::<16>(), SecureRng::os().bytes::<16>());
+    }
+}

@@ -1,0 +1,10 @@
+//! Pure domain rules: no I/O, no clock reads (the time is always passed in), unit-tested in
+//! place. Names follow the seed's own words.
+
+pub mod hours;
+pub mod lockout;
+pub mod otp;
+pub mod password_policy;
+pub mod profile;
+pub mod role;
+pub mod user_id;

@@ -1,0 +1,147 @@
+//! The one error type at the edge and the one place that decides exit codes (SPEC §8).
+//!
+//! Lower layers return `thiserror` errors of their own or `anyhow` errors; anything that should
+//! reach the user with a particular exit code is turned into a [`DmsError`] of the right
+//! [`Kind`]. Everything else exits 1.
+
+use std::fmt;
+
+/// What went wrong, as far as a script needs to know: each kind is one exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Bad command line, or a secret was needed and none could be read (exit 2).
+    Usage,
+    /// Wrong password, OTP or authorisation code; not signed in (exit 3).
+    Auth,
+    /// Account locked, disabled, expired, outside its dates or service hours (exit 4).
+    Locked,
+    /// Role, maker-checker rule or DA minimum forbids it (exit 5).
+    NotPermitted,
+    /// Input that does not meet a rule (exit 6).
+    Invalid,
+    /// Stale or decided request, quota full, ID taken, OTP requested too soon (exit 7).
+    Conflict,
+    /// Anything else (exit 1).
+    Other,
+}
+
+impl Kind {
+    pub fn exit_code(self) -> i32 {
+        match self {
+            Kind::Other => 1,
+            Kind::Usage => 2,
+            Kind::Auth => 3,
+            Kind::Locked => 4,
+            Kind::NotPermitted => 5,
+            Kind::Invalid => 6,
+            Kind::Conflict => 7,
+        }
+    }
+
+    /// The stable `code` of the JSON error object.
+    pub fn code(self) -> &'static str {
+        match self {
+            Kind::Other => "internal",
+            Kind::Usage => "usage",
+            Kind::Auth => "authentication_failed",
+            Kind::Locked => "account_unavailable",
+            Kind::NotPermitted => "not_permitted",
+            Kind::Invalid => "invalid_input",
+            Kind::Conflict => "conflict",
+        }
+    }
+}
+
+/// An error meant for the user: a kind (exit code) and a one-line message.
+#[derive(Debug, Clone)]
+pub struct DmsError {
+    pub kind: Kind,
+    pub message: String,
+}
+
+impl fmt::Display for DmsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for DmsError {}
+
+impl DmsError {
+    pub fn new(kind: Kind, message: impl Into<String>) -> Self {
+        DmsError { kind, message: message.into() }
+    }
+}
+
+/// Shorthands: `Err(usage("..."))?`.
+pub fn usage(m: impl Into<String>) -> DmsError {
+    DmsError::new(Kind::Usage, m)
+}
+pub fn auth(m: impl Into<String>) -> DmsError {
+    DmsError::new(Kind::Auth, m)
+}
+pub fn locked(m: impl Into<String>) -> DmsError {
+    DmsError::new(Kind::Locked, m)
+}
+pub fn not_permitted(m: impl Into<String>) -> DmsError {
+    DmsError::new(Kind::NotPermitted, m)
+}
+pub fn invalid(m: impl Into<String>) -> DmsError {
+    DmsError::new(Kind::Invalid, m)
+}
+pub fn conflict(m: impl Into<String>) -> DmsError {
+    DmsError::new(Kind::Conflict, m)
+}
+
+/// Classify any error that reached `main`.
+pub fn classify(err: &anyhow::Error) -> (Kind, String) {
+    if let Some(e) = err.downcast_ref::<DmsError>() {
+        return (e.kind, e.message.clone());
+    }
+    if let Some(e) = err.downcast_ref::<clap::Error>() {
+        return (Kind::Usage, e.to_string());
+    }
+    // Domain validation errors are all "invalid input".
+    if err.downcast_ref::<crate::domain::profile::ProfileError>().is_some()
+        || err.downcast_ref::<crate::domain::user_id::UserIdError>().is_some()
+        || err.downcast_ref::<crate::domain::password_policy::PolicyViolation>().is_some()
+    {
+        return (Kind::Invalid, format!("{err:#}"));
+    }
+    if let Some(rusqlite::Error::SqliteFailure(f, _)) = err.downcast_ref::<rusqlite::Error>() {
+        if f.code == rusqlite::ErrorCode::DatabaseBusy || f.code == rusqlite::ErrorCode::DatabaseLocked {
+            return (Kind::Conflict, "the database is busy; try again".into());
+        }
+    }
+    (Kind::Other, format!("{err:#}"))
+}
+
+/// A closed stdout (`dms listing | head`) is not an error: exit quietly.
+pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain()
+        .any(|e| e.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exit_codes_follow_the_contract() {
+        assert_eq!(Kind::Other.exit_code(), 1);
+        assert_eq!(Kind::Usage.exit_code(), 2);
+        assert_eq!(Kind::Auth.exit_code(), 3);
+        assert_eq!(Kind::Locked.exit_code(), 4);
+        assert_eq!(Kind::NotPermitted.exit_code(), 5);
+        assert_eq!(Kind::Invalid.exit_code(), 6);
+        assert_eq!(Kind::Conflict.exit_code(), 7);
+    }
+
+    #[test]
+    fn a_dms_error_keeps_its_kind_through_anyhow() {
+        let e: anyhow::Error = conflict("quota full").into();
+        assert_eq!(classify(&e), (Kind::Conflict, "quota full".to_string()));
+        let e = anyhow::anyhow!("disk on fire");
+        assert_eq!(classify(&e).0, Kind::Other);
+    }
+}

@@ -1,0 +1,231 @@
+//! The only printer: table (comfy-table), CSV (csv) and JSON (serde_json) are values of
+//! [`Format`], chosen once per command. Commands hand over `serde_json::Value`s; lists are
+//! streamed row by row (CSV and JSON never hold a whole listing in memory).
+//!
+//! stdout carries results only; notes, warnings and errors go to stderr, so that
+//! `--format json` prints exactly one JSON document on stdout.
+
+use serde_json::{Map, Value};
+use std::io::{self, IsTerminal as _, Write};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Table,
+    Csv,
+    Json,
+}
+
+#[derive(Debug, Clone)]
+pub struct Output {
+    pub format: Format,
+    /// Colour on stderr: only on a terminal and without NO_COLOR.
+    pub color: bool,
+}
+
+impl Output {
+    pub fn new(format: Format) -> Self {
+        let color = io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+        Output { format, color }
+    }
+
+    /// Is a person reading stdout (table format on a terminal)? QR codes and prompts only then.
+    pub fn for_person(&self) -> bool {
+        self.format == Format::Table && io::stdout().is_terminal()
+    }
+
+    /// One result object.
+    pub fn object(&self, v: &Value) -> io::Result<()> {
+        let mut w = io::stdout().lock();
+        match self.format {
+            Format::Json => {
+                serde_json::to_writer_pretty(&mut w, v)?;
+                writeln!(w)
+            }
+            Format::Csv => {
+                let map = as_map(v);
+                let mut c = csv::Writer::from_writer(&mut w);
+                c.write_record(map.keys())?;
+                c.write_record(map.values().map(cell))?;
+                c.flush()
+            }
+            Format::Table => {
+                let map = as_map(v);
+                let mut t = new_table();
+                for (k, val) in &map {
+                    t.add_row(vec![label(k), table_cell(val)]);
+                }
+                writeln!(w, "{t}")
+            }
+        }
+    }
+
+    /// A line for people: stderr, so machine formats stay clean.
+    pub fn note(&self, msg: &str) {
+        let _ = writeln!(io::stderr(), "{msg}");
+    }
+
+    pub fn warn(&self, msg: &str) {
+        let prefix = if self.color { "\x1b[33mwarning:\x1b[0m" } else { "warning:" };
+        let _ = writeln!(io::stderr(), "{prefix} {msg}");
+    }
+
+    /// Report a failure: `{"error":{"code","message"}}` on stderr in JSON, a line otherwise.
+    pub fn error(&self, code: &str, message: &str) {
+        let mut e = io::stderr().lock();
+        if self.format == Format::Json {
+            let doc = serde_json::json!({ "error": { "code": code, "message": message } });
+            let _ = writeln!(e, "{doc}");
+        } else if self.color {
+            let _ = writeln!(e, "\x1b[31merror:\x1b[0m {message}");
+        } else {
+            let _ = writeln!(e, "error: {message}");
+        }
+    }
+
+    /// Start streaming a list of rows with these columns. In JSON the rows go into an array
+    /// under `list_key`, with any extras beside it.
+    pub fn rows(&self, list_key: &str, columns: &[&str]) -> io::Result<Rows> {
+        let columns: Vec<String> = columns.iter().map(|c| c.to_string()).collect();
+        let sink = match self.format {
+            Format::Csv => {
+                let mut c = csv::Writer::from_writer(io::stdout());
+                c.write_record(&columns)?;
+                Sink::Csv(Box::new(c))
+            }
+            Format::Json => {
+                let mut w = io::BufWriter::new(io::stdout());
+                write!(w, "{{{}:[", Value::String(list_key.to_string()))?;
+                Sink::Json { w, first: true }
+            }
+            Format::Table => Sink::Table(Vec::new()),
+        };
+        Ok(Rows { columns, sink })
+    }
+}
+
+enum Sink {
+    Csv(Box<csv::Writer<io::Stdout>>),
+    Json { w: io::BufWriter<io::Stdout>, first: bool },
+    Table(Vec<Vec<String>>),
+}
+
+/// A list being printed.
+pub struct Rows {
+    columns: Vec<String>,
+    sink: Sink,
+}
+
+impl Rows {
+    /// One row; `values` are in column order.
+    pub fn push(&mut self, values: Vec<Value>) -> io::Result<()> {
+        match &mut self.sink {
+            Sink::Csv(c) => c.write_record(values.iter().map(cell)).map_err(io::Error::other),
+            Sink::Json { w, first } => {
+                if !*first {
+                    w.write_all(b",")?;
+                }
+                *first = false;
+                let obj: Map<String, Value> = self.columns.iter().cloned().zip(values).collect();
+                serde_json::to_writer(&mut *w, &obj)?;
+                Ok(())
+            }
+            Sink::Table(rows) => {
+                rows.push(values.iter().map(table_cell).collect());
+                Ok(())
+            }
+        }
+    }
+
+    /// Close the list. `extras` are JSON members beside the list; `footer` is the text printed
+    /// under the table (CSV has neither: its columns stay machine-readable).
+    pub fn finish(self, extras: &[(&str, Value)], footer: Option<&str>) -> io::Result<()> {
+        match self.sink {
+            Sink::Csv(mut c) => c.flush(),
+            Sink::Json { mut w, .. } => {
+                w.write_all(b"]")?;
+                for (k, v) in extras {
+                    write!(w, ",{}:", Value::String(k.to_string()))?;
+                    serde_json::to_writer(&mut w, v)?;
+                }
+                w.write_all(b"}\n")?;
+                w.flush()
+            }
+            Sink::Table(rows) => {
+                let mut out = io::stdout().lock();
+                if rows.is_empty() {
+                    writeln!(out, "(none)")?;
+                } else {
+                    let mut t = new_table();
+                    t.set_header(self.columns.iter().map(|c| label(c)));
+                    for r in rows {
+                        t.add_row(r);
+                    }
+                    writeln!(out, "{t}")?;
+                }
+                if let Some(f) = footer {
+                    write!(out, "{f}")?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+fn new_table() -> comfy_table::Table {
+    let mut t = comfy_table::Table::new();
+    t.load_style(comfy_table::presets::UTF8_FULL_CONDENSED);
+    t.set_content_arrangement(comfy_table::ContentArrangement::Dynamic);
+    t
+}
+
+fn as_map(v: &Value) -> Map<String, Value> {
+    match v {
+        Value::Object(m) => m.clone(),
+        other => std::iter::once(("value".to_string(), other.clone())).collect(),
+    }
+}
+
+/// "otpauth_uri" → "Otpauth uri": table labels read as words.
+fn label(key: &str) -> String {
+    let s = key.replace('_', " ");
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().collect::<String>() + c.as_str(),
+        None => s,
+    }
+}
+
+/// A value as a CSV cell: scalars as text, nested values as compact JSON.
+pub fn cell(v: &Value) -> String {
+    match v {
+        Value::Null => String::new(),
+        Value::String(s) => s.clone(),
+        Value::Bool(b) => b.to_string(),
+        Value::Number(n) => n.to_string(),
+        other => other.to_string(),
+    }
+}
+
+fn table_cell(v: &Value) -> String {
+    match v {
+        Value::Bool(true) => "Yes".into(),
+        Value::Bool(false) => "No".into(),
+        Value::Array(a) => a.iter().map(cell).collect::<Vec<_>>().join(" "),
+        other => cell(other),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cells_and_labels() {
+        assert_eq!(cell(&Value::Null), "");
+        assert_eq!(cell(&serde_json::json!(12)), "12");
+        assert_eq!(cell(&serde_json::json!(["A", "B"])), "[\"A\",\"B\"]");
+        assert_eq!(table_cell(&serde_json::json!(["A", "B"])), "A B");
+        assert_eq!(table_cell(&Value::Bool(true)), "Yes");
+        assert_eq!(label("otpauth_uri"), "Otpauth uri");
+    }
+}

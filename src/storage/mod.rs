@@ -1,0 +1,153 @@
+//! All SQL lives here. `Store::open` sets the PRAGMAs and runs the migrations; each table
+//! family has a module of typed functions that take the open transaction.
+
+pub mod audit;
+pub mod calendar;
+pub mod otps;
+pub mod participants;
+pub mod sessions;
+pub mod settings;
+pub mod users;
+
+use anyhow::{bail, Context as _};
+use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use rusqlite::{Connection, Transaction, TransactionBehavior};
+use rusqlite_migration::{Migrations, M};
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+/// The migrations, in order. `schema.sql` is migration 1.
+fn migrations() -> Migrations<'static> {
+    Migrations::new(vec![M::up(include_str!("../../schema.sql"))])
+}
+
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+}
+
+/// Create a new file readable and writable only by its owner.
+pub fn create_private_file(path: &Path) -> std::io::Result<File> {
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    opts.open(path)
+}
+
+impl Store {
+    /// Open an existing database.
+    pub fn open(path: &Path) -> anyhow::Result<Store> {
+        if !path.exists() {
+            return Err(crate::error::DmsError::new(
+                crate::error::Kind::Other,
+                format!("no database at {}: create one with `dms init` (or pass --db PATH)", path.display()),
+            )
+            .into());
+        }
+        Self::connect(path)
+    }
+
+    /// Create a new database file (mode 0600) and apply the schema.
+    pub fn create(path: &Path) -> anyhow::Result<Store> {
+        if path.exists() {
+            return Err(crate::error::conflict(format!(
+                "{} already exists; dms init will not overwrite a database",
+                path.display()
+            ))
+            .into());
+        }
+        create_private_file(path).with_context(|| format!("cannot create {}", path.display()))?;
+        Self::connect(path)
+    }
+
+    fn connect(path: &Path) -> anyhow::Result<Store> {
+        let mut conn = Connection::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+        // Connection settings, not schema: set on every open, outside the migrations.
+        conn.busy_timeout(std::time::Duration::from_secs(30))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.set_prepared_statement_cache_capacity(64);
+        let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        let latest = 1;
+        if version > latest {
+            bail!("{} was written by a newer dms (schema {version}, this dms knows {latest})", path.display());
+        }
+        if version < latest {
+            migrations().to_latest(&mut conn).context("applying the schema")?;
+        }
+        Ok(Store { conn, path: path.to_path_buf() })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Start a write transaction. IMMEDIATE takes the write lock up front, so two processes
+    /// never deadlock upgrading read locks; the busy timeout queues them instead.
+    pub fn write(&mut self) -> anyhow::Result<Transaction<'_>> {
+        Ok(self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?)
+    }
+
+    /// A read-only snapshot.
+    pub fn read(&mut self) -> anyhow::Result<Transaction<'_>> {
+        Ok(self.conn.transaction_with_behavior(TransactionBehavior::Deferred)?)
+    }
+
+    pub fn conn(&self) -> &Connection {
+        &self.conn
+    }
+}
+
+/// Times are stored as RFC 3339 UTC with whole seconds ("2026-11-22T02:00:00Z"), which sorts.
+pub fn ts(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+pub fn parse_ts(s: &str) -> anyhow::Result<DateTime<Utc>> {
+    Ok(DateTime::parse_from_rfc3339(s).with_context(|| format!("bad time {s:?} in database"))?.with_timezone(&Utc))
+}
+
+pub fn opt_ts(s: Option<String>) -> anyhow::Result<Option<DateTime<Utc>>> {
+    s.as_deref().map(parse_ts).transpose()
+}
+
+pub fn opt_date(s: Option<String>) -> anyhow::Result<Option<NaiveDate>> {
+    s.as_deref()
+        .map(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").with_context(|| format!("bad date {d:?} in database")))
+        .transpose()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_are_valid() {
+        assert!(migrations().validate().is_ok());
+    }
+
+    #[test]
+    fn a_new_database_is_private_and_migrated() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let p = dir.path().join("t.db");
+        let s = Store::create(&p).expect("create");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(std::fs::metadata(&p).expect("meta").permissions().mode() & 0o777, 0o600);
+        }
+        let v: i64 = s.conn().pragma_query_value(None, "user_version", |r| r.get(0)).expect("v");
+        assert_eq!(v, 1);
+        let fk: i64 = s.conn().pragma_query_value(None, "foreign_keys", |r| r.get(0)).expect("fk");
+        assert_eq!(fk, 1);
+        drop(s);
+        assert!(Store::create(&p).is_err(), "never overwrites");
+        assert!(Store::open(&p).is_ok());
+        assert!(Store::open(&dir.path().join("missing.db")).is_err());
+    }
+}

@@ -1,0 +1,47 @@
+//! The outstanding e-mail OTP of each user (keyed hash only).
+
+use super::{parse_ts, ts};
+use crate::domain::otp::IssuedEmailOtp;
+use chrono::{DateTime, Utc};
+use rusqlite::{params, Connection, OptionalExtension};
+
+pub struct StoredEmailOtp {
+    pub code_hash: Vec<u8>,
+    pub issued: IssuedEmailOtp,
+}
+
+pub fn get(c: &Connection, user_id: &str) -> anyhow::Result<Option<StoredEmailOtp>> {
+    let raw = c
+        .prepare_cached(
+            "SELECT code_hash, issued_at, requested, used_at IS NOT NULL FROM email_otps WHERE user_id = ?1",
+        )?
+        .query_row([user_id], |r| {
+            Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, String>(1)?, r.get::<_, bool>(2)?, r.get::<_, bool>(3)?))
+        })
+        .optional()?;
+    raw.map(|(code_hash, issued_at, requested, used)| {
+        Ok(StoredEmailOtp { code_hash, issued: IssuedEmailOtp { issued_at: parse_ts(&issued_at)?, requested, used } })
+    })
+    .transpose()
+}
+
+/// Replace the user's outstanding OTP with a new one.
+pub fn put(c: &Connection, user_id: &str, code_hash: &[u8], now: DateTime<Utc>, requested: bool) -> anyhow::Result<()> {
+    c.prepare_cached(
+        "INSERT INTO email_otps (user_id, code_hash, issued_at, requested, used_at) VALUES (?1, ?2, ?3, ?4, NULL) \
+         ON CONFLICT (user_id) DO UPDATE SET code_hash = excluded.code_hash, issued_at = excluded.issued_at, \
+         requested = excluded.requested, used_at = NULL",
+    )?
+    .execute(params![user_id, code_hash, ts(now), requested])?;
+    Ok(())
+}
+
+pub fn mark_used(c: &Connection, user_id: &str, now: DateTime<Utc>) -> anyhow::Result<()> {
+    c.prepare_cached("UPDATE email_otps SET used_at = ?2 WHERE user_id = ?1")?.execute(params![user_id, ts(now)])?;
+    Ok(())
+}
+
+pub fn discard(c: &Connection, user_id: &str) -> anyhow::Result<()> {
+    c.prepare_cached("DELETE FROM email_otps WHERE user_id = ?1")?.execute([user_id])?;
+    Ok(())
+}

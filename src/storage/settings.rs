@@ -1,0 +1,50 @@
+//! The settings table: timeline dates, service hours, mail transport, request expiry.
+
+use rusqlite::{Connection, OptionalExtension};
+
+/// Keys and their defaults. `test-clock` is set once by `dms init` and cannot be changed.
+pub const DEFAULTS: &[(&str, &str)] = &[
+    ("launch-date", "2023-06-12"),
+    ("decommission-date", "2023-09-04"),
+    ("service-hours", "on"),
+    ("mail", "file:dms-outbox.mbox"),
+    ("mail-from", "CCASS <noreply_pt@dms.invalid>"),
+    ("request-expiry-hours", "72"),
+    ("test-clock", "off"),
+];
+
+pub fn get(c: &Connection, key: &str) -> anyhow::Result<Option<String>> {
+    Ok(c.prepare_cached("SELECT value FROM settings WHERE key = ?1")?.query_row([key], |r| r.get(0)).optional()?)
+}
+
+/// The value, or its default.
+pub fn get_or_default(c: &Connection, key: &str) -> anyhow::Result<String> {
+    if let Some(v) = get(c, key)? {
+        return Ok(v);
+    }
+    Ok(DEFAULTS.iter().find(|(k, _)| *k == key).map(|(_, v)| v.to_string()).unwrap_or_default())
+}
+
+pub fn set(c: &Connection, key: &str, value: &str) -> anyhow::Result<()> {
+    c.prepare_cached(
+        "INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+    )?
+    .execute([key, value])?;
+    Ok(())
+}
+
+pub fn all(c: &Connection) -> anyhow::Result<Vec<(String, String)>> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for (k, _) in DEFAULTS {
+        out.push((k.to_string(), get_or_default(c, k)?));
+    }
+    let mut stmt = c.prepare_cached("SELECT key, value FROM settings ORDER BY key")?;
+    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+    for row in rows {
+        let (k, v) = row?;
+        if !out.iter().any(|(ok, _)| *ok == k) {
+            out.push((k, v));
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,202 @@
+//! User profiles and their credentials (two tables, one row each per user).
+
+use super::{opt_date, opt_ts, parse_ts, ts};
+use crate::domain::lockout::FailureState;
+use crate::domain::otp::OtpChannel;
+use crate::domain::role::Role;
+use chrono::{DateTime, NaiveDate, Utc};
+use rusqlite::{params, Connection, OptionalExtension, Row};
+
+/// A user profile as stored (seed 4.3).
+#[derive(Debug, Clone, PartialEq)]
+pub struct UserProfile {
+    pub user_id: String,
+    pub participant_id: Option<String>,
+    pub role: Role,
+    pub status: String,
+    pub surname: String,
+    pub other_names: String,
+    pub email: Option<String>,
+    pub enable_from: Option<NaiveDate>,
+    pub disable_after: Option<NaiveDate>,
+    pub channel: String,
+    pub limit_cents: i64,
+    pub groups: String,
+    pub srn: Option<String>,
+    pub cert_expiry: Option<String>,
+    pub pin_phc: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub version: i64,
+}
+
+impl UserProfile {
+    pub fn enabled(&self) -> bool {
+        self.status == "ENABLED"
+    }
+}
+
+/// The authenticator state of a user.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Credentials {
+    pub password_phc: Option<String>,
+    pub password_set_at: Option<DateTime<Utc>>,
+    pub otp_channel: Option<OtpChannel>,
+    /// 2FA initialised: a password and a confirmed OTP channel.
+    pub otp_confirmed: bool,
+    pub totp_key: Option<Vec<u8>>,
+    pub totp_last_step: Option<u64>,
+    pub locked_at: Option<DateTime<Utc>>,
+    pub failures: FailureState,
+    pub last_login_at: Option<DateTime<Utc>>,
+}
+
+const PROFILE_COLUMNS: &str = "user_id, participant_id, role, status, surname, other_names, email, enable_from, \
+     disable_after, channel, limit_cents, groups, srn, cert_expiry, pin_phc, created_at, version";
+
+/// Read a profile row (columns in `PROFILE_COLUMNS` order). Dates and times are checked, so a
+/// damaged row is an error rather than a default.
+fn profile_from_row(r: &Row<'_>) -> rusqlite::Result<rusqlite::Result<UserProfile, String>> {
+    let role: String = r.get(2)?;
+    let enable_from: Option<String> = r.get(7)?;
+    let disable_after: Option<String> = r.get(8)?;
+    let created_at: String = r.get(15)?;
+    type Checked = (Role, Option<NaiveDate>, Option<NaiveDate>, DateTime<Utc>);
+    let checked = (|| -> anyhow::Result<Checked> {
+        Ok((
+            role.parse::<Role>().map_err(anyhow::Error::msg)?,
+            opt_date(enable_from)?,
+            opt_date(disable_after)?,
+            parse_ts(&created_at)?,
+        ))
+    })();
+    let (role, enable_from, disable_after, created_at) = match checked {
+        Ok(v) => v,
+        Err(e) => return Ok(Err(format!("{e:#}"))),
+    };
+    Ok(Ok(UserProfile {
+        user_id: r.get(0)?,
+        participant_id: r.get(1)?,
+        role,
+        status: r.get(3)?,
+        surname: r.get(4)?,
+        other_names: r.get(5)?,
+        email: r.get(6)?,
+        enable_from,
+        disable_after,
+        channel: r.get(9)?,
+        limit_cents: r.get(10)?,
+        groups: r.get(11)?,
+        srn: r.get(12)?,
+        cert_expiry: r.get(13)?,
+        pin_phc: r.get(14)?,
+        created_at,
+        version: r.get(16)?,
+    }))
+}
+
+pub fn get(c: &Connection, user_id: &str) -> anyhow::Result<Option<UserProfile>> {
+    let sql = format!("SELECT {PROFILE_COLUMNS} FROM users WHERE user_id = ?1");
+    match c.prepare_cached(&sql)?.query_row([user_id], profile_from_row).optional()? {
+        None => Ok(None),
+        Some(Ok(p)) => Ok(Some(p)),
+        Some(Err(e)) => anyhow::bail!("user {user_id}: {e}"),
+    }
+}
+
+/// Is this ID in use now, or was it ever (deleted IDs are never reused)?
+pub fn id_taken(c: &Connection, user_id: &str) -> anyhow::Result<bool> {
+    let n: i64 = c
+        .prepare_cached(
+            "SELECT (SELECT COUNT(*) FROM users WHERE user_id = ?1) + (SELECT COUNT(*) FROM retired_user_ids WHERE user_id = ?1)",
+        )?
+        .query_row([user_id], |r| r.get(0))?;
+    Ok(n > 0)
+}
+
+pub fn insert(c: &Connection, p: &UserProfile) -> anyhow::Result<()> {
+    c.prepare_cached(
+        "INSERT INTO users (user_id, participant_id, role, status, surname, other_names, email, enable_from, \
+         disable_after, channel, limit_cents, groups, srn, cert_expiry, pin_phc, created_at, version) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+    )?
+    .execute(params![
+        p.user_id,
+        p.participant_id,
+        p.role.as_str(),
+        p.status,
+        p.surname,
+        p.other_names,
+        p.email,
+        p.enable_from.map(|d| d.to_string()),
+        p.disable_after.map(|d| d.to_string()),
+        p.channel,
+        p.limit_cents,
+        p.groups,
+        p.srn,
+        p.cert_expiry,
+        p.pin_phc,
+        ts(p.created_at),
+        p.version,
+    ])?;
+    c.prepare_cached("INSERT INTO credentials (user_id) VALUES (?1)")?.execute([&p.user_id])?;
+    Ok(())
+}
+
+pub fn credentials(c: &Connection, user_id: &str) -> anyhow::Result<Option<Credentials>> {
+    let raw = c
+        .prepare_cached(
+            "SELECT password_phc, password_set_at, otp_channel, otp_confirmed, totp_key, totp_last_step, locked_at, \
+             failures, otp_misses, last_login_at FROM credentials WHERE user_id = ?1",
+        )?
+        .query_row([user_id], |r| {
+            Ok((
+                r.get::<_, Option<String>>(0)?,
+                r.get::<_, Option<String>>(1)?,
+                r.get::<_, Option<String>>(2)?,
+                r.get::<_, i64>(3)?,
+                r.get::<_, Option<Vec<u8>>>(4)?,
+                r.get::<_, Option<i64>>(5)?,
+                r.get::<_, Option<String>>(6)?,
+                r.get::<_, String>(7)?,
+                r.get::<_, i64>(8)?,
+                r.get::<_, Option<String>>(9)?,
+            ))
+        })
+        .optional()?;
+    let Some((phc, set_at, chan, confirmed, key, last_step, locked, failures, misses, last_login)) = raw else {
+        return Ok(None);
+    };
+    Ok(Some(Credentials {
+        password_phc: phc,
+        password_set_at: opt_ts(set_at)?,
+        otp_channel: chan.as_deref().and_then(OtpChannel::parse),
+        otp_confirmed: confirmed != 0,
+        totp_key: key,
+        totp_last_step: last_step.and_then(|s| u64::try_from(s).ok()),
+        locked_at: opt_ts(locked)?,
+        failures: FailureState::decode(&failures, u32::try_from(misses).unwrap_or(0)),
+        last_login_at: opt_ts(last_login)?,
+    }))
+}
+
+pub fn save_credentials(c: &Connection, user_id: &str, cr: &Credentials) -> anyhow::Result<()> {
+    c.prepare_cached(
+        "UPDATE credentials SET password_phc = ?2, password_set_at = ?3, otp_channel = ?4, otp_confirmed = ?5, \
+         totp_key = ?6, totp_last_step = ?7, locked_at = ?8, failures = ?9, otp_misses = ?10, last_login_at = ?11 \
+         WHERE user_id = ?1",
+    )?
+    .execute(params![
+        user_id,
+        cr.password_phc,
+        cr.password_set_at.map(ts),
+        cr.otp_channel.map(|c| c.as_str()),
+        i64::from(cr.otp_confirmed),
+        cr.totp_key,
+        cr.totp_last_step.and_then(|s| i64::try_from(s).ok()),
+        cr.locked_at.map(ts),
+        cr.failures.encode_failures(),
+        i64::from(cr.failures.otp_misses),
+        cr.last_login_at.map(ts),
+    ])?;
+    Ok(())
+}
