@@ -61,6 +61,20 @@ pub enum Command {
     /// Self-service authentication settings (seed Appendix D d).
     #[command(subcommand)]
     Auth(AuthCommand),
+    /// Maintain user profiles (DMS, maker-checker).
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Delegated Administrators: assign business user groups (DMS, maker-checker).
+    #[command(subcommand)]
+    Da(DaCommand),
+    /// Pending maker-checker requests: list, show, approve, reject, cancel.
+    #[command(subcommand)]
+    Request(RequestCommand),
+    /// User Profile Listing, with the quota footer.
+    Listing(ListingArgs),
+    /// Exchange operator functions: participants, eServices DA3/DA4, settings, holidays.
+    #[command(subcommand)]
+    Hkex(HkexCommand),
     /// The hash-chained audit trail.
     #[command(subcommand)]
     Audit(AuditCommand),
@@ -178,4 +192,223 @@ pub enum AuthCommand {
 pub enum AuditCommand {
     /// Walk the hash chain and name the first bad row, if any.
     Verify,
+}
+
+/// Authorise at once: the checker types the authorisation code (password and OTP) here.
+#[derive(Debug, Clone, Args)]
+pub struct InlineArgs {
+    /// Checker ID: authorise inline, as on the seed's confirmation screen.
+    #[arg(long, value_parser = user_id, value_name = "ID")]
+    pub checker: Option<UserId>,
+    /// The checker's one-time password.
+    #[arg(long, value_name = "CODE", requires = "checker")]
+    pub otp: Option<String>,
+    /// Read the checker's password from standard input.
+    #[arg(long, requires = "checker")]
+    pub password_stdin: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ProfileArgs {
+    #[arg(long)]
+    pub surname: Option<String>,
+    #[arg(long)]
+    pub other_names: Option<String>,
+    #[arg(long)]
+    pub email: Option<String>,
+    /// enabled or disabled.
+    #[arg(long)]
+    pub status: Option<String>,
+    /// First day the user may sign in (YYYY-MM-DD, DD/MM/YY or DD-Mon-YY; "none" clears).
+    #[arg(long, value_name = "DATE")]
+    pub enable_from: Option<String>,
+    /// Last day the user may sign in ("none" clears).
+    #[arg(long, value_name = "DATE")]
+    pub disable_after: Option<String>,
+    /// User groups, comma-separated codes from the catalogue.
+    #[arg(long, value_name = "G,G")]
+    pub groups: Option<String>,
+    /// Transaction limit in HKD (0.00 - 9,999,999,999.99).
+    #[arg(long, value_name = "HKD")]
+    pub limit: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create User Profile (a business user).
+    Create {
+        /// The user ID to assign (participant ID + 2 characters).
+        #[arg(long, value_parser = user_id, conflicts_with = "generate", required_unless_present = "generate")]
+        user_id: Option<UserId>,
+        /// Generate User ID: the next free one.
+        #[arg(long)]
+        generate: bool,
+        /// Access channel: CST (terminal) or PG (Participant Gateway).
+        #[arg(long, default_value = "CST")]
+        channel: String,
+        #[command(flatten)]
+        profile: ProfileArgs,
+        #[command(flatten)]
+        inline: InlineArgs,
+    },
+    /// Change User Profile (incl. e-mail registration).
+    Change {
+        #[arg(value_parser = user_id)]
+        id: UserId,
+        #[command(flatten)]
+        profile: ProfileArgs,
+        #[command(flatten)]
+        inline: InlineArgs,
+    },
+    /// Delete User Profile.
+    Delete {
+        #[arg(value_parser = user_id)]
+        id: UserId,
+        #[command(flatten)]
+        inline: InlineArgs,
+    },
+    /// Unlock/Reset OTP Device Registration: the next logon is a first-time logon.
+    Unlock {
+        #[arg(value_parser = user_id)]
+        id: UserId,
+        #[command(flatten)]
+        inline: InlineArgs,
+    },
+    /// Enquire User Profile.
+    Enquire {
+        #[arg(value_parser = user_id)]
+        id: UserId,
+    },
+    /// Bulk e-mail registration from a CSV file (header user_id,email): one request.
+    ImportEmails {
+        file: PathBuf,
+        /// Validate and show what would change; submit nothing.
+        #[arg(long)]
+        dry_run: bool,
+        #[command(flatten)]
+        inline: InlineArgs,
+    },
+    /// Bulk user creation from a CSV file (header user_id,surname,other_names,email[,...]): one request.
+    Import {
+        file: PathBuf,
+        #[arg(long)]
+        dry_run: bool,
+        #[command(flatten)]
+        inline: InlineArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DaCommand {
+    /// Assign business user groups to a DA (after smartcard decommissioning).
+    Assign {
+        #[arg(value_parser = user_id)]
+        da_id: UserId,
+        #[arg(long, value_name = "G,G")]
+        groups: String,
+        #[command(flatten)]
+        inline: InlineArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RequestCommand {
+    /// List requests (newest first).
+    List {
+        /// PENDING, APPROVED, REJECTED, CANCELLED or EXPIRED.
+        #[arg(long)]
+        status: Option<String>,
+        /// Operator and auditors: one participant.
+        #[arg(long)]
+        participant: Option<String>,
+    },
+    /// Show one request with what it would change.
+    Show { id: i64 },
+    /// Authorise requests: the checker's password and a fresh OTP (the authorisation code).
+    Approve {
+        #[arg(required = true)]
+        ids: Vec<i64>,
+        #[arg(long, value_name = "CODE")]
+        otp: Option<String>,
+        #[arg(long)]
+        password_stdin: bool,
+        /// Do not ask for confirmation on a terminal.
+        #[arg(long, short)]
+        yes: bool,
+    },
+    /// Reject a request, with a reason.
+    Reject {
+        id: i64,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Cancel your own pending request.
+    Cancel { id: i64 },
+}
+
+#[derive(Debug, Args)]
+pub struct ListingArgs {
+    /// Which profiles: business users, DAs, or all.
+    #[arg(long, value_parser = ["user", "da", "all"], default_value = "all")]
+    pub role: String,
+    /// enabled or disabled.
+    #[arg(long)]
+    pub status: Option<String>,
+    /// Operator and auditors: the participant to list.
+    #[arg(long, conflicts_with = "all")]
+    pub participant: Option<String>,
+    /// Operator and auditors: every participant.
+    #[arg(long)]
+    pub all: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum HkexCommand {
+    /// Participants and their quota.
+    #[command(subcommand)]
+    Participant(ParticipantCommand),
+    /// eService DA3: Delegated Administrator maintenance.
+    #[command(subcommand)]
+    Da3(Da3Command),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ParticipantCommand {
+    /// Register a participant.
+    Add {
+        #[arg(long)]
+        id: String,
+        #[arg(long)]
+        name: String,
+        /// hkscc-cp, hkscc-db, hkcc or seoch.
+        #[arg(long)]
+        house: String,
+        #[arg(long)]
+        max_users: i64,
+        /// Corporate e-mail domain (repeatable).
+        #[arg(long = "domain")]
+        domains: Vec<String>,
+    },
+    /// List participants with their quota use.
+    List,
+    /// Show one participant.
+    Show { id: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Da3Command {
+    /// Add a DA: assigns the next DA ID of the participant.
+    Add {
+        #[arg(long)]
+        participant: String,
+        /// maker or checker.
+        #[arg(long)]
+        role: String,
+        #[arg(long)]
+        surname: String,
+        #[arg(long)]
+        other_names: String,
+        #[arg(long)]
+        email: String,
+    },
 }

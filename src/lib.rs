@@ -12,6 +12,7 @@ pub mod domain;
 pub mod error;
 pub mod mail;
 pub mod output;
+pub mod requests;
 pub mod secrets;
 pub mod session;
 pub mod signin;

@@ -293,3 +293,64 @@ mod tests {
         assert_eq!(mask_email("x"), "***");
     }
 }
+
+/// A password checked before the write transaction opens, so argon2 never runs while the
+/// database is locked for writing.
+pub struct PasswordCheck {
+    pub user_id: String,
+    pub ok: bool,
+    /// The hash it was checked against (if it changes meanwhile, the check is void).
+    pub phc: Option<String>,
+}
+
+pub fn check_password_unlocked(
+    store: &mut crate::storage::Store,
+    user_id: &str,
+    password: &str,
+) -> anyhow::Result<PasswordCheck> {
+    let tx = store.read()?;
+    let phc = users::credentials(&tx, user_id)?.and_then(|c| c.password_phc);
+    drop(tx);
+    let ok = phc.as_deref().is_some_and(|p| crypto::verify_secret(password, p));
+    Ok(PasswordCheck { user_id: user_id.to_string(), ok, phc })
+}
+
+/// The authorisation code of a checker (seed Appendix A f): the checker's password, checked
+/// beforehand, and a fresh OTP, checked now. A wrong code counts against the checker like a
+/// failed sign-in. Returns the checker's account.
+pub fn authorise(
+    c: &Connection,
+    key: &MasterKey,
+    pw: &PasswordCheck,
+    code: &str,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Outcome<Account>> {
+    let Some(mut a) = load(c, &pw.user_id)? else {
+        return Ok(Err(auth(format!("unknown checker ID {}", pw.user_id))));
+    };
+    if let Err(e) = gate(c, &a, now)? {
+        return Ok(Err(e));
+    }
+    let Some(channel) = a.cred.otp_channel.filter(|_| a.initialised()) else {
+        return Ok(Err(crate::error::not_permitted(format!(
+            "checker {} has not initialised 2FA and cannot authorise yet",
+            a.id()
+        ))));
+    };
+    if a.cred.password_phc != pw.phc {
+        return Ok(Err(auth("the checker's password changed while authorising: try again")));
+    }
+    if !pw.ok {
+        return Ok(Err(fail(c, &mut a, now, Factor::AuthorisationCode, "authorisation")?));
+    }
+    let digits = if channel == OtpChannel::App { otp::TOTP_DIGITS as usize } else { otp::EMAIL_OTP_DIGITS };
+    if !otp::is_code_shaped(code, digits) {
+        return Ok(Err(crate::error::invalid(format!("--otp: the checker's one-time password is {digits} digits"))));
+    }
+    if !check_otp(c, key, &mut a, channel, code, now)? {
+        return Ok(Err(fail(c, &mut a, now, Factor::Otp, "authorisation")?));
+    }
+    a.cred.failures.reset();
+    users::save_credentials(c, a.id(), &a.cred)?;
+    Ok(Ok(a))
+}

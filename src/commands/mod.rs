@@ -4,11 +4,21 @@
 pub mod audit;
 pub mod auth;
 pub mod demo;
+pub mod hkex;
 pub mod init;
+pub mod listing;
 pub mod meta;
+pub mod request;
+pub mod user;
 
-use crate::cli::{AuditCommand, AuthCommand, Cli, Command, OtpCommand, PasswordCommand};
+use crate::cli::{
+    AuditCommand, AuthCommand, Cli, Command, Da3Command, DaCommand, HkexCommand, OtpCommand, ParticipantCommand,
+    PasswordCommand, RequestCommand, UserCommand,
+};
 use crate::context::Ctx;
+use crate::domain::role::Role;
+use crate::error::not_permitted;
+use crate::session::Identity;
 
 pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
     let g = cli.global;
@@ -35,6 +45,52 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
                     auth::cmd_auth_settings(&mut ctx, delete_device, use_email)
                 }
                 Command::Audit(AuditCommand::Verify) => audit::cmd_audit_verify(&mut ctx),
+                Command::User(UserCommand::Create { user_id, generate, channel, profile, inline }) => {
+                    user::cmd_user_create(&mut ctx, user_id, generate, channel, profile, inline)
+                }
+                Command::User(UserCommand::Change { id, profile, inline }) => {
+                    user::cmd_user_change(&mut ctx, id, profile, inline)
+                }
+                Command::User(UserCommand::Delete { id, inline }) => user::cmd_user_delete(&mut ctx, id, inline),
+                Command::User(UserCommand::Unlock { id, inline }) => user::cmd_user_unlock(&mut ctx, id, inline),
+                Command::User(UserCommand::Enquire { id }) => user::cmd_user_enquire(&mut ctx, id),
+                Command::User(UserCommand::ImportEmails { file, dry_run, inline }) => {
+                    user::cmd_user_import_emails(&mut ctx, &file, dry_run, inline)
+                }
+                Command::User(UserCommand::Import { file, dry_run, inline }) => {
+                    user::cmd_user_import(&mut ctx, &file, dry_run, inline)
+                }
+                Command::Da(DaCommand::Assign { da_id, groups, inline }) => {
+                    user::cmd_da_assign(&mut ctx, da_id, &groups, inline)
+                }
+                Command::Request(RequestCommand::List { status, participant }) => {
+                    request::cmd_request_list(&mut ctx, status, participant)
+                }
+                Command::Request(RequestCommand::Show { id }) => request::cmd_request_show(&mut ctx, id),
+                Command::Request(RequestCommand::Approve { ids, otp, password_stdin, yes }) => {
+                    request::cmd_request_approve(&mut ctx, &ids, otp, password_stdin, yes)
+                }
+                Command::Request(RequestCommand::Reject { id, reason }) => {
+                    request::cmd_request_reject(&mut ctx, id, &reason)
+                }
+                Command::Request(RequestCommand::Cancel { id }) => request::cmd_request_cancel(&mut ctx, id),
+                Command::Listing(a) => listing::cmd_listing(&mut ctx, a),
+                Command::Hkex(HkexCommand::Participant(ParticipantCommand::Add {
+                    id,
+                    name,
+                    house,
+                    max_users,
+                    domains,
+                })) => hkex::cmd_participant_add(&mut ctx, &id, &name, &house, max_users, &domains),
+                Command::Hkex(HkexCommand::Participant(ParticipantCommand::List)) => {
+                    hkex::cmd_participant_list(&mut ctx)
+                }
+                Command::Hkex(HkexCommand::Participant(ParticipantCommand::Show { id })) => {
+                    hkex::cmd_participant_show(&mut ctx, &id)
+                }
+                Command::Hkex(HkexCommand::Da3(Da3Command::Add { participant, role, surname, other_names, email })) => {
+                    hkex::cmd_da3_add(&mut ctx, &participant, &role, &surname, &other_names, &email)
+                }
                 Command::Init(_) | Command::Demo(_) | Command::Completions { .. } | Command::Man => {
                     unreachable!("handled above")
                 }
@@ -42,3 +98,26 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         }
     }
 }
+
+/// The signed-in identity, if its role is one of `roles`; DAs and auditors are also held to
+/// the DMS service hours (SPEC §3).
+pub fn signed_in(ctx: &mut Ctx, roles: &[Role]) -> anyhow::Result<Identity> {
+    let id = crate::session::require(&mut ctx.store, &ctx.session_path, ctx.now)?;
+    if !roles.contains(&id.role) {
+        let allowed: Vec<&str> = roles.iter().map(|r| r.label()).collect();
+        let msg = if id.role == Role::User {
+            "business users cannot use DMS functions".to_string()
+        } else {
+            format!("this needs the role {} (you are {})", allowed.join(" or "), id.role.label())
+        };
+        return Err(not_permitted(msg).into());
+    }
+    let tx = ctx.store.read()?;
+    let open = crate::signin::service_hours(&tx, id.role.audience(), ctx.now)?;
+    drop(tx);
+    open?;
+    Ok(id)
+}
+
+/// Roles that may read a participant's profiles: its DAs, the operator and auditors.
+pub const READERS: &[Role] = &[Role::Maker, Role::Checker, Role::Operator, Role::Auditor];

@@ -3,6 +3,7 @@
 
 pub mod hours;
 pub mod lockout;
+pub mod maker_checker;
 pub mod otp;
 pub mod password_policy;
 pub mod profile;

@@ -3,8 +3,10 @@
 
 pub mod audit;
 pub mod calendar;
+pub mod eservices;
 pub mod otps;
 pub mod participants;
+pub mod requests;
 pub mod sessions;
 pub mod settings;
 pub mod users;

@@ -200,3 +200,148 @@ pub fn save_credentials(c: &Connection, user_id: &str, cr: &Credentials) -> anyh
     ])?;
     Ok(())
 }
+
+/// Rewrite a profile's editable fields and bump its version.
+pub fn update_profile(c: &Connection, p: &UserProfile) -> anyhow::Result<()> {
+    c.prepare_cached(
+        "UPDATE users SET status = ?2, surname = ?3, other_names = ?4, email = ?5, enable_from = ?6, disable_after = ?7, \
+         channel = ?8, limit_cents = ?9, groups = ?10, role = ?11, srn = ?12, cert_expiry = ?13, pin_phc = ?14, \
+         version = version + 1 WHERE user_id = ?1",
+    )?
+    .execute(params![
+        p.user_id,
+        p.status,
+        p.surname,
+        p.other_names,
+        p.email,
+        p.enable_from.map(|d| d.to_string()),
+        p.disable_after.map(|d| d.to_string()),
+        p.channel,
+        p.limit_cents,
+        p.groups,
+        p.role.as_str(),
+        p.srn,
+        p.cert_expiry,
+        p.pin_phc,
+    ])?;
+    Ok(())
+}
+
+/// Bump the version of a profile whose state changed outside its fields (unlock/reset).
+pub fn bump_version(c: &Connection, user_id: &str) -> anyhow::Result<()> {
+    c.prepare_cached("UPDATE users SET version = version + 1 WHERE user_id = ?1")?.execute([user_id])?;
+    Ok(())
+}
+
+/// Delete a profile (credentials, sessions and OTPs go with it) and retire its ID for good.
+pub fn delete(c: &Connection, user_id: &str, participant_id: Option<&str>, now: DateTime<Utc>) -> anyhow::Result<()> {
+    c.prepare_cached("DELETE FROM users WHERE user_id = ?1")?.execute([user_id])?;
+    c.prepare_cached(
+        "INSERT OR IGNORE INTO retired_user_ids (user_id, participant_id, retired_at) VALUES (?1, ?2, ?3)",
+    )?
+    .execute(params![user_id, participant_id, ts(now)])?;
+    Ok(())
+}
+
+/// Every ID of a participant ever used (live or retired), for ID generation.
+pub fn ids_of_participant(c: &Connection, participant: &str) -> anyhow::Result<std::collections::HashSet<String>> {
+    let mut out = std::collections::HashSet::new();
+    let mut stmt = c.prepare_cached(
+        "SELECT user_id FROM users WHERE participant_id = ?1 UNION ALL SELECT user_id FROM retired_user_ids WHERE participant_id = ?1",
+    )?;
+    for id in stmt.query_map([participant], |r| r.get::<_, String>(0))? {
+        out.insert(id?);
+    }
+    Ok(out)
+}
+
+/// Enabled DA makers and checkers of a participant.
+pub fn da_counts(c: &Connection, participant: &str) -> anyhow::Result<crate::domain::maker_checker::DaCounts> {
+    let (makers, checkers) = c
+        .prepare_cached(
+            "SELECT COUNT(*) FILTER (WHERE role = 'maker'), COUNT(*) FILTER (WHERE role = 'checker') \
+             FROM users WHERE participant_id = ?1 AND status = 'ENABLED'",
+        )?
+        .query_row([participant], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(crate::domain::maker_checker::DaCounts { makers, checkers })
+}
+
+/// One row of the User Profile Listing.
+#[derive(Debug, Clone)]
+pub struct ListingRow {
+    pub user_id: String,
+    pub participant_id: Option<String>,
+    pub surname: String,
+    pub other_names: String,
+    pub email: Option<String>,
+    pub status: String,
+    pub role: String,
+    pub locked: bool,
+    pub otp_channel: Option<String>,
+    pub otp_confirmed: bool,
+    pub enable_from: Option<String>,
+    pub disable_after: Option<String>,
+    pub channel: String,
+    pub limit_cents: i64,
+    pub groups: String,
+    pub srn: Option<String>,
+    pub cert_expiry: Option<String>,
+    pub created_at: String,
+    pub last_login_at: Option<String>,
+    pub password_set_at: Option<String>,
+}
+
+/// What the listing selects.
+#[derive(Debug, Clone, Default)]
+pub struct ListingFilter<'a> {
+    /// None: every participant.
+    pub participant: Option<&'a str>,
+    /// Roles to include (empty: all).
+    pub roles: &'a [&'a str],
+    pub status: Option<&'a str>,
+}
+
+/// Stream the listing in user-ID order without holding it in memory.
+pub fn for_each_listing_row(
+    c: &Connection,
+    f: &ListingFilter<'_>,
+    mut each: impl FnMut(ListingRow) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let roles = f.roles.join(",");
+    let mut stmt = c.prepare_cached(
+        "SELECT u.user_id, u.participant_id, u.surname, u.other_names, u.email, u.status, u.role, \
+                c.locked_at IS NOT NULL, c.otp_channel, c.otp_confirmed, u.enable_from, u.disable_after, u.channel, \
+                u.limit_cents, u.groups, u.srn, u.cert_expiry, u.created_at, c.last_login_at, c.password_set_at \
+         FROM users u JOIN credentials c USING (user_id) \
+         WHERE (?1 IS NULL OR u.participant_id = ?1) AND u.participant_id IS NOT NULL \
+           AND (?2 = '' OR instr(',' || ?2 || ',', ',' || u.role || ',') > 0) \
+           AND (?3 IS NULL OR u.status = ?3) \
+         ORDER BY u.participant_id, u.user_id",
+    )?;
+    let mut rows = stmt.query(params![f.participant, roles, f.status])?;
+    while let Some(r) = rows.next()? {
+        each(ListingRow {
+            user_id: r.get(0)?,
+            participant_id: r.get(1)?,
+            surname: r.get(2)?,
+            other_names: r.get(3)?,
+            email: r.get(4)?,
+            status: r.get(5)?,
+            role: r.get(6)?,
+            locked: r.get(7)?,
+            otp_channel: r.get(8)?,
+            otp_confirmed: r.get(9)?,
+            enable_from: r.get(10)?,
+            disable_after: r.get(11)?,
+            channel: r.get(12)?,
+            limit_cents: r.get(13)?,
+            groups: r.get(14)?,
+            srn: r.get(15)?,
+            cert_expiry: r.get(16)?,
+            created_at: r.get(17)?,
+            last_login_at: r.get(18)?,
+            password_set_at: r.get(19)?,
+        })?;
+    }
+    Ok(())
+}
