@@ -75,6 +75,8 @@ pub enum Command {
     /// Exchange operator functions: participants, eServices DA3/DA4, settings, holidays.
     #[command(subcommand)]
     Hkex(HkexCommand),
+    /// Reports for auditors: readiness, locked, expiring, dormant, requests, audit, da4-fees.
+    Report(ReportArgs),
     /// The hash-chained audit trail.
     #[command(subcommand)]
     Audit(AuditCommand),
@@ -116,8 +118,12 @@ pub struct LoginArgs {
     #[arg(long)]
     pub password_stdin: bool,
     /// The one-time password (from the app, or the e-mail).
-    #[arg(long, value_name = "CODE")]
+    #[arg(long, value_name = "CODE", conflicts_with = "smartcard")]
     pub otp: Option<String>,
+    /// Legacy smartcard sign-in: the smartcard PIN (6-8 digits) instead of password and OTP;
+    /// refused after smartcard decommissioning except on the PG access channel.
+    #[arg(long)]
+    pub smartcard: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -370,6 +376,45 @@ pub enum HkexCommand {
     /// eService DA3: Delegated Administrator maintenance.
     #[command(subcommand)]
     Da3(Da3Command),
+    /// eService DA4: additional user accounts (HK$250 each, one-off).
+    Da4 {
+        #[arg(long)]
+        participant: String,
+        #[arg(long)]
+        accounts: i64,
+    },
+    /// Timeline and system settings.
+    #[command(subcommand)]
+    Settings(SettingsCommand),
+    /// Public holidays (DMS and terminal closed).
+    #[command(subcommand)]
+    Holiday(HolidayCommand),
+    /// Migration: import smartcard-era users from CSV (header
+    /// participant,user_id,surname,other_names,email,role,srn,certificate_expiry[,pin_phc]).
+    ImportSmartcardUsers { file: PathBuf },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SettingsCommand {
+    /// Show every setting.
+    Show,
+    /// Set one: launch-date, decommission-date, service-hours on|off, mail file:PATH|smtp://HOST:PORT,
+    /// mail-from, request-expiry-hours.
+    Set { key: String, value: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum HolidayCommand {
+    Add {
+        /// YYYY-MM-DD (Hong Kong date).
+        date: String,
+        #[arg(long, default_value = "")]
+        name: String,
+    },
+    Remove {
+        date: String,
+    },
+    List,
 }
 
 #[derive(Debug, Subcommand)]
@@ -393,6 +438,8 @@ pub enum ParticipantCommand {
     List,
     /// Show one participant.
     Show { id: String },
+    /// Migration: import participants from CSV (header id,name,house,max_users,domains).
+    Import { file: PathBuf },
 }
 
 #[derive(Debug, Subcommand)]
@@ -411,4 +458,72 @@ pub enum Da3Command {
         #[arg(long)]
         email: String,
     },
+    /// Unlock a DA; the next logon is a first-time logon (password and OTP channel again).
+    Unlock {
+        #[arg(value_parser = user_id)]
+        da_id: UserId,
+    },
+    /// Reset a DA's password and OTP device registration (next logon is first-time).
+    Reset {
+        #[arg(value_parser = user_id)]
+        da_id: UserId,
+    },
+    Enable {
+        #[arg(value_parser = user_id)]
+        da_id: UserId,
+    },
+    /// Disable a DA (refused if the participant would fall below 1 maker and 2 checkers).
+    Disable {
+        #[arg(value_parser = user_id)]
+        da_id: UserId,
+    },
+    /// Delete a DA (refused if the participant would fall below 1 maker and 2 checkers).
+    Delete {
+        #[arg(value_parser = user_id)]
+        da_id: UserId,
+    },
+    /// Give an existing business user the DA maker or checker role (after decommissioning).
+    AssignDa {
+        #[arg(value_parser = user_id)]
+        user_id: UserId,
+        #[arg(long)]
+        role: String,
+    },
+}
+
+/// Auditor reports (SPEC §6).
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    #[arg(value_enum)]
+    pub kind: ReportKind,
+    /// Start of the period (date, inclusive).
+    #[arg(long, value_name = "DATE")]
+    pub from: Option<String>,
+    /// End of the period (date, inclusive).
+    #[arg(long, value_name = "DATE")]
+    pub to: Option<String>,
+    /// expiring: passwords expiring within this many days; dormant: no sign-in for this many days.
+    #[arg(long)]
+    pub days: Option<i64>,
+    /// Operator and auditors: one participant (default: all).
+    #[arg(long)]
+    pub participant: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReportKind {
+    /// 2FA readiness (seed checklist, section 9).
+    Readiness,
+    /// Locked accounts and who can unlock them.
+    Locked,
+    /// Passwords expired or expiring.
+    Expiring,
+    /// Accounts without a sign-in for a long time.
+    Dormant,
+    /// Requests made in a period, with their decisions.
+    Requests,
+    /// The audit trail for a period.
+    Audit,
+    /// DA4 fees per participant.
+    Da4Fees,
 }

@@ -283,17 +283,6 @@ pub fn mask_email(email: &str) -> String {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn masks_email() {
-        assert_eq!(mask_email("chan.taiman@abc.com.hk"), "c***@abc.com.hk");
-        assert_eq!(mask_email("x"), "***");
-    }
-}
-
 /// A password checked before the write transaction opens, so argon2 never runs while the
 /// database is locked for writing.
 pub struct PasswordCheck {
@@ -353,4 +342,15 @@ pub fn authorise(
     a.cred.failures.reset();
     users::save_credentials(c, a.id(), &a.cred)?;
     Ok(Ok(a))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masks_email() {
+        assert_eq!(mask_email("chan.taiman@abc.com.hk"), "c***@abc.com.hk");
+        assert_eq!(mask_email("x"), "***");
+    }
 }

@@ -379,6 +379,9 @@ pub fn cmd_login(ctx: &mut Ctx, a: LoginArgs) -> anyhow::Result<()> {
         None => return Err(usage("--user ID is required").into()),
     };
     let uid = user.as_str().to_string();
+    if a.smartcard {
+        return login_smartcard(ctx, &uid, &mut secrets);
+    }
     if a.otp.is_none() && !secrets.tty() {
         return Err(usage(
             "--otp CODE is required without a terminal (e-mail OTP users: `dms otp request --user ID` sends one)",
@@ -815,5 +818,64 @@ pub fn cmd_auth_settings(ctx: &mut Ctx, delete_device: bool, use_email: bool) ->
     if delete_device {
         ctx.out.note("Device deleted: your next logon sets up the OTP channel again.");
     }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------
+// smartcard (legacy, until decommissioning; always on the PG access channel)
+
+fn login_smartcard(ctx: &mut Ctx, uid: &str, secrets: &mut Secrets) -> anyhow::Result<()> {
+    let pin = secrets.existing("smartcard PIN", "Smartcard PIN")?;
+    if !(6..=8).contains(&pin.len()) || !pin.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(invalid("a smartcard PIN is 6 to 8 digits").into());
+    }
+    let session_path = ctx.session_path.clone();
+    let old_token = session::read_token(&session_path)?;
+    let (token, role, participant) = step(ctx, |c, env| {
+        let mut a = tri!(open_account(c, uid, env.now, "smartcard"));
+        let decommission = crate::storage::settings::get_or_default(c, "decommission-date")?;
+        let today = signin::hkt(env.now).date_naive().to_string();
+        if today >= decommission && a.profile.channel != "PG" {
+            return Ok(Err(not_permitted(format!(
+                "smartcard sign-in was decommissioned on {decommission}: sign in with 2FA (password and OTP); only the Participant Gateway (PG) keeps smartcards"
+            ))));
+        }
+        let Some(phc) = a.profile.pin_phc.clone().filter(|_| a.profile.srn.is_some()) else {
+            return Ok(Err(not_permitted(format!(
+                "no smartcard is registered for {uid}: users created after the 2FA launch sign in with 2FA only"
+            ))));
+        };
+        if !crypto::verify_secret(&pin, &phc) {
+            return Ok(Err(signin::fail(c, &mut a, env.now, Factor::Password, "smartcard")?));
+        }
+        a.cred.failures.reset();
+        a.cred.last_login_at = Some(env.now);
+        users::save_credentials(c, uid, &a.cred)?;
+        if let Some(old) = &old_token {
+            sessions::end(c, &crypto::token_hash(old), env.now, "replaced by a new sign-in")?;
+        }
+        let token = session::open(c, env.rng, uid, env.now)?;
+        audit::append(
+            c,
+            env.now,
+            &audit::Event {
+                actor: Some(uid),
+                action: "signin.ok",
+                subject: Some(uid),
+                participant_id: a.participant(),
+                detail: json!({ "method": "smartcard", "access_channel": a.profile.channel }).to_string(),
+            },
+        )?;
+        Ok(Ok((token, a.profile.role, a.profile.participant_id.clone())))
+    })?;
+    session::write_file(&session_path, uid, &token)?;
+    ctx.out.object(&json!({
+        "user_id": uid,
+        "role": role.as_str(),
+        "participant_id": participant,
+        "method": "smartcard",
+        "session_file": session_path.display().to_string(),
+        "session_expires_at": crate::storage::ts(ctx.now + session::absolute_limit()),
+    }))?;
     Ok(())
 }

@@ -229,3 +229,374 @@ pub fn cmd_da3_add(
     ctx.out.object(&json!({ "da_id": da, "reference": reference, "status": "Completed" }))?;
     Ok(())
 }
+
+// ---------------------------------------------------------------------------------------
+// DA3 maintenance
+
+/// Load a DA for a DA3 action, with its participant.
+fn load_da(c: &rusqlite::Connection, da: &str) -> anyhow::Result<(crate::signin::Account, Participant)> {
+    let a = crate::signin::load(c, da)?.ok_or_else(|| invalid(format!("no user {da}")))?;
+    if !a.profile.role.is_da() {
+        return Err(invalid(format!("{da} is not a Delegated Administrator")).into());
+    }
+    let p = requests::participant(c, a.participant().unwrap_or_default())?;
+    Ok((a, p))
+}
+
+/// What a DA3 action does to a DA.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Da3Action {
+    Unlock,
+    Reset,
+    Enable,
+    Disable,
+    Delete,
+}
+
+impl Da3Action {
+    fn name(self) -> &'static str {
+        match self {
+            Da3Action::Unlock => "unlock",
+            Da3Action::Reset => "reset",
+            Da3Action::Enable => "enable",
+            Da3Action::Disable => "disable",
+            Da3Action::Delete => "delete",
+        }
+    }
+}
+
+pub fn cmd_da3(ctx: &mut Ctx, da: &str, action: Da3Action) -> anyhow::Result<()> {
+    let op = signed_in(ctx, &[Role::Operator])?;
+    let now = ctx.now;
+    let tx = ctx.store.write()?;
+    let (a, p) = load_da(&tx, da)?;
+    let leaves = matches!(action, Da3Action::Disable | Da3Action::Delete) && a.profile.enabled();
+    if leaves {
+        let before = users::da_counts(&tx, &p.participant_id)?;
+        let mut after = before;
+        if a.profile.role == Role::Maker {
+            after.makers -= 1;
+        } else {
+            after.checkers -= 1;
+        }
+        mc::check_da_minimum(before, after).map_err(requests::refused)?;
+    }
+    let what = match action {
+        Da3Action::Unlock | Da3Action::Reset => {
+            // Seed Appendix D c: after DA3 the DA's next logon is a first-time logon.
+            requests::reset_credentials(&tx, da, now, "DA3 unlock/reset")?;
+            users::bump_version(&tx, da)?;
+            "unlocked; password and OTP device registration reset: the next logon is a first-time logon"
+        }
+        Da3Action::Enable | Da3Action::Disable => {
+            let mut prof = a.profile.clone();
+            prof.status = if action == Da3Action::Enable { "ENABLED" } else { "DISABLED" }.into();
+            if prof.status == a.profile.status {
+                return Err(conflict(format!("{da} is already {}", prof.status)).into());
+            }
+            users::update_profile(&tx, &prof)?;
+            if action == Da3Action::Disable {
+                crate::storage::sessions::end_all_for_user(&tx, da, None, now, "disabled")?;
+            }
+            if action == Da3Action::Enable {
+                "enabled"
+            } else {
+                "disabled"
+            }
+        }
+        Da3Action::Delete => {
+            users::delete(&tx, da, Some(&p.participant_id), now)?;
+            "deleted"
+        }
+    };
+    let reference = eservices::record(
+        &tx,
+        &Eservice {
+            form: "DA3",
+            participant_id: &p.participant_id,
+            action: action.name(),
+            subject: Some(da),
+            accounts: None,
+            fee_cents: None,
+            processed_by: &op.user_id,
+        },
+        now,
+    )?;
+    audit::append(
+        &tx,
+        now,
+        &audit::Event {
+            actor: Some(&op.user_id),
+            action: "da3",
+            subject: Some(da),
+            participant_id: Some(&p.participant_id),
+            detail: json!({ "reference": reference, "action": action.name() }).to_string(),
+        },
+    )?;
+    tx.commit()?;
+    if let Some(e) = &a.profile.email {
+        ctx.notify(&eservice_mail(
+            e,
+            &reference,
+            &p.participant_id,
+            DA3_TITLE,
+            &format!("Delegated Administrator {da}: {what}."),
+        ));
+    }
+    ctx.out.object(&json!({ "da_id": da, "action": action.name(), "reference": reference, "status": "Completed" }))?;
+    Ok(())
+}
+
+pub fn cmd_da3_assign_da(ctx: &mut Ctx, user: &str, role: &str) -> anyhow::Result<()> {
+    let op = signed_in(ctx, &[Role::Operator])?;
+    let role: Role = role.parse().map_err(invalid)?;
+    if !role.is_da() {
+        return Err(invalid("--role: maker or checker").into());
+    }
+    let now = ctx.now;
+    let tx = ctx.store.write()?;
+    let decommission = crate::storage::settings::get_or_default(&tx, "decommission-date")?;
+    if crate::signin::hkt(now).date_naive().to_string() < decommission {
+        return Err(crate::error::not_permitted(format!(
+            "the DA role can be assigned to existing users only after smartcard decommissioning ({decommission})"
+        ))
+        .into());
+    }
+    let mut prof = users::get(&tx, user)?.ok_or_else(|| invalid(format!("no user {user}")))?;
+    if prof.role != Role::User {
+        return Err(conflict(format!("{user} is already a {}", prof.role.label())).into());
+    }
+    let pid = prof.participant_id.clone().unwrap_or_default();
+    prof.role = role;
+    users::update_profile(&tx, &prof)?;
+    let reference = eservices::record(
+        &tx,
+        &Eservice {
+            form: "DA3",
+            participant_id: &pid,
+            action: "assign-da",
+            subject: Some(user),
+            accounts: None,
+            fee_cents: None,
+            processed_by: &op.user_id,
+        },
+        now,
+    )?;
+    audit::append(
+        &tx,
+        now,
+        &audit::Event {
+            actor: Some(&op.user_id),
+            action: "da3",
+            subject: Some(user),
+            participant_id: Some(&pid),
+            detail: json!({ "reference": reference, "action": "assign-da", "role": role.as_str() }).to_string(),
+        },
+    )?;
+    tx.commit()?;
+    if let Some(e) = &prof.email {
+        ctx.notify(&eservice_mail(
+            e,
+            &reference,
+            &pid,
+            DA3_TITLE,
+            &format!("User {user} now holds the {} role.", role.label()),
+        ));
+    }
+    ctx.out
+        .object(&json!({ "user_id": user, "role": role.as_str(), "reference": reference, "status": "Completed" }))?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------
+// DA4
+
+/// One-off fee per additional user account (seed 4.3.1), in cents.
+pub const DA4_FEE_CENTS: i64 = 250_00;
+
+pub fn cmd_da4(ctx: &mut Ctx, participant: &str, accounts: i64) -> anyhow::Result<()> {
+    let op = signed_in(ctx, &[Role::Operator])?;
+    if !(1..=5_000).contains(&accounts) {
+        return Err(invalid("--accounts: 1 to 5000").into());
+    }
+    let now = ctx.now;
+    let tx = ctx.store.write()?;
+    let p = requests::participant(&tx, &participant.trim().to_uppercase())?;
+    let max = p.max_users + accounts;
+    if max > id_space(p.house) {
+        return Err(invalid(format!(
+            "{} would hold {max} accounts, more than its ID space allows ({})",
+            p.participant_id,
+            id_space(p.house)
+        ))
+        .into());
+    }
+    participants::set_max_users(&tx, &p.participant_id, max)?;
+    let fee = accounts * DA4_FEE_CENTS;
+    let reference = eservices::record(
+        &tx,
+        &Eservice {
+            form: "DA4",
+            participant_id: &p.participant_id,
+            action: "additional-accounts",
+            subject: None,
+            accounts: Some(accounts),
+            fee_cents: Some(fee),
+            processed_by: &op.user_id,
+        },
+        now,
+    )?;
+    audit::append(&tx, now, &audit::Event { actor: Some(&op.user_id), action: "da4", participant_id: Some(&p.participant_id), detail: json!({ "reference": reference, "accounts": accounts, "max_users": [p.max_users, max], "fee_cents": fee }).to_string(), ..Default::default() })?;
+    // The participant's DAs hear that the eService is Completed.
+    let mut to = Vec::new();
+    users::for_each_listing_row(
+        &tx,
+        &users::ListingFilter {
+            participant: Some(&p.participant_id),
+            roles: &["maker", "checker"],
+            status: Some("ENABLED"),
+        },
+        |r| {
+            if let Some(e) = r.email {
+                to.push(e);
+            }
+            Ok(())
+        },
+    )?;
+    tx.commit()?;
+    for e in to {
+        ctx.notify(&eservice_mail(&e, &reference, &p.participant_id, "DA 4 - CCASS / CCMS User Account Application Form", &format!("{accounts} additional user account(s) granted: maximum number of users is now {max}. One-off fee HK${}.", profile::format_cents(fee))));
+    }
+    ctx.out.object(&json!({ "reference": reference, "participant_id": p.participant_id, "accounts": accounts, "max_users": max, "fee_hkd": fee / 100, "status": "Completed" }))?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------
+// Settings and holidays
+
+pub fn cmd_settings_show(ctx: &mut Ctx) -> anyhow::Result<()> {
+    signed_in(ctx, &[Role::Operator, Role::Auditor])?;
+    let all = crate::storage::settings::all(ctx.store.conn())?;
+    let mut m = serde_json::Map::new();
+    for (k, v) in all {
+        m.insert(k, json!(v));
+    }
+    ctx.out.object(&serde_json::Value::Object(m))?;
+    Ok(())
+}
+
+/// Check a setting's value; returns the value to store.
+pub fn validate_setting(key: &str, value: &str) -> anyhow::Result<String> {
+    let v = value.trim();
+    match key {
+        "launch-date" | "decommission-date" => Ok(profile::parse_date("date", v)?.to_string()),
+        "service-hours" => match v.to_ascii_lowercase().as_str() {
+            "on" | "off" => Ok(v.to_ascii_lowercase()),
+            _ => Err(invalid("service-hours: on or off").into()),
+        },
+        "mail" if mail::valid_setting(v) => Ok(v.to_string()),
+        "mail" => Err(invalid("mail: file:PATH or smtp://HOST:PORT").into()),
+        "mail-from" => profile::email(v.rsplit('<').next().unwrap_or(v).trim_end_matches('>')).map(|_| v.to_string()).map_err(|e| invalid(format!("mail-from: {e}")).into()),
+        "request-expiry-hours" => match v.parse::<i64>() {
+            Ok(h) if (1..=24 * 365).contains(&h) => Ok(h.to_string()),
+            _ => Err(invalid("request-expiry-hours: a whole number of hours, 1 to 8760").into()),
+        },
+        "test-clock" => Err(crate::error::not_permitted("test-clock is fixed when the database is created").into()),
+        other => Err(invalid(format!("unknown setting {other:?} (launch-date, decommission-date, service-hours, mail, mail-from, request-expiry-hours)")).into()),
+    }
+}
+
+pub fn cmd_settings_set(ctx: &mut Ctx, key: &str, value: &str) -> anyhow::Result<()> {
+    let op = signed_in(ctx, &[Role::Operator])?;
+    let key = key.trim().to_ascii_lowercase();
+    let value = validate_setting(&key, value)?;
+    let tx = ctx.store.write()?;
+    let old = crate::storage::settings::get_or_default(&tx, &key)?;
+    let launch = crate::storage::settings::get_or_default(&tx, "launch-date")?;
+    let decommission = crate::storage::settings::get_or_default(&tx, "decommission-date")?;
+    let (l, d) = match key.as_str() {
+        "launch-date" => (value.as_str(), decommission.as_str()),
+        "decommission-date" => (launch.as_str(), value.as_str()),
+        _ => (launch.as_str(), decommission.as_str()),
+    };
+    if l > d {
+        return Err(invalid(format!("the 2FA launch ({l}) must come before smartcard decommissioning ({d})")).into());
+    }
+    crate::storage::settings::set(&tx, &key, &value)?;
+    audit::append(
+        &tx,
+        ctx.now,
+        &audit::Event {
+            actor: Some(&op.user_id),
+            action: "setting.changed",
+            detail: json!({ "key": key, "value": [old, value] }).to_string(),
+            ..Default::default()
+        },
+    )?;
+    tx.commit()?;
+    ctx.out.object(&json!({ "key": key, "value": value }))?;
+    Ok(())
+}
+
+fn holiday_date(s: &str) -> anyhow::Result<chrono::NaiveDate> {
+    Ok(profile::parse_date("date", s)?)
+}
+
+pub fn cmd_holiday_add(ctx: &mut Ctx, date: &str, name: &str) -> anyhow::Result<()> {
+    let op = signed_in(ctx, &[Role::Operator])?;
+    let d = holiday_date(date)?;
+    let name = name.trim();
+    if name.chars().count() > 80 || name.chars().any(char::is_control) {
+        return Err(invalid("--name: at most 80 printable characters").into());
+    }
+    let tx = ctx.store.write()?;
+    if !crate::storage::calendar::add(&tx, d, name)? {
+        return Err(conflict(format!("{d} is already a holiday")).into());
+    }
+    audit::append(
+        &tx,
+        ctx.now,
+        &audit::Event {
+            actor: Some(&op.user_id),
+            action: "holiday.added",
+            detail: json!({ "date": d, "name": name }).to_string(),
+            ..Default::default()
+        },
+    )?;
+    tx.commit()?;
+    ctx.out.object(&json!({ "date": d.to_string(), "name": name }))?;
+    Ok(())
+}
+
+pub fn cmd_holiday_remove(ctx: &mut Ctx, date: &str) -> anyhow::Result<()> {
+    let op = signed_in(ctx, &[Role::Operator])?;
+    let d = holiday_date(date)?;
+    let tx = ctx.store.write()?;
+    if !crate::storage::calendar::remove(&tx, d)? {
+        return Err(invalid(format!("{d} is not a holiday")).into());
+    }
+    audit::append(
+        &tx,
+        ctx.now,
+        &audit::Event {
+            actor: Some(&op.user_id),
+            action: "holiday.removed",
+            detail: json!({ "date": d }).to_string(),
+            ..Default::default()
+        },
+    )?;
+    tx.commit()?;
+    ctx.out.object(&json!({ "date": d.to_string(), "removed": true }))?;
+    Ok(())
+}
+
+pub fn cmd_holiday_list(ctx: &mut Ctx) -> anyhow::Result<()> {
+    signed_in(ctx, &[Role::Operator, Role::Auditor, Role::Maker, Role::Checker])?;
+    let list = crate::storage::calendar::list(ctx.store.conn())?;
+    let mut rows = ctx.out.rows("holidays", &["date", "name"])?;
+    for (d, n) in list {
+        rows.push(vec![json!(d), json!(n)])?;
+    }
+    rows.finish(&[], None)?;
+    Ok(())
+}

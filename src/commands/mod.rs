@@ -8,12 +8,14 @@ pub mod hkex;
 pub mod init;
 pub mod listing;
 pub mod meta;
+pub mod migrate;
+pub mod report;
 pub mod request;
 pub mod user;
 
 use crate::cli::{
-    AuditCommand, AuthCommand, Cli, Command, Da3Command, DaCommand, HkexCommand, OtpCommand, ParticipantCommand,
-    PasswordCommand, RequestCommand, UserCommand,
+    AuditCommand, AuthCommand, Cli, Command, Da3Command, DaCommand, HkexCommand, HolidayCommand, OtpCommand,
+    ParticipantCommand, PasswordCommand, RequestCommand, SettingsCommand, UserCommand,
 };
 use crate::context::Ctx;
 use crate::domain::role::Role;
@@ -91,6 +93,45 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
                 Command::Hkex(HkexCommand::Da3(Da3Command::Add { participant, role, surname, other_names, email })) => {
                     hkex::cmd_da3_add(&mut ctx, &participant, &role, &surname, &other_names, &email)
                 }
+                Command::Hkex(HkexCommand::Da3(Da3Command::Unlock { da_id })) => {
+                    hkex::cmd_da3(&mut ctx, da_id.as_str(), hkex::Da3Action::Unlock)
+                }
+                Command::Hkex(HkexCommand::Da3(Da3Command::Reset { da_id })) => {
+                    hkex::cmd_da3(&mut ctx, da_id.as_str(), hkex::Da3Action::Reset)
+                }
+                Command::Hkex(HkexCommand::Da3(Da3Command::Enable { da_id })) => {
+                    hkex::cmd_da3(&mut ctx, da_id.as_str(), hkex::Da3Action::Enable)
+                }
+                Command::Hkex(HkexCommand::Da3(Da3Command::Disable { da_id })) => {
+                    hkex::cmd_da3(&mut ctx, da_id.as_str(), hkex::Da3Action::Disable)
+                }
+                Command::Hkex(HkexCommand::Da3(Da3Command::Delete { da_id })) => {
+                    hkex::cmd_da3(&mut ctx, da_id.as_str(), hkex::Da3Action::Delete)
+                }
+                Command::Hkex(HkexCommand::Da3(Da3Command::AssignDa { user_id, role })) => {
+                    hkex::cmd_da3_assign_da(&mut ctx, user_id.as_str(), &role)
+                }
+                Command::Hkex(HkexCommand::Da4 { participant, accounts }) => {
+                    hkex::cmd_da4(&mut ctx, &participant, accounts)
+                }
+                Command::Hkex(HkexCommand::Settings(SettingsCommand::Show)) => hkex::cmd_settings_show(&mut ctx),
+                Command::Hkex(HkexCommand::Settings(SettingsCommand::Set { key, value })) => {
+                    hkex::cmd_settings_set(&mut ctx, &key, &value)
+                }
+                Command::Hkex(HkexCommand::Holiday(HolidayCommand::Add { date, name })) => {
+                    hkex::cmd_holiday_add(&mut ctx, &date, &name)
+                }
+                Command::Hkex(HkexCommand::Holiday(HolidayCommand::Remove { date })) => {
+                    hkex::cmd_holiday_remove(&mut ctx, &date)
+                }
+                Command::Hkex(HkexCommand::Holiday(HolidayCommand::List)) => hkex::cmd_holiday_list(&mut ctx),
+                Command::Hkex(HkexCommand::Participant(ParticipantCommand::Import { file })) => {
+                    migrate::cmd_participant_import(&mut ctx, &file)
+                }
+                Command::Hkex(HkexCommand::ImportSmartcardUsers { file }) => {
+                    migrate::cmd_import_smartcard_users(&mut ctx, &file)
+                }
+                Command::Report(a) => report::cmd_report(&mut ctx, a),
                 Command::Init(_) | Command::Demo(_) | Command::Completions { .. } | Command::Man => {
                     unreachable!("handled above")
                 }

@@ -129,3 +129,42 @@ pub fn verify(c: &Connection) -> anyhow::Result<Verification> {
     }
     Ok(Verification { rows: n, first_bad: None })
 }
+
+/// One stored audit row.
+#[derive(Debug, Clone)]
+pub struct AuditRow {
+    pub seq: i64,
+    pub at: String,
+    pub actor: Option<String>,
+    pub action: String,
+    pub subject: Option<String>,
+    pub participant_id: Option<String>,
+    pub detail: String,
+}
+
+/// Audit rows with `from <= at < to` (RFC 3339 text), optionally of one participant, in order.
+pub fn for_each_in_period(
+    c: &Connection,
+    from: Option<&str>,
+    to: Option<&str>,
+    participant: Option<&str>,
+    mut f: impl FnMut(AuditRow) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let mut stmt = c.prepare_cached(
+        "SELECT seq, at, actor, action, subject, participant_id, detail FROM audit \
+         WHERE (?1 IS NULL OR at >= ?1) AND (?2 IS NULL OR at < ?2) AND (?3 IS NULL OR participant_id = ?3) ORDER BY seq",
+    )?;
+    let mut rows = stmt.query(params![from, to, participant])?;
+    while let Some(r) = rows.next()? {
+        f(AuditRow {
+            seq: r.get(0)?,
+            at: r.get(1)?,
+            actor: r.get(2)?,
+            action: r.get(3)?,
+            subject: r.get(4)?,
+            participant_id: r.get(5)?,
+            detail: r.get(6)?,
+        })?;
+    }
+    Ok(())
+}

@@ -289,6 +289,7 @@ pub struct ListingRow {
     pub created_at: String,
     pub last_login_at: Option<String>,
     pub password_set_at: Option<String>,
+    pub locked_at: Option<String>,
 }
 
 /// What the listing selects.
@@ -311,7 +312,7 @@ pub fn for_each_listing_row(
     let mut stmt = c.prepare_cached(
         "SELECT u.user_id, u.participant_id, u.surname, u.other_names, u.email, u.status, u.role, \
                 c.locked_at IS NOT NULL, c.otp_channel, c.otp_confirmed, u.enable_from, u.disable_after, u.channel, \
-                u.limit_cents, u.groups, u.srn, u.cert_expiry, u.created_at, c.last_login_at, c.password_set_at \
+                u.limit_cents, u.groups, u.srn, u.cert_expiry, u.created_at, c.last_login_at, c.password_set_at, c.locked_at \
          FROM users u JOIN credentials c USING (user_id) \
          WHERE (?1 IS NULL OR u.participant_id = ?1) AND u.participant_id IS NOT NULL \
            AND (?2 = '' OR instr(',' || ?2 || ',', ',' || u.role || ',') > 0) \
@@ -341,7 +342,21 @@ pub fn for_each_listing_row(
             created_at: r.get(17)?,
             last_login_at: r.get(18)?,
             password_set_at: r.get(19)?,
+            locked_at: r.get(20)?,
         })?;
     }
     Ok(())
+}
+
+/// E-mail addresses registered on more than one profile (seed 3.1 allows it; auditors look).
+pub fn shared_emails(
+    c: &Connection,
+    participant: Option<&str>,
+) -> anyhow::Result<std::collections::HashMap<String, i64>> {
+    let mut stmt = c.prepare_cached(
+        "SELECT lower(email), COUNT(*) FROM users WHERE email IS NOT NULL AND (?1 IS NULL OR participant_id = ?1) \
+         GROUP BY lower(email) HAVING COUNT(*) > 1",
+    )?;
+    let rows = stmt.query_map([participant], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+    Ok(rows.collect::<Result<_, _>>()?)
 }

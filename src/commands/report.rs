@@ -1,0 +1,257 @@
+//! Reports for auditors (SPEC §6, built from the seed's checklist, section 9). Stable columns;
+//! CSV and JSON stream row by row.
+
+use crate::cli::{ReportArgs, ReportKind};
+use crate::commands::{signed_in, READERS};
+use crate::context::Ctx;
+use crate::domain::maker_checker as mc;
+use crate::domain::password_policy;
+use crate::domain::profile;
+use crate::domain::role::Role;
+use crate::error::{invalid, not_permitted};
+use crate::requests::Change;
+use crate::storage::{audit, eservices, parse_ts, participants, requests, ts, users};
+use chrono::{DateTime, Duration, TimeZone as _, Utc};
+use serde_json::json;
+
+/// The start of a Hong Kong calendar day, in UTC.
+fn hk_day_start(d: chrono::NaiveDate) -> DateTime<Utc> {
+    crate::domain::hours::hkt()
+        .from_local_datetime(&d.and_hms_opt(0, 0, 0).unwrap_or_default())
+        .single()
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or_default()
+}
+
+/// The period [from, to] in Hong Kong days, as UTC bounds [start, end).
+fn period(a: &ReportArgs) -> anyhow::Result<(Option<String>, Option<String>)> {
+    let from = a.from.as_deref().map(|d| profile::parse_date("from", d)).transpose()?;
+    let to = a.to.as_deref().map(|d| profile::parse_date("to", d)).transpose()?;
+    if let (Some(f), Some(t)) = (from, to) {
+        if f > t {
+            return Err(invalid("--from must not be after --to").into());
+        }
+    }
+    Ok((from.map(|d| ts(hk_day_start(d))), to.map(|d| ts(hk_day_start(d + Duration::days(1))))))
+}
+
+pub fn cmd_report(ctx: &mut Ctx, a: ReportArgs) -> anyhow::Result<()> {
+    let id = signed_in(ctx, READERS)?;
+    let scope: Option<String> = match (&id.participant_id, &a.participant) {
+        (Some(own), Some(p)) if !p.trim().eq_ignore_ascii_case(own) => {
+            return Err(not_permitted(format!("a DA reports only on its own participant ({own})")).into());
+        }
+        (Some(own), _) => Some(own.clone()),
+        (None, p) => p.as_ref().map(|p| p.trim().to_uppercase()),
+    };
+    let (from, to) = period(&a)?;
+    let now = ctx.now;
+    let tx = ctx.store.read()?;
+    let scope = scope.as_deref();
+    match a.kind {
+        ReportKind::Readiness => {
+            let cols = ["participant_id", "user_id", "role", "finding", "detail"];
+            let mut out = ctx.out.rows("findings", &cols)?;
+            let parts: Vec<_> =
+                participants::list(&tx)?.into_iter().filter(|p| scope.is_none_or(|s| s == p.participant_id)).collect();
+            let mut summary = serde_json::Map::new();
+            let mut count = |k: &str| {
+                *summary.entry(k.to_string()).or_insert(json!(0)) =
+                    json!(summary.get(k).and_then(|v| v.as_i64()).unwrap_or(0) + 1)
+            };
+            for p in &parts {
+                let das = users::da_counts(&tx, &p.participant_id)?;
+                if das.makers < mc::MIN_MAKERS || das.checkers < mc::MIN_CHECKERS {
+                    count("da-minimum-not-met");
+                    out.push(vec![
+                        json!(p.participant_id),
+                        json!(null),
+                        json!(null),
+                        json!("da-minimum-not-met"),
+                        json!(format!("{} enabled maker(s), {} checker(s); needs 1 and 2", das.makers, das.checkers)),
+                    ])?;
+                }
+            }
+            let shared = users::shared_emails(&tx, scope)?;
+            let domains: std::collections::HashMap<String, Vec<String>> =
+                parts.iter().map(|p| (p.participant_id.clone(), p.domains.clone())).collect();
+            users::for_each_listing_row(
+                &tx,
+                &users::ListingFilter { participant: scope, ..Default::default() },
+                |r| {
+                    let pid = r.participant_id.clone().unwrap_or_default();
+                    let mut finding = |f: &str, detail: String| -> anyhow::Result<()> {
+                        count(f);
+                        out.push(vec![json!(pid), json!(r.user_id), json!(r.role), json!(f), json!(detail)])?;
+                        Ok(())
+                    };
+                    match &r.email {
+                        None => finding(
+                            "no-email",
+                            "register an e-mail address: it is needed to set the first password".into(),
+                        )?,
+                        Some(e) => {
+                            if profile::looks_like_group_address(e) {
+                                finding("group-address", format!("{e}: OTPs authenticate one individual"))?;
+                            }
+                            let corp = domains.get(&pid).cloned().unwrap_or_default();
+                            if !corp.is_empty()
+                                && !corp.iter().any(|d| d.eq_ignore_ascii_case(profile::email_domain(e)))
+                            {
+                                finding("non-corporate-address", format!("{e}: not on {}", corp.join(", ")))?;
+                            }
+                            if let Some(n) = shared.get(&e.to_lowercase()) {
+                                finding("shared-address", format!("{e} is on {n} profiles"))?;
+                            }
+                        }
+                    }
+                    if !r.otp_confirmed {
+                        if r.srn.is_some() {
+                            finding(
+                                "smartcard-only",
+                                format!("SRN {}: 2FA not initialised yet", r.srn.clone().unwrap_or_default()),
+                            )?;
+                        } else {
+                            finding("not-initialised", "2FA not initialised (no password and OTP channel yet)".into())?;
+                        }
+                    }
+                    Ok(())
+                },
+            )?;
+            out.finish(&[("summary", serde_json::Value::Object(summary.clone()))], None)?;
+        }
+        ReportKind::Locked => {
+            let cols = ["participant_id", "user_id", "role", "locked_at", "unlock_by"];
+            let mut out = ctx.out.rows("locked", &cols)?;
+            users::for_each_listing_row(
+                &tx,
+                &users::ListingFilter { participant: scope, ..Default::default() },
+                |r| {
+                    if let Some(at) = &r.locked_at {
+                        let role: Role = r.role.parse().unwrap_or(Role::User);
+                        out.push(vec![
+                            json!(r.participant_id),
+                            json!(r.user_id),
+                            json!(r.role),
+                            json!(at),
+                            json!(role.unlocked_by()),
+                        ])?;
+                    }
+                    Ok(())
+                },
+            )?;
+            out.finish(&[], None)?;
+        }
+        ReportKind::Expiring => {
+            let days = a.days.unwrap_or(14);
+            let cols = ["participant_id", "user_id", "role", "password_set_at", "password_expires_at", "expired"];
+            let mut out = ctx.out.rows("passwords", &cols)?;
+            users::for_each_listing_row(
+                &tx,
+                &users::ListingFilter { participant: scope, ..Default::default() },
+                |r| {
+                    if let Some(set) = &r.password_set_at {
+                        let exp = password_policy::expires_at(parse_ts(set)?);
+                        if exp <= now + Duration::days(days) {
+                            out.push(vec![
+                                json!(r.participant_id),
+                                json!(r.user_id),
+                                json!(r.role),
+                                json!(set),
+                                json!(ts(exp)),
+                                json!(exp <= now),
+                            ])?;
+                        }
+                    }
+                    Ok(())
+                },
+            )?;
+            out.finish(&[], None)?;
+        }
+        ReportKind::Dormant => {
+            let days = a.days.unwrap_or(90);
+            let cutoff = ts(now - Duration::days(days));
+            let cols = ["participant_id", "user_id", "role", "status", "created_at", "last_login_at"];
+            let mut out = ctx.out.rows("dormant", &cols)?;
+            users::for_each_listing_row(
+                &tx,
+                &users::ListingFilter { participant: scope, ..Default::default() },
+                |r| {
+                    let last = r.last_login_at.clone().unwrap_or_else(|| r.created_at.clone());
+                    if last <= cutoff {
+                        out.push(vec![
+                            json!(r.participant_id),
+                            json!(r.user_id),
+                            json!(r.role),
+                            json!(r.status),
+                            json!(r.created_at),
+                            json!(r.last_login_at),
+                        ])?;
+                    }
+                    Ok(())
+                },
+            )?;
+            out.finish(&[], None)?;
+        }
+        ReportKind::Requests => {
+            let mut out = ctx.out.rows("requests", crate::commands::request::REQUEST_COLUMNS)?;
+            requests::for_each(&tx, scope, None, |r| {
+                let at = ts(r.created_at);
+                if from.as_ref().is_some_and(|f| at < *f) || to.as_ref().is_some_and(|t| at >= *t) {
+                    return Ok(());
+                }
+                let summary = serde_json::from_str::<Change>(&r.payload).map(|c| c.summary()).unwrap_or_default();
+                out.push(vec![
+                    json!(r.request_id),
+                    json!(r.participant_id),
+                    json!(r.kind),
+                    json!(summary),
+                    json!(r.maker),
+                    json!(at),
+                    json!(ts(r.expires_at)),
+                    json!(r.status),
+                    json!(r.checker),
+                    json!(r.decided_at.map(ts)),
+                    json!(r.reason),
+                ])?;
+                Ok(())
+            })?;
+            out.finish(&[], None)?;
+        }
+        ReportKind::Audit => {
+            let cols = ["seq", "at", "actor", "action", "subject", "participant_id", "detail"];
+            let mut out = ctx.out.rows("audit", &cols)?;
+            audit::for_each_in_period(&tx, from.as_deref(), to.as_deref(), scope, |r| {
+                out.push(vec![
+                    json!(r.seq),
+                    json!(r.at),
+                    json!(r.actor),
+                    json!(r.action),
+                    json!(r.subject),
+                    json!(r.participant_id),
+                    json!(r.detail),
+                ])?;
+                Ok(())
+            })?;
+            out.finish(&[], None)?;
+        }
+        ReportKind::Da4Fees => {
+            let cols = ["reference", "participant_id", "accounts", "fee_hkd", "processed_at"];
+            let mut out = ctx.out.rows("da4", &cols)?;
+            let mut total = 0i64;
+            for f in eservices::da4_fees(&tx, scope, from.as_deref(), to.as_deref())? {
+                total += f.fee_cents;
+                out.push(vec![
+                    json!(f.reference),
+                    json!(f.participant_id),
+                    json!(f.accounts),
+                    json!(profile::format_cents(f.fee_cents)),
+                    json!(f.processed_at),
+                ])?;
+            }
+            let footer = format!("TOTAL FEES (HKD): {}\n", profile::format_cents(total));
+            out.finish(&[("total_fee_hkd", json!(profile::format_cents(total)))], Some(&footer))?;
+        }
+    }
+    Ok(())
+}
