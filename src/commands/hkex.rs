@@ -412,7 +412,7 @@ pub fn cmd_da3_assign_da(ctx: &mut Ctx, user: &str, role: &str) -> anyhow::Resul
 // DA4
 
 /// One-off fee per additional user account (seed 4.3.1), in cents.
-pub const DA4_FEE_CENTS: i64 = 250_00;
+pub const DA4_FEE_CENTS: i64 = 25_000;
 
 pub fn cmd_da4(ctx: &mut Ctx, participant: &str, accounts: i64) -> anyhow::Result<()> {
     let op = signed_in(ctx, &[Role::Operator])?;
