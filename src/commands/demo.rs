@@ -98,7 +98,11 @@ impl Demo {
         self.step += 1;
         println!("\n# {}. {comment}", self.step);
         let shown_stdin = stdin.map(|_| "printf '%s\\n' \"$PASSWORD\" | ").unwrap_or("");
-        println!("$ {shown_stdin}dms {}", args.join(" "));
+        let shown: Vec<String> = args
+            .iter()
+            .map(|a| if a.contains(char::is_whitespace) { format!("'{a}'") } else { a.to_string() })
+            .collect();
+        println!("$ {shown_stdin}dms {}", shown.join(" "));
         let mut cmd = Command::new(&self.exe);
         cmd.args(args)
             .current_dir(&self.dir)
@@ -148,6 +152,32 @@ impl Demo {
             .context("no OTP in the outbox")
     }
 
+    /// A first-time logon with an authenticator app; returns the app's key (base32).
+    fn first_logon_app(&mut self, user: &str, pw_line: &str) -> anyhow::Result<String> {
+        self.json(&["otp", "request", "--user", user], None, &format!("{user}: first-time logon, e-mailed OTP"))?;
+        let code = self.last_mailed_otp()?;
+        self.json(
+            &["password", "reset", "--user", user, "--otp", &code, "--password-stdin"],
+            Some(pw_line),
+            &format!("{user}: set the password"),
+        )?;
+        let setup = self.json(
+            &["otp", "setup", "--user", user, "--app", "--password-stdin"],
+            Some(pw_line),
+            &format!("{user}: register the app"),
+        )?;
+        let uri = setup["otpauth_uri"].as_str().context("no otpauth_uri")?;
+        let key = uri.split("secret=").nth(1).and_then(|r| r.split('&').next()).context("no secret")?.to_string();
+        let session = format!("{user}.session");
+        let code = app_code_at(&key, self.now)?;
+        self.json(
+            &["--session", &session, "login", "--user", user, "--password-stdin", "--otp", &code],
+            Some(pw_line),
+            &format!("{user}: sign in"),
+        )?;
+        Ok(key)
+    }
+
     fn advance(&mut self, d: Duration) {
         self.now += d;
         println!("\n(clock moves on {} minutes: {})", d.num_minutes(), crate::signin::show_time(self.now));
@@ -157,7 +187,11 @@ impl Demo {
 /// The authenticator app's side: read the key from the URI and compute the code.
 fn app_code(uri: &str, now: DateTime<Utc>) -> anyhow::Result<String> {
     let secret = uri.split("secret=").nth(1).and_then(|r| r.split('&').next()).context("no secret in the key URI")?;
-    let key = totp_rs::Secret::try_from_base32(secret).map_err(|e| anyhow::anyhow!("{e}"))?;
+    app_code_at(secret, now)
+}
+
+fn app_code_at(base32: &str, now: DateTime<Utc>) -> anyhow::Result<String> {
+    let key = totp_rs::Secret::try_from_base32(base32).map_err(|e| anyhow::anyhow!("{e}"))?;
     otp::totp_code(key.as_bytes(), u64::try_from(now.timestamp())?).context("computing the app's code")
 }
 
@@ -285,6 +319,156 @@ fn walk(dir: &Path) -> anyhow::Result<()> {
         4,
         "Once locked, even self-service fails, and says who can unlock",
     )?;
+
+    // Maker-checker: the demo participant's DAs sign in for the first time with their apps.
+    d.advance(Duration::minutes(1));
+    d.first_logon_app("B01234X1", &pw_line)?;
+    let checker_key = d.first_logon_app("B01234X2", &pw_line)?;
+    let checker2_key = d.first_logon_app("B01234X3", &pw_line)?;
+    let m = ["--session", "B01234X1.session"];
+    let c = ["--session", "B01234X2.session"];
+    d.advance(Duration::minutes(1));
+    let created = d.json(
+        &[
+            &m[..],
+            &[
+                "user",
+                "create",
+                "--generate",
+                "--surname",
+                "CHEUNG",
+                "--other-names",
+                "KA MAN",
+                "--email",
+                "km.cheung@abc.com.hk",
+                "--groups",
+                "11,A",
+                "--limit",
+                "500000",
+            ],
+        ]
+        .concat(),
+        None,
+        "The DA maker creates a user profile (Generate User ID): a request waits for a checker",
+    )?;
+    if created["status"] != "PENDING" || created["user_id"] != "B0123404" {
+        bail!("unexpected submission {created}");
+    }
+    d.run(
+        &[&c[..], &["request", "list", "--status", "PENDING"]].concat(),
+        None,
+        0,
+        "The DA checker lists pending requests",
+    )?;
+    let code = app_code_at(&checker_key, d.now)?;
+    let approved = d.json(
+        &[&c[..], &["request", "approve", "1", "--otp", &code, "--password-stdin"]].concat(),
+        Some(&pw_line),
+        "... and authorises it with the authorisation code: password and a fresh OTP",
+    )?;
+    if approved["status"] != "APPROVED" {
+        bail!("unexpected approval {approved}");
+    }
+    d.run(
+        &[&c[..], &["user", "enquire", "B0123404"]].concat(),
+        None,
+        0,
+        "Enquire User Profile: the fields of a profile whose 2FA is not initialised yet",
+    )?;
+    d.advance(Duration::minutes(1));
+    d.json(
+        &[&m[..], &["user", "change", "B01234X2", "--email", "siuming.wong@abc.com.hk"]].concat(),
+        None,
+        "The maker changes checker B01234X2's own e-mail address",
+    )?;
+    let code = app_code_at(&checker_key, d.now)?;
+    d.run(
+        &[&c[..], &["request", "approve", "2", "--otp", &code, "--password-stdin"]].concat(),
+        Some(&pw_line),
+        5,
+        "No one-handed operation: B01234X2 cannot authorise a request about itself (exit 5)",
+    )?;
+    let code = app_code_at(&checker2_key, d.now)?;
+    let inline = d.json(
+        &[
+            &m[..],
+            &[
+                "user",
+                "change",
+                "B0123402",
+                "--email",
+                "meiling.ho@abc.com.hk",
+                "--checker",
+                "B01234X3",
+                "--otp",
+                &code,
+                "--password-stdin",
+            ],
+        ]
+        .concat(),
+        Some(&pw_line),
+        "Inline mode, as on the seed's screen: checker B01234X3 types the authorisation code at the maker's terminal",
+    )?;
+    if inline["status"] != "APPROVED" {
+        bail!("unexpected inline result {inline}");
+    }
+    let listing =
+        d.run(&[&m[..], &["listing"]].concat(), None, 0, "User Profile Listing with the quota footer (seed 4.3.1)")?;
+    if !listing.stdout.contains("MAX. NO. OF USERS                                   : 70\n")
+        || !listing.stdout.ends_with("*** END OF REPORT ***\n")
+    {
+        bail!("the listing footer is not the seed's");
+    }
+
+    // The exchange: DA4 raises the maximum; DA3 adds a DA.
+    d.run(&["whoami"], None, 3, "The operator's session ended after 15 idle minutes (exit 3)")?;
+    let code = app_code(&uri, d.now)?;
+    d.json(
+        &["login", "--user", "HKEXOP01", "--password-stdin", "--otp", &code],
+        Some(&pw_line),
+        "The operator signs in again",
+    )?;
+    let da4 = d.json(
+        &["hkex", "da4", "--participant", "B01234", "--accounts", "2"],
+        None,
+        "eService DA4: two additional user accounts, HK$250 each",
+    )?;
+    if da4["max_users"] != 72 || da4["fee_hkd"] != 500 {
+        bail!("unexpected DA4 result {da4}");
+    }
+    d.json(
+        &[
+            "hkex",
+            "da3",
+            "add",
+            "--participant",
+            "B01234",
+            "--role",
+            "checker",
+            "--surname",
+            "NG",
+            "--other-names",
+            "WING",
+            "--email",
+            "w.ng@abc.com.hk",
+        ],
+        None,
+        "eService DA3: the exchange adds a DA and assigns its ID",
+    )?;
+    d.json(
+        &["hkex", "holiday", "add", "2026-12-25", "--name", "Christmas Day"],
+        None,
+        "A public holiday closes DMS and the terminal",
+    )?;
+    let saved = d.now;
+    d.now = DateTime::parse_from_rfc3339("2026-12-25T10:00:00+08:00")?.with_timezone(&Utc);
+    d.run(
+        &["otp", "request", "--user", "B0123403"],
+        None,
+        4,
+        "On the holiday a business user is refused, told when service reopens (exit 4)",
+    )?;
+    d.now = saved;
 
     // The audit trail.
     let v = d.json(&["audit", "verify"], None, "Every attempt is in the hash-chained audit trail; verify it")?;
