@@ -376,6 +376,9 @@ pub enum HkexCommand {
     /// eService DA3: Delegated Administrator maintenance.
     #[command(subcommand)]
     Da3(Da3Command),
+    /// The exchange's own accounts: another operator, or a read-only auditor.
+    #[command(subcommand)]
+    Account(AccountCommand),
     /// eService DA4: additional user accounts (HK$250 each, one-off).
     Da4 {
         #[arg(long)]
@@ -392,6 +395,22 @@ pub enum HkexCommand {
     /// Migration: import smartcard-era users from CSV (header
     /// participant,user_id,surname,other_names,email,role,srn,certificate_expiry[,pin_phc]).
     ImportSmartcardUsers { file: PathBuf },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AccountCommand {
+    /// Add an exchange account: operator (HKEXOPnn) or auditor (HKEXAUnn, read-only).
+    Add {
+        /// operator or auditor.
+        #[arg(long)]
+        role: String,
+        #[arg(long)]
+        surname: String,
+        #[arg(long)]
+        other_names: String,
+        #[arg(long)]
+        email: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -600,3 +600,69 @@ pub fn cmd_holiday_list(ctx: &mut Ctx) -> anyhow::Result<()> {
     rows.finish(&[], None)?;
     Ok(())
 }
+
+// ---------------------------------------------------------------------------------------
+// The exchange's own accounts
+
+pub fn cmd_account_add(ctx: &mut Ctx, role: &str, surname: &str, other_names: &str, email: &str) -> anyhow::Result<()> {
+    let op = signed_in(ctx, &[Role::Operator])?;
+    let role: Role = role.parse().map_err(invalid)?;
+    let prefix = match role {
+        Role::Operator => "HKEXOP",
+        Role::Auditor => "HKEXAU",
+        _ => {
+            return Err(invalid("--role: operator or auditor (participants' DAs come from DA3, users from DMS)").into())
+        }
+    };
+    let surname = profile::person_name("surname", surname)?;
+    let other_names = profile::person_name("other names", other_names)?;
+    let email = profile::email(email)?;
+    let now = ctx.now;
+    let tx = ctx.store.write()?;
+    let mut new_id = None;
+    for n in 1..=99 {
+        let id = format!("{prefix}{n:02}");
+        if !users::id_taken(&tx, &id)? {
+            new_id = Some(id);
+            break;
+        }
+    }
+    let id = new_id.ok_or_else(|| conflict(format!("no free {prefix}nn IDs left")))?;
+    users::insert(
+        &tx,
+        &UserProfile {
+            user_id: id.clone(),
+            participant_id: None,
+            role,
+            status: "ENABLED".into(),
+            surname,
+            other_names,
+            email: Some(email.clone()),
+            enable_from: None,
+            disable_after: None,
+            channel: "CST".into(),
+            limit_cents: 0,
+            groups: String::new(),
+            srn: None,
+            cert_expiry: None,
+            pin_phc: None,
+            created_at: now,
+            version: 1,
+        },
+    )?;
+    audit::append(
+        &tx,
+        now,
+        &audit::Event {
+            actor: Some(&op.user_id),
+            action: "account.added",
+            subject: Some(&id),
+            detail: json!({ "role": role.as_str() }).to_string(),
+            ..Default::default()
+        },
+    )?;
+    tx.commit()?;
+    ctx.notify(&mail::notification(&email, "Account created", &format!("An exchange {} account was created for you. First-time logon: set a password (Forgot/Reset) and set up the OTP channel.", role.as_str())));
+    ctx.out.object(&json!({ "user_id": id, "role": role.as_str() }))?;
+    Ok(())
+}

@@ -14,8 +14,8 @@ pub mod request;
 pub mod user;
 
 use crate::cli::{
-    AuditCommand, AuthCommand, Cli, Command, Da3Command, DaCommand, HkexCommand, HolidayCommand, OtpCommand,
-    ParticipantCommand, PasswordCommand, RequestCommand, SettingsCommand, UserCommand,
+    AccountCommand, AuditCommand, AuthCommand, Cli, Command, Da3Command, DaCommand, HkexCommand, HolidayCommand,
+    OtpCommand, ParticipantCommand, PasswordCommand, RequestCommand, SettingsCommand, UserCommand,
 };
 use crate::context::Ctx;
 use crate::domain::role::Role;
@@ -132,6 +132,9 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
                     migrate::cmd_import_smartcard_users(&mut ctx, &file)
                 }
                 Command::Report(a) => report::cmd_report(&mut ctx, a),
+                Command::Hkex(HkexCommand::Account(AccountCommand::Add { role, surname, other_names, email })) => {
+                    hkex::cmd_account_add(&mut ctx, &role, &surname, &other_names, &email)
+                }
                 Command::Init(_) | Command::Demo(_) | Command::Completions { .. } | Command::Man => {
                     unreachable!("handled above")
                 }
