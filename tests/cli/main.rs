@@ -1,1 +1,3 @@
+//! The one integration-test binary: runs `dms` in temp dirs with a cleared environment.
 
+mod concurrency;
