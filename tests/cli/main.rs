@@ -1,1 +1,6 @@
+//! The one integration-test binary: every test runs the `dms` binary in a temp dir of its own
+//! with a clean environment and a pinned clock (see `support`).
 
+mod support;
+
+mod signin;
