@@ -4,4 +4,5 @@
 mod support;
 
 mod lockout;
+mod otp;
 mod signin;
