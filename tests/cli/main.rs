@@ -5,4 +5,5 @@ mod support;
 
 mod lockout;
 mod otp;
+mod password;
 mod signin;
