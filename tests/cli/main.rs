@@ -6,4 +6,6 @@ mod support;
 mod lockout;
 mod otp;
 mod password;
+mod sessions;
+mod settings;
 mod signin;
