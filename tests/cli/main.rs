@@ -3,9 +3,11 @@
 
 mod support;
 
+mod hours;
 mod lockout;
 mod otp;
 mod password;
 mod sessions;
 mod settings;
 mod signin;
+mod storage;
