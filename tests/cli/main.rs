@@ -3,6 +3,7 @@
 
 mod support;
 
+mod contract;
 mod hours;
 mod lockout;
 mod otp;
