@@ -260,6 +260,7 @@ impl Dms {
             .arg(self.file("dms.db"))
             .arg(query)
             .env_clear()
+            .env("PATH", tool_path())
             .output()
             .unwrap_or_else(|e| panic!("the sqlite3 shell is required by these tests (apt-get install sqlite3): {e}"));
         assert!(out.status.success(), "sqlite3 {query:?}: {}", String::from_utf8_lossy(&out.stderr));
@@ -273,6 +274,7 @@ impl Dms {
             .arg(self.file("dms.db"))
             .arg(statement)
             .env_clear()
+            .env("PATH", tool_path())
             .output()
             .unwrap_or_else(|e| panic!("the sqlite3 shell is required by these tests (apt-get install sqlite3): {e}"));
         assert!(out.status.success(), "sqlite3 {statement:?}: {}", String::from_utf8_lossy(&out.stderr));
@@ -366,6 +368,7 @@ pub fn oathtool(secret: &str, at: DateTime<Utc>) -> String {
     let mut child = std::process::Command::new("oathtool")
         .args(["--totp", "--base32", "-", "--now", &at.format("%Y-%m-%d %H:%M:%S UTC").to_string()])
         .env_clear()
+        .env("PATH", tool_path())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -379,10 +382,17 @@ pub fn oathtool(secret: &str, at: DateTime<Utc>) -> String {
     code
 }
 
+/// The helper tools (oathtool, sqlite3, sha256sum) run with a clean environment too, found
+/// on the test's own PATH.
+fn tool_path() -> std::ffi::OsString {
+    std::env::var_os("PATH").unwrap_or_default()
+}
+
 /// SHA-256 of `bytes` by the system `sha256sum`, lower-case hex.
 pub fn sha256sum(bytes: &[u8]) -> String {
     let mut child = std::process::Command::new("sha256sum")
         .env_clear()
+        .env("PATH", tool_path())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
