@@ -1,0 +1,110 @@
+//! The scripting contract (SPEC §8): secrets never hang and never come from argv, the test
+//! clock is refused on a real database, JSON errors, and the generated help.
+
+use crate::support::*;
+use predicates::prelude::*;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+#[test]
+fn a_secret_needed_without_password_stdin_fails_fast_on_a_pipe() {
+    let d = Dms::ready();
+    let args = ["--format", "json", "login", "--user", OPERATOR, "--otp", "123456"];
+    d.cmd()
+        .args(args)
+        .timeout(Duration::from_secs(10))
+        .assert()
+        .code(2)
+        .stdout(predicate::str::is_empty())
+        .stderr(predicate::str::contains("--password-stdin"));
+
+    // The same with a pipe that stays open and never delivers a line.
+    let start = Instant::now();
+    let mut child = std::process::Command::new(dms_bin())
+        .args(args)
+        .env_clear()
+        .env("DMS_NOW", "2026-11-23T10:00:00+08:00")
+        .current_dir(d.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn dms");
+    let _open_pipe = child.stdin.take();
+    let status = loop {
+        if let Some(s) = child.try_wait().expect("wait") {
+            break s;
+        }
+        if start.elapsed() > Duration::from_secs(10) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("dms waited for a secret on an open pipe");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(2));
+    assert_eq!(d.cred(OPERATOR, "failures || '/' || otp_misses"), "/0", "not an attempt");
+}
+
+#[test]
+fn password_stdin_without_the_lines_exits_2() {
+    let d = Dms::ready();
+    let msg = d.fails(2, &["login", "--user", OPERATOR, "--password-stdin", "--otp", "123456"], Some(""));
+    assert!(msg.contains("no password"), "{msg}");
+    // Change Password reads two lines: the new password, then the current one.
+    let msg = d.fails(2, &["password", "change", "--user", OPERATOR, "--password-stdin"], Some(&line(NEW_PASSWORD)));
+    assert!(msg.contains("current password"), "{msg}");
+    assert_eq!(d.cred(OPERATOR, "password_set_at"), "2026-11-23T01:00:00Z", "nothing changed");
+}
+
+#[test]
+fn dms_now_is_refused_by_a_database_without_the_test_clock() {
+    let d = Dms::empty(MONDAY_10);
+    let msg = d.fails(2, &["init", "--operator-email", "ops@hkex.example"], None);
+    assert!(msg.contains("DMS_NOW") && msg.contains("--allow-test-clock"), "{msg}");
+    assert!(!d.file("dms.db").exists() && !d.file("dms.db.key").exists(), "nothing is created");
+
+    d.cmd().env_remove("DMS_NOW").args(["init", "--operator-email", "ops@hkex.example"]).assert().success();
+    let msg = d.fails(2, &["otp", "request", "--user", OPERATOR], None);
+    assert!(msg.contains("DMS_NOW") && msg.contains("--allow-test-clock"), "{msg}");
+    assert!(!d.file("dms-outbox.mbox").exists(), "nothing is sent");
+}
+
+#[test]
+fn json_errors_go_to_stderr_with_nothing_on_stdout() {
+    let d = Dms::ready();
+    let pw = line(PASSWORD);
+    let cases: [(i32, &str, &[&str], Option<&str>); 4] = [
+        (3, "authentication_failed", &["whoami"], None),
+        (6, "invalid_input", &["login", "--user", OPERATOR, "--password-stdin", "--otp", "abcdef"], Some("x\n")),
+        (7, "conflict", &["otp", "setup", "--user", OPERATOR, "--app", "--password-stdin"], Some(&pw)),
+        // A command line clap rejects is a failure like any other.
+        (2, "usage", &["otp", "setup", "--user", OPERATOR, "--password-stdin"], Some(&pw)),
+    ];
+    for (exit, code, args, stdin) in cases {
+        let r = d.run(args, stdin);
+        assert_eq!(r.code, exit, "{r}");
+        let (got, message) = r.error();
+        assert_eq!(got, code, "{r}");
+        assert!(!message.is_empty(), "{r}");
+    }
+}
+
+#[test]
+fn completions_man_page_and_help_are_printed() {
+    let d = Dms::empty(MONDAY_10);
+    let r = d.run_raw(&["completions", "bash"], None);
+    assert_eq!(r.code, 0, "{r}");
+    assert!(r.stdout.contains("complete") && r.stdout.contains("dms"), "{r}");
+    let r = d.run_raw(&["man"], None);
+    assert_eq!(r.code, 0, "{r}");
+    assert!(r.stdout.contains(".TH") && r.stdout.contains("login"), "{r}");
+    let r = d.run_raw(&["--help"], None);
+    assert_eq!(r.code, 0, "{r}");
+    let listed: Vec<&str> = r.stdout.lines().filter_map(|l| l.split_whitespace().next()).collect();
+    for command in
+        ["init", "demo", "login", "logout", "whoami", "otp", "password", "auth", "audit", "completions", "man"]
+    {
+        assert!(listed.contains(&command), "--help lists {command}:\n{r}");
+    }
+}
