@@ -22,3 +22,55 @@ pub mod storage;
 pub fn run(cli: cli::Cli) -> anyhow::Result<()> {
     commands::dispatch(cli)
 }
+
+/// The whole program: parse the command line, run it, report any error in the chosen format,
+/// and return the exit code of SPEC §8.
+pub fn main() -> i32 {
+    use clap::Parser as _;
+    let cli = match cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return report_clap_error(&e),
+    };
+    let out = output::Output::new(cli.global.format);
+    match run(cli) {
+        Ok(()) => 0,
+        Err(err) if error::is_broken_pipe(&err) => 0,
+        Err(err) => {
+            let (kind, message) = error::classify(&err);
+            out.error(kind.code(), &message);
+            kind.exit_code()
+        }
+    }
+}
+
+/// A command line that did not parse: --help and --version exit 0; a value that fails its
+/// validator (a malformed user ID, say) is invalid input (6); anything else is usage (2).
+/// Under --format json the error is a JSON object, as for every other failure.
+fn report_clap_error(e: &clap::Error) -> i32 {
+    if !e.use_stderr() {
+        let _ = e.print();
+        return 0;
+    }
+    let kind = match e.kind() {
+        clap::error::ErrorKind::ValueValidation => error::Kind::Invalid,
+        _ => error::Kind::Usage,
+    };
+    if requested_format() == output::Format::Json {
+        let text = e.render().to_string();
+        output::Output::new(output::Format::Json).error(kind.code(), text.trim().trim_start_matches("error: "));
+    } else {
+        let _ = e.print();
+    }
+    kind.exit_code()
+}
+
+/// The --format (or DMS_FORMAT) of a command line that did not parse, as far as it can be read.
+fn requested_format() -> output::Format {
+    use clap::CommandFactory as _;
+    cli::Cli::command()
+        .ignore_errors(true)
+        .try_get_matches()
+        .ok()
+        .and_then(|m| m.get_one::<output::Format>("format").copied())
+        .unwrap_or(output::Format::Table)
+}

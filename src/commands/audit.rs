@@ -15,9 +15,11 @@ pub fn cmd_audit_verify(ctx: &mut Ctx) -> anyhow::Result<()> {
             ctx.out.object(&json!({ "ok": true, "rows": v.rows }))?;
             Ok(())
         }
-        Some((seq, why)) => {
-            ctx.out.object(&json!({ "ok": false, "rows_verified": v.rows, "first_bad_row": seq, "reason": why }))?;
-            Err(DmsError::new(Kind::Other, format!("audit trail broken at row {seq}: {why}")).into())
-        }
+        // A failure prints nothing on stdout: the error names the first bad row.
+        Some((seq, why)) => Err(DmsError::new(
+            Kind::Other,
+            format!("audit trail broken at row {seq}: {why} ({} rows before it verify)", v.rows),
+        )
+        .into()),
     }
 }

@@ -74,12 +74,14 @@ fn dms_now_is_refused_by_a_database_without_the_test_clock() {
 fn json_errors_go_to_stderr_with_nothing_on_stdout() {
     let d = Dms::ready();
     let pw = line(PASSWORD);
-    let cases: [(i32, &str, &[&str], Option<&str>); 4] = [
+    let cases: [(i32, &str, &[&str], Option<&str>); 5] = [
         (3, "authentication_failed", &["whoami"], None),
         (6, "invalid_input", &["login", "--user", OPERATOR, "--password-stdin", "--otp", "abcdef"], Some("x\n")),
         (7, "conflict", &["otp", "setup", "--user", OPERATOR, "--app", "--password-stdin"], Some(&pw)),
         // A command line clap rejects is a failure like any other.
         (2, "usage", &["otp", "setup", "--user", OPERATOR, "--password-stdin"], Some(&pw)),
+        // A malformed value is invalid input, named by its field.
+        (6, "invalid_input", &["otp", "request", "--user", "B01'; DROP TABLE users;--"], None),
     ];
     for (exit, code, args, stdin) in cases {
         let r = d.run(args, stdin);
