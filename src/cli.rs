@@ -26,13 +26,13 @@ pub struct Cli {
 #[derive(Debug, Clone, Args)]
 pub struct Global {
     /// The database file.
-    #[arg(long, global = true, env = "DMS_DB", default_value = "dms.db", value_name = "PATH")]
+    #[arg(long, global = true, env = "DMS_DB", hide_env_values = true, default_value = "dms.db", value_name = "PATH")]
     pub db: PathBuf,
     /// Output format.
-    #[arg(long, global = true, env = "DMS_FORMAT", value_enum, default_value_t = Format::Table)]
+    #[arg(long, global = true, env = "DMS_FORMAT", hide_env_values = true, value_enum, default_value_t = Format::Table)]
     pub format: Format,
     /// The file that holds this shell's sign-in [default: <db>.session].
-    #[arg(long, global = true, env = "DMS_SESSION", value_name = "PATH")]
+    #[arg(long, global = true, env = "DMS_SESSION", hide_env_values = true, value_name = "PATH")]
     pub session: Option<PathBuf>,
 }
 

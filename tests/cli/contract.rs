@@ -110,3 +110,23 @@ fn completions_man_page_and_help_are_printed() {
         assert!(listed.contains(&command), "--help lists {command}:\n{r}");
     }
 }
+
+/// The whole `--help` tree, as one snapshot: any change to a command, flag or help text of the
+/// scripting contract shows up in review (`cargo insta review` to accept a deliberate one).
+#[test]
+fn help_tree_snapshot() {
+    use clap::CommandFactory as _;
+    fn walk(cmd: &mut clap::Command, path: &str, out: &mut String) {
+        let name = if path.is_empty() { cmd.get_name().to_string() } else { format!("{path} {}", cmd.get_name()) };
+        out.push_str(&format!("================ {name}\n{}\n", cmd.render_long_help()));
+        let mut subs: Vec<clap::Command> = cmd.get_subcommands().cloned().collect();
+        for sub in subs.iter_mut() {
+            walk(sub, &name, out);
+        }
+    }
+    let mut cmd = dms::cli::Cli::command().term_width(100);
+    cmd.build();
+    let mut out = String::new();
+    walk(&mut cmd, "", &mut out);
+    insta::assert_snapshot!(out);
+}
