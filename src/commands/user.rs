@@ -331,9 +331,9 @@ pub fn cmd_user_import_emails(ctx: &mut Ctx, path: &Path, dry_run: bool, inline:
     let n = rows.len();
     let change = Change::ImportEmails { rows };
     if dry_run {
-        return dry_run_report(ctx, &participant, &change, n);
+        return dry_run_report(ctx, &participant, &change, n).map_err(|e| with_line(path, &seen, e));
     }
-    let s = submit(ctx, &id, change, &inline)?;
+    let s = submit(ctx, &id, change, &inline).map_err(|e| with_line(path, &seen, e))?;
     print_submitted(ctx, &s, &[("rows", json!(n))])
 }
 
@@ -407,10 +407,23 @@ pub fn cmd_user_import(ctx: &mut Ctx, path: &Path, dry_run: bool, inline: Inline
     let n = parsed.len();
     let change = Change::ImportUsers { profiles: parsed.into_iter().map(|(_, _, p)| p).collect() };
     if dry_run {
-        return dry_run_report(ctx, &participant, &change, n);
+        return dry_run_report(ctx, &participant, &change, n).map_err(|e| with_line(path, &seen, e));
     }
-    let s = submit(ctx, &id, change, &inline)?;
+    let s = submit(ctx, &id, change, &inline).map_err(|e| with_line(path, &seen, e))?;
     print_submitted(ctx, &s, &[("rows", json!(n))])
+}
+
+/// The database checks of a request (unknown user, ID taken, another participant's user)
+/// name the user ID a row fails on; add that row's line of the file (SPEC §9).
+fn with_line(path: &Path, lines: &HashMap<String, usize>, e: anyhow::Error) -> anyhow::Error {
+    let (kind, message) = crate::error::classify(&e);
+    if kind == crate::error::Kind::Other {
+        return e;
+    }
+    match lines.iter().filter(|(id, _)| message.contains(id.as_str())).map(|(_, line)| *line).min() {
+        Some(line) => crate::error::DmsError::new(kind, format!("{} line {line}: {message}", path.display())).into(),
+        None => e,
+    }
 }
 
 /// Check a bulk request against the database as submission would, and submit nothing.
