@@ -69,6 +69,10 @@ pub fn submit(ctx: &mut Ctx, maker: &Identity, change: Change, inline: &InlineAr
     if let Some((pw, otp)) = &code {
         // Who may authorise is checked before the code, so a refused checker spends no OTP.
         if let Some(ch) = signin::load(&tx, &pw.user_id)? {
+            // A locked checker of the participant hears so, and who can unlock (SPEC §3), exit 4.
+            if ch.cred.locked_at.is_some() && ch.participant() == Some(pid.as_str()) {
+                return Err(crate::error::locked(signin::locked_message(&ch)).into());
+            }
             mc::check_checker(
                 &requests::party(&ch.profile, ch.cred.locked_at.is_some()),
                 &maker.user_id,
