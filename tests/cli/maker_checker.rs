@@ -154,6 +154,35 @@ fn a_wrong_authorisation_code_creates_nothing_and_counts_against_the_checker() {
 }
 
 #[test]
+fn a_queued_approval_needs_the_password_and_a_fresh_otp() {
+    let mc = Mc::with_das();
+    let a = mc.as_user(MAKER, &create_args("B0123404", "sm.chan@abc.com.hk")).request_id();
+    let b = mc.as_user(MAKER, &create_args("B0123405", "k.ho@abc.com.hk")).request_id();
+    let before = mc.state();
+    let code = mc.totp(CHECKER);
+    let o = mc.approve_with(CHECKER, &[a], &code, WRONG_PW);
+    o.code(3);
+    assert!(o.message().contains("wrong authorisation code"), "{o}");
+    let wrong_otp = if code == "000000" { "000001" } else { "000000" };
+    mc.approve_with(CHECKER, &[a], wrong_otp, PW).code(3);
+    mc.approve_with(CHECKER, &[a], "12345", PW).code(6);
+    mc.run(Some(CHECKER), &["--format", "json", "request", "approve", &a.to_string(), "--otp", &code], None).code(2);
+    assert_eq!(mc.state(), before);
+    assert_eq!(mc.count(&format!("SELECT failures != '' FROM credentials WHERE user_id = '{CHECKER}'")), 1);
+
+    mc.approve_with(CHECKER, &[a], &code, PW).ok();
+    assert!(user_exists(&mc, "B0123404"));
+    // The same code again is a replay: refused, and b stays pending.
+    let after_a = mc.state();
+    mc.approve_with(CHECKER, &[b], &code, PW).code(3);
+    assert_eq!(mc.state(), after_a);
+    mc.approve(CHECKER, &[b]).ok();
+    assert!(user_exists(&mc, "B0123405"));
+    // A successful authorisation resets the failure count.
+    assert_eq!(mc.sql(&format!("SELECT failures FROM credentials WHERE user_id = '{CHECKER}'")), "");
+}
+
+#[test]
 fn the_checker_must_not_be_the_maker() {
     let mc = Mc::with_das();
     let before = mc.state();
@@ -344,8 +373,9 @@ fn the_participant_keeps_one_maker_and_two_checkers() {
     assert!(o.message().contains("at least one DA maker and two DA checkers"), "{o}");
     assert_eq!(mc.state(), queued);
     assert_eq!(mc.enquire("B01234X4")["user_status"], "ENABLED");
-    // The disabled checker's session ended with the change.
-    assert_ne!(mc.as_user(CHECKER2, &["request", "list"]).code, 0);
+    // The disabled checker's session ended with the change, and signing in is refused.
+    mc.as_user(CHECKER2, &["request", "list"]).code(3);
+    mc.login(CHECKER2).code(4);
 }
 
 #[test]
@@ -594,6 +624,29 @@ fn unlock_reset_makes_the_next_logon_a_first_time_logon() {
     mc.logon(USER2);
     assert_eq!(mc.enquire(USER2)["locked"], "No");
     mc.assert_audit_ok();
+}
+
+#[test]
+fn da_assign_gives_a_da_business_user_groups_after_decommissioning() {
+    let mc = Mc::with_das();
+    mc.sql("INSERT OR REPLACE INTO settings (key, value) VALUES ('decommission-date', '2026-12-01')");
+    let before = mc.state();
+    let o = mc.as_user(MAKER, &["da", "assign", CHECKER, "--groups", "11,A"]);
+    o.code(5);
+    assert!(o.message().contains("decommissioning"), "{o}");
+    assert_eq!(mc.state(), before);
+
+    mc.sql("INSERT OR REPLACE INTO settings (key, value) VALUES ('decommission-date', '2023-09-04')");
+    mc.as_user(MAKER, &["da", "assign", USER1, "--groups", "11"]).code(6); // not a DA
+    mc.as_user(MAKER, &["da", "assign", CHECKER, "--groups", "11,NOPE"]).code(6); // not in the catalogue
+    assert_eq!(mc.state(), before);
+    let o = mc.as_user(MAKER, &["da", "assign", CHECKER, "--groups", "11,a"]);
+    o.ok();
+    assert_eq!(o.json()["da_id"], CHECKER);
+    let id = o.request_id();
+    mc.approve(CHECKER, &[id]).code(5); // the subject
+    mc.approve(CHECKER2, &[id]).ok();
+    assert_eq!(mc.enquire(CHECKER)["user_groups"], serde_json::json!(["11", "A"]));
 }
 
 // ---------------------------------------------------------------------------------------

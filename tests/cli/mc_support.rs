@@ -296,11 +296,16 @@ impl Mc {
     /// `dms request approve IDS` by `checker`, with the authorisation code.
     pub fn approve(&self, checker: &str, ids: &[i64]) -> Out {
         let code = self.totp(checker);
+        self.approve_with(checker, ids, &code, PW)
+    }
+
+    /// `dms request approve IDS` with a given OTP and password.
+    pub fn approve_with(&self, checker: &str, ids: &[i64], otp: &str, pw: &str) -> Out {
         let ids: Vec<String> = ids.iter().map(i64::to_string).collect();
         let mut args: Vec<&str> = vec!["request", "approve"];
         args.extend(ids.iter().map(String::as_str));
-        args.extend(["--otp", &code, "--password-stdin"]);
-        self.as_user_stdin(checker, &args, Some(&line(PW)))
+        args.extend(["--otp", otp, "--password-stdin"]);
+        self.as_user_stdin(checker, &args, Some(&line(pw)))
     }
 
     /// A maker command authorised inline by `checker` with password `pw`.
