@@ -73,6 +73,9 @@ pub fn submit(ctx: &mut Ctx, maker: &Identity, change: Change, inline: &InlineAr
             if ch.cred.locked_at.is_some() && ch.participant() == Some(pid.as_str()) {
                 return Err(crate::error::locked(signin::locked_message(&ch)).into());
             }
+            if !ch.profile.enabled() && ch.participant() == Some(pid.as_str()) {
+                return Err(crate::error::locked(format!("checker {} is disabled", ch.id())).into());
+            }
             mc::check_checker(
                 &requests::party(&ch.profile, ch.cred.locked_at.is_some()),
                 &maker.user_id,
@@ -425,8 +428,14 @@ fn decide(ctx: &mut Ctx, id: &Identity, n: i64, status: &str, reason: Option<&st
     if status == "CANCELLED" && r.maker != id.user_id {
         return Err(not_permitted(format!("only its maker {} can cancel request {n}", r.maker)).into());
     }
-    if status == "REJECTED" && r.maker == id.user_id {
-        return Err(not_permitted("the maker cannot decide their own request").into());
+    if status == "REJECTED" {
+        // The same rules as approval: a decision is the checker's, never about the checker.
+        if r.maker == id.user_id {
+            return Err(not_permitted("the maker cannot decide their own request").into());
+        }
+        if store::subjects(&tx, n)?.iter().any(|s| s.user_id == id.user_id) {
+            return Err(requests::refused(mc::Refusal::CheckerIsSubject(id.user_id.clone())).into());
+        }
     }
     let checker = (status == "REJECTED").then_some(id.user_id.as_str());
     if !store::decide(&tx, n, status, checker, now, reason)? {

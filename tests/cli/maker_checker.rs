@@ -221,6 +221,12 @@ fn the_checker_must_not_be_the_subject() {
     o.code(5);
     assert_eq!(mc.state(), queued);
 
+    // Nor may the subject reject it.
+    let o = mc.as_user(CHECKER, &["request", "reject", &id.to_string(), "--reason", "not me"]);
+    o.code(5);
+    assert!(o.message().contains("no one-handed operation"), "{o}");
+    assert_eq!(mc.state(), queued);
+
     mc.approve(CHECKER2, &[id]).ok();
     assert_eq!(mc.enquire(CHECKER)["email"], "siuming.wong@abc.com.hk");
     assert_eq!(mc.request(MAKER, id)["checker"], CHECKER2);
