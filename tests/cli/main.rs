@@ -1,1 +1,2 @@
-
+mod exchange;
+mod hkex_support;

@@ -1,0 +1,379 @@
+//! The exchange operator's side (SPEC §3 smartcard and service hours, §5, §8; seed 4.1, 4.3,
+//! 5, 6): eServices DA3 and DA4, `da assign`, service hours as sign-in meets them, smartcard
+//! sign-in around decommissioning, migration imports validated whole, and auditor reports.
+//!
+//! Each test has its own database (see `hkex_support`) and asserts the exit code and the state
+//! left behind; a refusal must leave the state exactly as it was.
+
+use crate::hkex_support::{Exchange, OPERATOR, PASSWORD};
+use serde_json::json;
+
+/// `hkex da3 add` as the operator.
+fn da3_add(ex: &Exchange, participant: &str, role: &str, surname: &str, email: &str) -> crate::hkex_support::Out {
+    ex.op(&[
+        "hkex",
+        "da3",
+        "add",
+        "--participant",
+        participant,
+        "--role",
+        role,
+        "--surname",
+        surname,
+        "--other-names",
+        "TEST",
+        "--email",
+        email,
+    ])
+}
+
+/// The role column of a user, straight from the database.
+fn role_of(ex: &Exchange, user: &str) -> String {
+    ex.sql(&format!("SELECT role FROM users WHERE user_id = '{user}'"))
+}
+
+fn status_of(ex: &Exchange, user: &str) -> String {
+    ex.sql(&format!("SELECT status FROM users WHERE user_id = '{user}'"))
+}
+
+// ---------------------------------------------------------------------------------------
+// DA3
+
+#[test]
+fn da3_add_assigns_the_next_da_ids_with_references_and_a_mail() {
+    let ex = Exchange::with_operator();
+    let first = da3_add(&ex, "B01234", "checker", "CHOI", "kw.choi@abc.com.hk").ok().json();
+    assert_eq!(first, json!({ "da_id": "B01234X4", "reference": "DA3_00000001", "status": "Completed" }));
+    let second = da3_add(&ex, "b01234", "maker", "YIP", "sy.yip@abc.com.hk").ok().json();
+    assert_eq!(second, json!({ "da_id": "B01234X5", "reference": "DA3_00000002", "status": "Completed" }));
+
+    // Each new DA is told, by e-mail, which eService reference completed and its user ID.
+    let mail = ex.mails_to("kw.choi@abc.com.hk");
+    assert_eq!(mail.len(), 1, "{mail:?}");
+    assert!(mail[0].contains("DA3_00000001") && mail[0].contains("B01234X4"), "{}", mail[0]);
+    assert!(mail[0].contains("Completed"), "{}", mail[0]);
+    let mail = ex.mails_to("sy.yip@abc.com.hk");
+    assert!(mail.len() == 1 && mail[0].contains("DA3_00000002") && mail[0].contains("B01234X5"), "{mail:?}");
+
+    assert_eq!(role_of(&ex, "B01234X4"), "checker");
+    assert_eq!(role_of(&ex, "B01234X5"), "maker");
+    let (ids, quota) = ex.listing("B01234");
+    assert!(ids.contains(&"B01234X4".to_string()) && ids.contains(&"B01234X5".to_string()), "{ids:?}");
+    assert_eq!(quota["total_users"], 8);
+    assert_eq!(quota["delegated_administrators"], 5);
+    assert_eq!(
+        ex.sql("SELECT reference, action, subject FROM eservices ORDER BY 1"),
+        "DA3_00000001|add|B01234X4\nDA3_00000002|add|B01234X5"
+    );
+
+    // A business-user role, an unknown participant, a bad address: refused, nothing added.
+    let before = ex.state();
+    da3_add(&ex, "B01234", "user", "NG", "ng@abc.com.hk").refused(6, &["maker or checker"]);
+    da3_add(&ex, "B09999", "maker", "NG", "ng@abc.com.hk").expect(5);
+    da3_add(&ex, "B01234", "maker", "NG", "not-an-address").expect(6);
+    assert_eq!(ex.state(), before);
+}
+
+#[test]
+fn da3_add_on_a_full_quota_is_a_conflict_naming_da4() {
+    let ex = Exchange::with_operator();
+    ex.op(&[
+        "hkex",
+        "participant",
+        "add",
+        "--id",
+        "C00001",
+        "--name",
+        "Small Sec",
+        "--house",
+        "hkscc-cp",
+        "--max-users",
+        "1",
+    ])
+    .ok();
+    assert_eq!(da3_add(&ex, "C00001", "maker", "MAN", "man@small.example").ok().json()["da_id"], "C00001X1");
+
+    let before = ex.state();
+    da3_add(&ex, "C00001", "checker", "CHAN", "chan@small.example").refused(7, &["quota full", "DA4"]);
+    assert_eq!(ex.state(), before, "a refused DA3 add changes nothing (no user, no reference)");
+    assert!(ex.mails_to("chan@small.example").is_empty());
+
+    // DA4 grants an account; the same DA3 then goes through, with the next DA3 reference.
+    ex.op(&["hkex", "da4", "--participant", "C00001", "--accounts", "1"]).ok();
+    let v = da3_add(&ex, "C00001", "checker", "CHAN", "chan@small.example").ok().json();
+    assert_eq!(v["da_id"], "C00001X2");
+    assert_eq!(v["reference"], "DA3_00000002");
+}
+
+#[test]
+fn da3_unlock_of_a_locked_da_makes_the_next_logon_a_first_time_logon() {
+    let mut ex = Exchange::with_operator();
+    ex.first_time_logon("B01234X1");
+    assert_eq!(ex.wrong_passwords("B01234X1", 5), vec![3, 3, 3, 3, 4], "the 5th wrong password locks");
+    ex.advance(30);
+    ex.login("B01234X1").refused(4, &["locked", "DA3"]);
+    let locked = ex.op(&["report", "locked"]).ok().json();
+    assert_eq!(locked["locked"][0]["user_id"], "B01234X1", "{locked}");
+
+    let v = ex.op(&["hkex", "da3", "unlock", "B01234X1"]).ok().json();
+    assert_eq!(v["reference"], "DA3_00000001");
+    assert_eq!(v["status"], "Completed");
+    assert_eq!(
+        ex.sql("SELECT locked_at IS NULL, password_phc IS NULL FROM credentials WHERE user_id = 'B01234X1'"),
+        "1|1"
+    );
+    let mail = ex.mails_to("tm.chan@abc.com.hk");
+    assert!(mail.iter().any(|m| m.contains("DA3_00000001") && m.contains("unlocked")), "{mail:?}");
+
+    // The old password is gone: the next logon is a first-time logon, and it works.
+    ex.advance(30);
+    ex.login("B01234X1").refused(3, &["no password yet"]);
+    ex.advance(30);
+    let v = ex.first_time_logon("B01234X1");
+    assert_eq!(v["user_id"], "B01234X1");
+    ex.as_user("B01234X1", &["whoami"]).ok();
+}
+
+#[test]
+fn da3_reset_ends_the_session_and_forces_a_first_time_logon() {
+    let mut ex = Exchange::with_operator();
+    ex.first_time_logon("B01234X2");
+    ex.as_user("B01234X2", &["whoami"]).ok();
+
+    ex.op(&["hkex", "da3", "reset", "B01234X2"]).ok();
+    ex.as_user("B01234X2", &["whoami"]).refused(3, &["ended"]);
+    assert_eq!(
+        ex.sql("SELECT password_phc IS NULL, otp_channel IS NULL, otp_confirmed FROM credentials WHERE user_id = 'B01234X2'"),
+        "1|1|0"
+    );
+    ex.advance(30);
+    ex.login("B01234X2").refused(3, &["no password yet"]);
+    ex.advance(30);
+    ex.first_time_logon("B01234X2");
+    ex.as_user("B01234X2", &["whoami"]).ok();
+
+    // DA3 maintains DAs only.
+    let before = ex.state();
+    ex.op(&["hkex", "da3", "reset", "B0123401"]).refused(6, &["not a Delegated Administrator"]);
+    ex.op(&["hkex", "da3", "unlock", "B01234X9"]).expect(6);
+    assert_eq!(ex.state(), before);
+}
+
+#[test]
+fn da3_disable_keeps_the_da_minimum_and_ends_the_disabled_das_session() {
+    let mut ex = Exchange::with_operator();
+    ex.first_time_logon("B01234X2");
+
+    let before = ex.state();
+    ex.op(&["hkex", "da3", "disable", "B01234X2"]).refused(5, &["two DA checkers"]);
+    ex.op(&["hkex", "da3", "disable", "B01234X1"]).refused(5, &["one DA maker"]);
+    assert_eq!(ex.state(), before);
+    ex.as_user("B01234X2", &["whoami"]).ok();
+
+    assert_eq!(da3_add(&ex, "B01234", "checker", "CHOI", "kw.choi@abc.com.hk").ok().json()["da_id"], "B01234X4");
+    let v = ex.op(&["hkex", "da3", "disable", "B01234X2"]).ok().json();
+    assert_eq!(v["reference"], "DA3_00000002");
+    assert_eq!(status_of(&ex, "B01234X2"), "DISABLED");
+    // Its open session ends at once, and it cannot sign in again.
+    ex.as_user("B01234X2", &["whoami"]).refused(3, &["ended"]);
+    ex.advance(30);
+    ex.login("B01234X2").refused(4, &["disabled"]);
+    // Disabled DAs do not count: X3 and X4 are now the two checkers, and neither may go.
+    ex.op(&["hkex", "da3", "disable", "B01234X3"]).refused(5, &["two DA checkers"]);
+    ex.op(&["hkex", "da3", "disable", "B01234X2"]).refused(7, &["already DISABLED"]);
+
+    let v = ex.op(&["hkex", "da3", "enable", "B01234X2"]).ok().json();
+    assert_eq!(v["action"], "enable");
+    assert_eq!(status_of(&ex, "B01234X2"), "ENABLED");
+    ex.op(&["hkex", "da3", "enable", "B01234X2"]).refused(7, &["already ENABLED"]);
+    ex.advance(30);
+    ex.login("B01234X2").ok();
+    ex.as_user("B01234X2", &["whoami"]).ok();
+}
+
+#[test]
+fn da3_delete_keeps_the_da_minimum_and_never_reuses_the_id() {
+    let ex = Exchange::with_operator();
+    let before = ex.state();
+    ex.op(&["hkex", "da3", "delete", "B01234X3"]).refused(5, &["two DA checkers"]);
+    ex.op(&["hkex", "da3", "delete", "B01234X1"]).refused(5, &["one DA maker"]);
+    assert_eq!(ex.state(), before);
+
+    da3_add(&ex, "B01234", "checker", "CHOI", "kw.choi@abc.com.hk").ok();
+    let v = ex.op(&["hkex", "da3", "delete", "B01234X3"]).ok().json();
+    assert_eq!(v["reference"], "DA3_00000002");
+    let (ids, quota) = ex.listing("B01234");
+    assert!(!ids.contains(&"B01234X3".to_string()), "{ids:?}");
+    assert_eq!(quota["delegated_administrators"], 3);
+    assert_eq!(ex.sql("SELECT user_id FROM retired_user_ids"), "B01234X3");
+
+    // The deleted ID is never handed out again: the next DA gets X5, not X3.
+    assert_eq!(da3_add(&ex, "B01234", "maker", "YIP", "sy.yip@abc.com.hk").ok().json()["da_id"], "B01234X5");
+    assert_eq!(da3_add(&ex, "B01234", "maker", "KO", "ko@abc.com.hk").ok().json()["da_id"], "B01234X6");
+    ex.op(&["hkex", "da3", "delete", "B01234X3"]).expect(6);
+}
+
+#[test]
+fn da3_assign_da_only_after_smartcard_decommissioning() {
+    let ex = Exchange::with_operator();
+    ex.op(&["hkex", "settings", "set", "decommission-date", "2027-01-01"]).ok();
+    let before = ex.state();
+    ex.op(&["hkex", "da3", "assign-da", "B0123401", "--role", "checker"])
+        .refused(5, &["decommissioning", "2027-01-01"]);
+    assert_eq!(ex.state(), before);
+    assert_eq!(role_of(&ex, "B0123401"), "user");
+
+    ex.op(&["hkex", "settings", "set", "decommission-date", "2023-09-04"]).ok();
+    let v = ex.op(&["hkex", "da3", "assign-da", "B0123401", "--role", "checker"]).ok().json();
+    assert_eq!(
+        v,
+        json!({ "user_id": "B0123401", "role": "checker", "reference": "DA3_00000001", "status": "Completed" })
+    );
+    assert_eq!(role_of(&ex, "B0123401"), "checker");
+    let v = ex.op(&["hkex", "participant", "show", "B01234"]).ok().json();
+    assert_eq!(v["enabled_da_checkers"], 3);
+    // Now a third checker exists, so one of the original two may be disabled.
+    ex.op(&["hkex", "da3", "disable", "B01234X2"]).ok();
+
+    ex.op(&["hkex", "da3", "assign-da", "B0123402", "--role", "maker"]).ok();
+    assert_eq!(role_of(&ex, "B0123402"), "maker");
+    ex.op(&["hkex", "da3", "assign-da", "B0123402", "--role", "checker"]).refused(7, &["already"]);
+    ex.op(&["hkex", "da3", "assign-da", "B0123403", "--role", "user"]).expect(6);
+    assert_eq!(role_of(&ex, "B0123403"), "user");
+}
+
+#[test]
+fn only_the_operator_runs_hkex_commands() {
+    let mut ex = Exchange::with_operator();
+    ex.first_time_logon("B01234X1");
+    ex.first_time_logon("B0123401");
+    let before = ex.state();
+    let attempts: [&[&str]; 6] = [
+        &[
+            "hkex",
+            "da3",
+            "add",
+            "--participant",
+            "B01234",
+            "--role",
+            "maker",
+            "--surname",
+            "A",
+            "--other-names",
+            "B",
+            "--email",
+            "a@abc.com.hk",
+        ],
+        &["hkex", "da3", "unlock", "B01234X2"],
+        &["hkex", "da4", "--participant", "B01234", "--accounts", "3"],
+        &["hkex", "settings", "set", "service-hours", "off"],
+        &["hkex", "holiday", "add", "2026-12-25"],
+        &["hkex", "participant", "add", "--id", "C00001", "--name", "X", "--house", "hkscc-cp", "--max-users", "5"],
+    ];
+    for args in attempts {
+        ex.as_user("B01234X1", args).refused(5, &["EXCHANGE OPERATOR"]);
+        ex.as_user("B0123401", args).expect(5);
+        ex.dms(args).expect(3); // nobody signed in
+    }
+    ex.as_user("B01234X1", &["hkex", "participant", "list"]).expect(5);
+    assert_eq!(ex.state(), before);
+}
+
+// ---------------------------------------------------------------------------------------
+// DA4
+
+#[test]
+fn da4_raises_the_maximum_and_records_the_fee() {
+    let ex = Exchange::with_operator();
+    let v = ex.op(&["hkex", "da4", "--participant", "B01234", "--accounts", "3"]).ok().json();
+    assert_eq!(v["reference"], "DA4_00000001");
+    assert_eq!(v["max_users"], 73);
+    assert_eq!(v["fee_hkd"], 750);
+    assert_eq!(v["status"], "Completed");
+    assert_eq!(ex.op(&["hkex", "participant", "show", "B01234"]).ok().json()["max_users"], 73);
+    assert_eq!(ex.listing("B01234").1["max_users"], 73);
+    // The participant's DAs hear that the eService is Completed.
+    let mail = ex.mails_to("tm.chan@abc.com.hk");
+    assert!(mail.iter().any(|m| m.contains("DA4_00000001") && m.contains("73")), "{mail:?}");
+
+    let v = ex.op(&["hkex", "da4", "--participant", "B01234", "--accounts", "2"]).ok().json();
+    assert_eq!(
+        (v["reference"].as_str(), v["max_users"].as_i64(), v["fee_hkd"].as_i64()),
+        (Some("DA4_00000002"), Some(75), Some(500))
+    );
+
+    let fees = ex.op(&["report", "da4-fees"]).ok().json();
+    let rows = fees["da4"].as_array().expect("rows");
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0]["reference"], "DA4_00000001");
+    assert_eq!(rows[0]["accounts"], 3);
+    assert_eq!(fees["total_fee_hkd"], "1,250.00");
+    let csv = ex.run(Some(OPERATOR), &["--format", "csv", "report", "da4-fees"], None).ok();
+    assert_eq!(csv.stdout.lines().next(), Some("reference,participant_id,accounts,fee_hkd,processed_at"));
+    assert_eq!(csv.stdout.lines().count(), 3, "header and two rows, no footer:\n{}", csv.stdout);
+
+    // No accounts, or more than the ID space (1,296 IDs for an HKSCC participant): refused.
+    let before = ex.state();
+    ex.op(&["hkex", "da4", "--participant", "B01234", "--accounts", "0"]).refused(6, &["--accounts"]);
+    ex.op(&["hkex", "da4", "--participant", "B01234", "--accounts=-1"]).expect(6);
+    ex.op(&["hkex", "da4", "--participant", "B01234", "--accounts", "1222"]).refused(6, &["1297", "1296"]);
+    assert_eq!(ex.state(), before);
+    let v = ex.op(&["hkex", "da4", "--participant", "B01234", "--accounts", "1221"]).ok().json();
+    assert_eq!(v["max_users"], 1296);
+    assert_eq!(v["reference"], "DA4_00000003");
+    let before = ex.state();
+    ex.op(&["hkex", "da4", "--participant", "B01234", "--accounts", "1"]).expect(6);
+    ex.op(&["hkex", "da4", "--participant", "B09999", "--accounts", "1"]).expect(5);
+    assert_eq!(ex.state(), before);
+    let total = ex.op(&["report", "da4-fees", "--participant", "B01234"]).ok().json()["total_fee_hkd"].clone();
+    assert_eq!(total, "306,500.00");
+}
+
+// ---------------------------------------------------------------------------------------
+// da assign (seed 5.1)
+
+#[test]
+fn da_assign_only_after_decommissioning_and_never_by_the_da_concerned() {
+    let mut ex = Exchange::with_operator();
+    ex.op(&["hkex", "settings", "set", "decommission-date", "2027-01-01"]).ok();
+    ex.first_time_logon("B01234X1");
+    let before = ex.state();
+    ex.as_user("B01234X1", &["da", "assign", "B01234X2", "--groups", "11,A"]).refused(5, &["decommissioning"]);
+    assert_eq!(ex.state(), before);
+
+    ex.op(&["hkex", "settings", "set", "decommission-date", "2023-09-04"]).ok();
+    let v = ex.as_user("B01234X1", &["da", "assign", "B01234X2", "--groups", "11,A"]).ok().json();
+    assert_eq!(v["status"], "PENDING");
+    let id = v["request_id"].as_i64().expect("request_id").to_string();
+
+    // The DA concerned cannot authorise its own groups (no one-handed operation).
+    ex.first_time_logon("B01234X2");
+    ex.advance(30);
+    let code = ex.totp_now("B01234X2");
+    let pw = format!("{PASSWORD}\n");
+    ex.as_user_stdin("B01234X2", &["request", "approve", &id, "--otp", &code, "--password-stdin", "--yes"], &pw)
+        .refused(5, &["one-handed"]);
+    let groups =
+        |ex: &Exchange| ex.as_user("B01234X1", &["user", "enquire", "B01234X2"]).ok().json()["user_groups"].clone();
+    assert_eq!(groups(&ex), json!([]));
+    // Nor inline, at the maker's terminal.
+    ex.advance(30);
+    let code = ex.totp_now("B01234X2");
+    ex.as_user_stdin(
+        "B01234X1",
+        &["da", "assign", "B01234X2", "--groups", "C", "--checker", "B01234X2", "--otp", &code, "--password-stdin"],
+        &pw,
+    )
+    .refused(5, &["one-handed"]);
+
+    ex.first_time_logon("B01234X3");
+    ex.advance(30);
+    let code = ex.totp_now("B01234X3");
+    ex.as_user_stdin("B01234X3", &["request", "approve", &id, "--otp", &code, "--password-stdin", "--yes"], &pw).ok();
+    assert_eq!(groups(&ex), json!(["11", "A"]));
+    let show = ex.as_user("B01234X1", &["request", "show", &id]).ok().json();
+    assert_eq!(show["status"], "APPROVED", "{show}");
+    assert_eq!(show["checker"], "B01234X3", "{show}");
+    // Business users are not DAs: `da assign` is for DAs only.
+    ex.as_user("B01234X1", &["da", "assign", "B0123401", "--groups", "11"]).expect(6);
+}
