@@ -377,3 +377,129 @@ fn da_assign_only_after_decommissioning_and_never_by_the_da_concerned() {
     // Business users are not DAs: `da assign` is for DAs only.
     ex.as_user("B01234X1", &["da", "assign", "B0123401", "--groups", "11"]).expect(6);
 }
+
+// ---------------------------------------------------------------------------------------
+// Service hours (SPEC §3), as sign-in meets them
+
+/// A demo exchange with the operator, business user B0123401 and DA maker B01234X1 through
+/// their first-time logons (Monday 10:00). B0123402 and B01234X2 stay uninitialised: their
+/// `otp request` is the cheap probe of the hours.
+fn hours_exchange() -> Exchange {
+    let mut ex = Exchange::with_operator();
+    ex.first_time_logon("B0123401");
+    ex.first_time_logon("B01234X1");
+    ex
+}
+
+#[test]
+fn weekdays_open_at_seven_for_terminal_and_dms() {
+    let mut ex = hours_exchange();
+    ex.at("2026-11-24T06:59:59+08:00");
+    let before = ex.state();
+    ex.otp_request("B0123402").refused(4, &["outside service hours", "Terminal", "reopens Tue 24-Nov-2026 07:00 HKT"]);
+    ex.otp_request("B01234X2").refused(4, &["outside service hours", "DMS", "reopens Tue 24-Nov-2026 07:00 HKT"]);
+    ex.login("B0123401").refused(4, &["reopens Tue 24-Nov-2026 07:00 HKT"]);
+    ex.login("B01234X1").refused(4, &["reopens Tue 24-Nov-2026 07:00 HKT"]);
+    assert_eq!(ex.state(), before, "a refusal for the hours counts no failure and changes nothing");
+
+    ex.at("2026-11-24T07:00:00+08:00");
+    ex.otp_request("B0123402").ok();
+    ex.otp_request("B01234X2").ok();
+    assert_eq!(ex.login("B0123401").ok().json()["role"], "user");
+    assert_eq!(ex.login("B01234X1").ok().json()["role"], "maker");
+}
+
+#[test]
+fn dms_closes_at_nineteen_and_the_terminal_at_twenty_one_thirty() {
+    let mut ex = hours_exchange();
+    ex.at("2026-11-23T18:59:00+08:00");
+    ex.login("B01234X1").ok();
+    ex.otp_request("B01234X2").ok();
+    ex.as_user("B01234X1", &["listing"]).ok();
+
+    ex.at("2026-11-23T19:00:00+08:00");
+    ex.login("B01234X1").refused(4, &["DMS", "reopens Tue 24-Nov-2026 07:00 HKT"]);
+    ex.otp_request("B01234X3").refused(4, &["reopens Tue 24-Nov-2026 07:00 HKT"]);
+    // A DA signed in before closing is held to the hours too.
+    ex.as_user("B01234X1", &["listing"]).refused(4, &["outside service hours"]);
+    // The terminal is still open for business users.
+    ex.login("B0123401").ok();
+    ex.otp_request("B0123402").ok();
+
+    ex.at("2026-11-23T21:29:59+08:00");
+    ex.otp_request("B0123403").ok();
+    ex.at("2026-11-23T21:30:00+08:00");
+    ex.login("B0123401").refused(4, &["Terminal", "reopens Tue 24-Nov-2026 07:00 HKT"]);
+    ex.at("2026-11-23T21:36:00+08:00");
+    ex.otp_request("B0123402").refused(4, &["reopens Tue 24-Nov-2026 07:00 HKT"]);
+}
+
+#[test]
+fn saturday_dms_is_open_nine_to_one_and_the_terminal_is_closed() {
+    let mut ex = hours_exchange();
+    ex.at("2026-11-28T08:59:59+08:00");
+    ex.login("B01234X1").refused(4, &["reopens Sat 28-Nov-2026 09:00 HKT"]);
+    ex.otp_request("B01234X2").refused(4, &["reopens Sat 28-Nov-2026 09:00 HKT"]);
+    ex.at("2026-11-28T09:00:00+08:00");
+    ex.login("B01234X1").ok();
+    ex.otp_request("B01234X2").ok();
+    // Business users: closed all Saturday, reopening on Monday.
+    ex.login("B0123401").refused(4, &["Terminal", "reopens Mon 30-Nov-2026 07:00 HKT"]);
+    ex.otp_request("B0123402").refused(4, &["reopens Mon 30-Nov-2026 07:00 HKT"]);
+    ex.at("2026-11-28T12:59:00+08:00");
+    ex.login("B01234X1").ok();
+    ex.login("B0123401").expect(4);
+    ex.at("2026-11-28T13:00:00+08:00");
+    ex.login("B01234X1").refused(4, &["DMS", "reopens Mon 30-Nov-2026 07:00 HKT"]);
+    ex.otp_request("B01234X3").expect(4);
+}
+
+#[test]
+fn sunday_is_closed_to_users_and_das_but_not_to_the_operator() {
+    let mut ex = hours_exchange();
+    ex.at("2026-11-29T10:00:00+08:00");
+    ex.login("B0123401").refused(4, &["reopens Mon 30-Nov-2026 07:00 HKT"]);
+    ex.login("B01234X1").refused(4, &["reopens Mon 30-Nov-2026 07:00 HKT"]);
+    ex.otp_request("B0123402").expect(4);
+    ex.otp_request("B01234X2").expect(4);
+
+    // The exchange operator is not bound by service hours.
+    assert_eq!(ex.login(OPERATOR).ok().json()["role"], "operator");
+    ex.op(&["hkex", "settings", "show"]).ok();
+    // ... and may turn enforcement off: then a DA gets in on a Sunday.
+    ex.op(&["hkex", "settings", "set", "service-hours", "off"]).ok();
+    assert_eq!(ex.op(&["hkex", "settings", "show"]).ok().json()["service-hours"], "off");
+    ex.login("B01234X1").ok();
+    ex.as_user("B01234X1", &["listing"]).ok();
+    ex.login("B0123401").ok();
+    ex.op(&["hkex", "settings", "set", "service-hours", "on"]).ok();
+    ex.advance(30);
+    ex.login("B01234X1").expect(4);
+    ex.op(&["hkex", "settings", "set", "service-hours", "sometimes"]).expect(6);
+}
+
+#[test]
+fn a_holiday_closes_both_services_until_the_next_working_day() {
+    let mut ex = hours_exchange();
+    let v = ex.op(&["hkex", "holiday", "add", "2026-11-24", "--name", "Test Day"]).ok().json();
+    assert_eq!(v["date"], "2026-11-24");
+    ex.op(&["hkex", "holiday", "add", "2026-11-24"]).expect(7);
+    let list = ex.op(&["hkex", "holiday", "list"]).ok().json();
+    assert_eq!(list["holidays"], json!([{ "date": "2026-11-24", "name": "Test Day" }]));
+
+    // The evening before already points past the holiday.
+    ex.at("2026-11-23T19:30:00+08:00");
+    ex.otp_request("B01234X2").refused(4, &["reopens Wed 25-Nov-2026 07:00 HKT"]);
+    ex.at("2026-11-24T10:00:00+08:00");
+    ex.login("B01234X1").refused(4, &["reopens Wed 25-Nov-2026 07:00 HKT"]);
+    ex.login("B0123401").refused(4, &["reopens Wed 25-Nov-2026 07:00 HKT"]);
+    ex.otp_request("B0123402").expect(4);
+
+    // The operator works on holidays, and can take one back.
+    ex.login(OPERATOR).ok();
+    ex.op(&["hkex", "holiday", "remove", "2026-11-24"]).ok();
+    ex.op(&["hkex", "holiday", "remove", "2026-11-24"]).expect(6);
+    ex.advance(30);
+    ex.login("B01234X1").ok();
+    ex.login("B0123401").ok();
+}

@@ -98,6 +98,12 @@ impl Exchange {
         ex
     }
 
+    /// Set the clock (RFC 3339, e.g. "2026-11-24T06:59:59+08:00").
+    pub fn at(&mut self, t: &str) -> &mut Self {
+        self.now = parse_time(t);
+        self
+    }
+
     pub fn advance(&mut self, seconds: i64) -> &mut Self {
         self.now += Duration::seconds(seconds);
         self
