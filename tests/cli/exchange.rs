@@ -5,7 +5,7 @@
 //! Each test has its own database (see `hkex_support`) and asserts the exit code and the state
 //! left behind; a refusal must leave the state exactly as it was.
 
-use crate::hkex_support::{Exchange, OPERATOR, PASSWORD};
+use crate::hkex_support::{pin_phc, Exchange, OPERATOR, PASSWORD, PIN};
 use serde_json::json;
 
 /// `hkex da3 add` as the operator.
@@ -502,4 +502,248 @@ fn a_holiday_closes_both_services_until_the_next_working_day() {
     ex.advance(30);
     ex.login("B01234X1").ok();
     ex.login("B0123401").ok();
+}
+
+// ---------------------------------------------------------------------------------------
+// Smartcard sign-in and migration (seed 4.3, 5, 6)
+
+/// Participant C00001 (HKSCC CP, 10 users) imported from CSV, and five smartcard-era users
+/// with PIN [`PIN`]: maker X1, checkers X2 and X3, users 01 and 02. Decommissioning is set in
+/// the future.
+fn smartcard_exchange() -> Exchange {
+    let ex = Exchange::with_operator();
+    ex.op(&["hkex", "settings", "set", "decommission-date", "2027-01-01"]).ok();
+    let f = ex.write(
+        "participants.csv",
+        "id,name,house,max_users,domains\nC00001,Legacy Securities,hkscc-cp,10,legacy.com.hk\n",
+    );
+    assert_eq!(ex.op(&["hkex", "participant", "import", &f]).ok().json()["imported"], 1);
+    let phc = pin_phc();
+    let rows = [
+        ("C00001X1", "MA", "kit.ma@legacy.com.hk", "maker", "0101101200012AB1", "31-Dec-30 23:59:59"),
+        ("C00001X2", "NG", "ng@legacy.com.hk", "checker", "0101101200012AB2", "2030-12-31"),
+        ("C00001X3", "OR", "or@legacy.com.hk", "checker", "0101101200012AB3", "2030-12-31"),
+        ("C0000101", "PUN", "pun@legacy.com.hk", "user", "0101101200012AB4", "2029-06-30 12:00:00"),
+        ("C0000102", "QIU", "qiu@legacy.com.hk", "user", "0101101200012AB5", "2029-06-30"),
+    ];
+    let mut csv = String::from("participant,user_id,surname,other_names,email,role,srn,certificate_expiry,pin_phc\n");
+    for (id, surname, email, role, srn, exp) in rows {
+        csv.push_str(&format!("C00001,{id},{surname},TEST,{email},{role},{srn},{exp},\"{phc}\"\n"));
+    }
+    let f = ex.write("smartcard.csv", &csv);
+    let v = ex.op(&["hkex", "import-smartcard-users", &f]).ok().json();
+    assert_eq!((v["imported"].as_i64(), v["participants"].as_i64()), (Some(5), Some(1)));
+    ex
+}
+
+#[test]
+fn smartcard_sign_in_works_until_decommissioning() {
+    let ex = smartcard_exchange();
+    let v = ex.smartcard("C0000101", PIN).ok().json();
+    assert_eq!((v["user_id"].as_str(), v["method"].as_str()), (Some("C0000101"), Some("smartcard")));
+    assert_eq!(ex.as_user("C0000101", &["whoami"]).ok().json()["user_id"], "C0000101");
+
+    // A DA signs in with its smartcard and enquires: the smartcard fields, not the 2FA ones.
+    ex.smartcard("C00001X1", PIN).ok();
+    let e = ex.as_user("C00001X1", &["user", "enquire", "C0000101"]).ok().json();
+    assert_eq!(e["srn"], "0101101200012AB4");
+    assert_eq!(e["certificate_expiry_date"], "2029-06-30 12:00:00");
+    assert!(e.get("locked").is_none() && e.get("otp_enabled").is_none(), "{e}");
+    let e = ex.op(&["user", "enquire", "C00001X1"]).ok().json();
+    assert_eq!(e["certificate_expiry_date"], "2030-12-31 23:59:59");
+    // A DA of another participant may not look.
+    let mut ex = ex;
+    ex.first_time_logon("B01234X1");
+    ex.as_user("B01234X1", &["user", "enquire", "C0000101"]).expect(5);
+
+    // A PIN that is not 6-8 digits is bad input, not a failed attempt.
+    ex.smartcard("C0000102", "12ab").expect(6);
+    assert_eq!(ex.sql("SELECT failures FROM credentials WHERE user_id = 'C0000102'"), "");
+}
+
+#[test]
+fn wrong_smartcard_pins_lock_the_account_for_smartcard_and_2fa() {
+    let mut ex = smartcard_exchange();
+    let codes: Vec<i32> = (0..5)
+        .map(|_| {
+            ex.advance(10);
+            ex.smartcard("C0000101", "654321").code
+        })
+        .collect();
+    assert_eq!(codes, vec![3, 3, 3, 3, 4], "the 5th wrong PIN locks");
+    ex.smartcard("C0000101", PIN).refused(4, &["locked", "Delegated Administrator"]);
+    ex.otp_request("C0000101").refused(4, &["locked"]);
+    let locked = ex.op(&["report", "locked"]).ok().json();
+    assert_eq!(locked["locked"].as_array().map(|a| a.len()), Some(1), "{locked}");
+    assert_eq!(locked["locked"][0]["user_id"], "C0000101");
+
+    // The other way round: locked through 2FA, the smartcard is refused too.
+    ex.advance(60);
+    ex.first_time_logon("C0000102");
+    assert_eq!(ex.wrong_passwords("C0000102", 5), vec![3, 3, 3, 3, 4]);
+    ex.smartcard("C0000102", PIN).refused(4, &["locked"]);
+}
+
+#[test]
+fn after_decommissioning_only_the_pg_channel_keeps_smartcards() {
+    let ex = smartcard_exchange();
+    ex.sql("UPDATE users SET channel = 'PG' WHERE user_id = 'C0000102'");
+    ex.op(&["hkex", "settings", "set", "decommission-date", "2026-11-23"]).ok();
+
+    let before = ex.state();
+    ex.smartcard("C0000101", PIN).refused(5, &["decommissioned", "2026-11-23"]);
+    ex.smartcard("C00001X1", PIN).expect(5);
+    assert_eq!(ex.state(), before);
+    assert_eq!(ex.smartcard("C0000102", PIN).ok().json()["method"], "smartcard");
+
+    // Enquire no longer shows the smartcard fields of a CST user.
+    let e = ex.op(&["user", "enquire", "C0000101"]).ok().json();
+    assert!(e.get("srn").is_none() && e.get("certificate_expiry_date").is_none(), "{e}");
+}
+
+#[test]
+fn users_without_a_smartcard_are_refused_smartcard_sign_in() {
+    let ex = smartcard_exchange();
+    let before = ex.state();
+    // Demo users and DA3 DAs were created after the 2FA launch: no SRN, 2FA only.
+    ex.smartcard("B0123401", PIN).refused(5, &["no smartcard"]);
+    ex.smartcard("B01234X1", PIN).refused(5, &["no smartcard"]);
+    assert_eq!(ex.state(), before);
+    da3_add(&ex, "C00001", "checker", "SO", "so@legacy.com.hk").ok();
+    ex.smartcard("C00001X4", PIN).refused(5, &["no smartcard"]);
+    ex.smartcard("C0000199", PIN).expect(3);
+}
+
+#[test]
+fn enquire_shows_locked_and_otp_enabled_once_2fa_is_initialised() {
+    let mut ex = smartcard_exchange();
+    ex.first_time_logon("C0000101");
+    let e = ex.op(&["user", "enquire", "C0000101"]).ok().json();
+    assert_eq!((e["locked"].as_str(), e["otp_enabled"].as_str()), (Some("No"), Some("Yes")), "{e}");
+    assert!(e.get("srn").is_none() && e.get("certificate_expiry_date").is_none(), "{e}");
+    // Until decommissioning the smartcard stays in reserve.
+    ex.smartcard("C0000101", PIN).ok();
+    // An uninitialised neighbour still shows its smartcard fields.
+    assert_eq!(ex.op(&["user", "enquire", "C0000102"]).ok().json()["srn"], "0101101200012AB5");
+    // Locked shows once it is.
+    ex.advance(60);
+    ex.wrong_passwords("C0000101", 5);
+    assert_eq!(ex.op(&["user", "enquire", "C0000101"]).ok().json()["locked"], "Yes");
+}
+
+// ---------------------------------------------------------------------------------------
+// Imports are validated whole: one bad line and nothing is imported
+
+fn participant_ids(ex: &Exchange) -> Vec<String> {
+    let v = ex.op(&["hkex", "participant", "list"]).ok().json();
+    v["participants"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .map(|p| p["participant_id"].as_str().unwrap_or("").to_string())
+        .collect()
+}
+
+#[test]
+fn a_participant_file_with_one_bad_line_imports_nothing() {
+    let ex = Exchange::with_operator();
+    let header = "id,name,house,max_users,domains\n";
+    let good = "C00001,Good Securities,hkscc-cp,10,good.example\n";
+    let cases: [(&str, i32, &[&str]); 7] = [
+        ("C00002,Bad House,hkscc-xx,10,\n", 6, &["line 3", "hkscc-xx"]),
+        ("HKAB,Short Code,hkcc,10,\n", 6, &["line 3"]),
+        ("C00001,Twice,hkscc-cp,10,\n", 6, &["line 3", "twice", "line 2"]),
+        ("C00002,Too Many,hkscc-cp,10,x.example,extra\n", 6, &["line 3", "6 fields"]),
+        ("C00002,Huge,hkscc-cp,1297,\n", 6, &["line 3", "1296"]),
+        ("C00002,Not A Number,hkscc-cp,ten,\n", 6, &["line 3", "max_users"]),
+        ("B01234,Exists Already,hkscc-cp,10,\n", 7, &["line 3", "B01234", "already exists"]),
+    ];
+    let before = ex.state();
+    for (i, (bad, code, parts)) in cases.iter().enumerate() {
+        let f = ex.write(&format!("p{i}.csv"), &format!("{header}{good}{bad}"));
+        ex.op(&["hkex", "participant", "import", &f]).refused(*code, parts);
+        assert_eq!(participant_ids(&ex), vec!["B01234"]);
+    }
+    let f = ex.write("bad-header.csv", &format!("id,name,house,max_users,colour\n{good}"));
+    ex.op(&["hkex", "participant", "import", &f]).refused(6, &["line 1", "colour"]);
+    assert_eq!(ex.state(), before);
+
+    let f = ex.write("ok.csv", &format!("{header}{good}HKABC,Futures Co,hkcc,20,\"a.example b.example\"\n"));
+    assert_eq!(ex.op(&["hkex", "participant", "import", &f]).ok().json()["imported"], 2);
+    assert_eq!(participant_ids(&ex), vec!["B01234", "C00001", "HKABC"]);
+    let v = ex.op(&["hkex", "participant", "show", "HKABC"]).ok().json();
+    assert_eq!((v["house"].as_str(), v["max_users"].as_i64()), (Some("hkcc"), Some(20)));
+    assert_eq!(v["domains"], json!(["a.example", "b.example"]));
+}
+
+#[test]
+fn a_smartcard_user_file_with_one_bad_line_imports_nothing() {
+    let ex = Exchange::with_operator();
+    ex.op(&[
+        "hkex",
+        "participant",
+        "add",
+        "--id",
+        "C00001",
+        "--name",
+        "Legacy",
+        "--house",
+        "hkscc-cp",
+        "--max-users",
+        "3",
+    ])
+    .ok();
+    let phc = pin_phc();
+    let header = "participant,user_id,surname,other_names,email,role,srn,certificate_expiry,pin_phc\n";
+    let good = format!("C00001,C0000101,PUN,TEST,pun@legacy.com.hk,user,0101101200012AB4,2030-12-31,\"{phc}\"\n");
+    let line = |id: &str, role: &str, pin: &str| {
+        format!("C00001,{id},NG,TEST,ng@legacy.com.hk,{role},0101101200012AB9,2030-12-31,\"{pin}\"\n")
+    };
+    let cases: Vec<(String, i32, Vec<&str>)> = vec![
+        (line("C00001X1", "user", phc), 6, vec!["line 3", "role user"]),
+        (line("C0000102", "maker", phc), 6, vec!["line 3", "not a DA user ID"]),
+        (line("C0000102", "auditor", phc), 6, vec!["line 3", "role"]),
+        (line("B0123499", "user", phc), 6, vec!["line 3"]),
+        (
+            "Z99999,Z9999901,NG,TEST,,user,0101101200012AB9,2030-12-31,\n".into(),
+            6,
+            vec!["line 3", "unknown participant"],
+        ),
+        (line("C0000101", "user", phc), 6, vec!["line 3", "twice"]),
+        (line("C0000102", "user", PIN), 6, vec!["line 3", "clear PIN"]),
+        (
+            format!("C00001,C0000102,NG,TEST,ng@legacy.com.hk,user,0101101200012AB9,2030-12-31,\"{phc}\",extra\n"),
+            6,
+            vec!["line 3", "10 fields"],
+        ),
+        ("C00001,C0000102,NG,TEST,not-an-address,user,0101101200012AB9,2030-12-31,\n".into(), 6, vec!["line 3"]),
+        ("C00001,C0000102,NG,TEST,,user,SRN!,2030-12-31,\n".into(), 6, vec!["line 3", "srn"]),
+        ("C00001,C0000102,NG,TEST,,user,0101101200012AB9,someday,\n".into(), 6, vec!["line 3", "certificate_expiry"]),
+        ("B01234,B0123401,NG,TEST,,user,0101101200012AB9,2030-12-31,\n".into(), 7, vec!["line 3", "B0123401", "taken"]),
+        (
+            line("C0000102", "user", phc) + &line("C0000103", "user", phc) + &line("C0000104", "user", phc),
+            7,
+            vec!["C00001", "maximum 3"],
+        ),
+    ];
+    let before = ex.state();
+    for (i, (bad, code, parts)) in cases.iter().enumerate() {
+        let f = ex.write(&format!("u{i}.csv"), &format!("{header}{good}{bad}"));
+        ex.op(&["hkex", "import-smartcard-users", &f]).refused(*code, parts);
+        let (ids, quota) = ex.listing("C00001");
+        assert!(ids.is_empty(), "case {i}: {ids:?}");
+        assert_eq!(quota["total_users"], 0);
+    }
+    assert_eq!(ex.state(), before);
+
+    // The same file without its bad line goes in whole; an ID retired later is never reused.
+    let f = ex.write("ok.csv", &format!("{header}{good}{}", line("C00001X1", "maker", phc)));
+    assert_eq!(ex.op(&["hkex", "import-smartcard-users", &f]).ok().json()["imported"], 2);
+    assert_eq!(ex.listing("C00001").0, vec!["C0000101", "C00001X1"]);
+    // A DA ID retired by DA3 delete is never imported again either.
+    da3_add(&ex, "B01234", "checker", "CHOI", "kw.choi@abc.com.hk").ok();
+    ex.op(&["hkex", "da3", "delete", "B01234X3"]).ok();
+    let f =
+        ex.write("again.csv", &format!("{header}B01234,B01234X3,LEE,KA YAN,,checker,0101101200012AB3,2030-12-31,\n"));
+    ex.op(&["hkex", "import-smartcard-users", &f]).refused(7, &["line 2", "B01234X3", "used before"]);
 }

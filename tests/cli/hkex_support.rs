@@ -9,13 +9,22 @@ use chrono::{DateTime, Duration, FixedOffset, Utc};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::OnceLock;
 use tempfile::TempDir;
 
 /// The demo's password for everyone (meets the policy: 16+ chars, digit, cases, special).
 pub const PASSWORD: &str = "Demo-Passw0rd!2026(HK)";
 pub const OPERATOR: &str = "HKEXOP01";
+/// The smartcard PIN every imported smartcard user gets in these tests.
+pub const PIN: &str = "123456";
 /// Monday 23 November 2026, mid-morning in Hong Kong: everything is open.
 pub const MONDAY_10: &str = "2026-11-23T10:00:00+08:00";
+
+/// The argon2id PHC of [`PIN`], made once per test binary (argon2 is deliberately slow).
+pub fn pin_phc() -> &'static str {
+    static PHC: OnceLock<String> = OnceLock::new();
+    PHC.get_or_init(|| dms::crypto::hash_secret(PIN, &mut dms::crypto::SecureRng::seeded(1)).expect("hash the PIN"))
+}
 
 /// What one run of `dms` did.
 #[derive(Debug)]
@@ -115,6 +124,12 @@ impl Exchange {
 
     pub fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
+    }
+
+    /// Write a file into the temp dir and return its name (relative to the working directory).
+    pub fn write(&self, name: &str, contents: &str) -> String {
+        std::fs::write(self.path(name), contents).expect("write a test file");
+        name.to_string()
     }
 
     /// `dms ARGS` with a clean environment, in the temp dir, at the test clock.
@@ -223,6 +238,15 @@ impl Exchange {
             .expect("oathtool is required for these tests (apt-get install oathtool)");
         assert!(out.status.success(), "oathtool failed: {}", String::from_utf8_lossy(&out.stderr));
         String::from_utf8(out.stdout).expect("oathtool prints digits").trim().to_string()
+    }
+
+    /// Smartcard sign-in with `pin` on stdin; writes USER.session.
+    pub fn smartcard(&self, user: &str, pin: &str) -> Out {
+        self.run(
+            Some(user),
+            &json_args(&["login", "--smartcard", "--user", user, "--password-stdin"]),
+            Some(&format!("{pin}\n")),
+        )
     }
 
     /// `n` wrong passwords in a row, 5 seconds apart; returns the exit codes.
