@@ -6,7 +6,7 @@
 //! left behind; a refusal must leave the state exactly as it was.
 
 use crate::hkex_support::{pin_phc, Exchange, OPERATOR, PASSWORD, PIN};
-use serde_json::json;
+use serde_json::{json, Value};
 
 /// `hkex da3 add` as the operator.
 fn da3_add(ex: &Exchange, participant: &str, role: &str, surname: &str, email: &str) -> crate::hkex_support::Out {
@@ -746,4 +746,82 @@ fn a_smartcard_user_file_with_one_bad_line_imports_nothing() {
     let f =
         ex.write("again.csv", &format!("{header}B01234,B01234X3,LEE,KA YAN,,checker,0101101200012AB3,2030-12-31,\n"));
     ex.op(&["hkex", "import-smartcard-users", &f]).refused(7, &["line 2", "B01234X3", "used before"]);
+}
+
+// ---------------------------------------------------------------------------------------
+// Reports for auditors
+
+fn findings(v: &Value) -> Vec<(String, String, String)> {
+    v["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .map(|f| {
+            (
+                f["participant_id"].as_str().unwrap_or("").to_string(),
+                f["user_id"].as_str().unwrap_or("").to_string(),
+                f["finding"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn readiness_report_names_what_blocks_2fa() {
+    let ex = Exchange::with_operator();
+    let f = ex.write("p.csv", "id,name,house,max_users,domains\nC00001,Legacy,hkscc-cp,10,legacy.com.hk\n");
+    ex.op(&["hkex", "participant", "import", &f]).ok();
+    let f = ex.write(
+        "u.csv",
+        &format!(
+            "participant,user_id,surname,other_names,email,role,srn,certificate_expiry,pin_phc\n\
+             C00001,C00001X1,MA,KIT,kit.ma@legacy.com.hk,maker,0101101200012AB1,2030-12-31,\"{}\"\n\
+             C00001,C0000101,PUN,TEST,,user,0101101200012AB4,2030-12-31,\n",
+            pin_phc()
+        ),
+    );
+    ex.op(&["hkex", "import-smartcard-users", &f]).ok();
+
+    let v = ex.op(&["report", "readiness"]).ok().json();
+    let all = findings(&v);
+    let has = |p: &str, u: &str, f: &str| all.contains(&(p.to_string(), u.to_string(), f.to_string()));
+    assert!(has("B01234", "B0123403", "group-address"), "{all:?}");
+    assert!(has("C00001", "C0000101", "no-email"), "{all:?}");
+    assert!(has("C00001", "C0000101", "smartcard-only"), "{all:?}");
+    assert!(has("C00001", "C00001X1", "smartcard-only"), "{all:?}");
+    assert!(has("C00001", "", "da-minimum-not-met"), "{all:?}");
+    assert!(!has("B01234", "", "da-minimum-not-met"), "B01234 has a maker and two checkers: {all:?}");
+    assert!(has("B01234", "B0123401", "not-initialised"), "{all:?}");
+    assert_eq!(v["summary"]["no-email"], 1, "{v}");
+
+    let mine = findings(&ex.op(&["report", "readiness", "--participant", "B01234"]).ok().json());
+    assert!(!mine.is_empty() && mine.iter().all(|(p, _, _)| p == "B01234"), "{mine:?}");
+}
+
+#[test]
+fn locked_and_audit_reports() {
+    let mut ex = Exchange::with_operator();
+    assert_eq!(ex.op(&["report", "locked"]).ok().json()["locked"], json!([]));
+    ex.first_time_logon("B0123401");
+    assert_eq!(ex.wrong_passwords("B0123401", 5), vec![3, 3, 3, 3, 4]);
+    let v = ex.op(&["report", "locked"]).ok().json();
+    assert_eq!(v["locked"].as_array().map(|a| a.len()), Some(1), "{v}");
+    assert_eq!(v["locked"][0]["user_id"], "B0123401");
+    assert!(v["locked"][0]["unlock_by"].as_str().unwrap_or("").contains("Delegated Administrator"), "{v}");
+
+    da3_add(&ex, "B01234", "checker", "CHOI", "kw.choi@abc.com.hk").ok();
+    let audit = ex.op(&["report", "audit", "--from", "2026-11-23", "--to", "2026-11-23"]).ok().json();
+    let rows = audit["audit"].as_array().expect("rows");
+    let actions: Vec<&str> = rows.iter().filter_map(|r| r["action"].as_str()).collect();
+    for a in ["signin.ok", "signin.fail.password", "account.locked", "da3.add"] {
+        assert!(actions.contains(&a), "{a} missing from {actions:?}");
+    }
+    let empty = ex.op(&["report", "audit", "--from", "2026-11-24", "--to", "2026-11-30"]).ok().json();
+    assert_eq!(empty["audit"], json!([]));
+    ex.op(&["report", "audit", "--from", "2026-11-24", "--to", "2026-11-23"]).expect(6);
+
+    let csv = ex.run(Some(OPERATOR), &["--format", "csv", "report", "audit", "--from", "2026-11-23"], None).ok();
+    let mut lines = csv.stdout.lines();
+    assert_eq!(lines.next(), Some("seq,at,actor,action,subject,participant_id,detail"));
+    assert!(lines.count() >= rows.len(), "{}", csv.stdout);
 }
