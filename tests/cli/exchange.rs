@@ -596,9 +596,14 @@ fn after_decommissioning_only_the_pg_channel_keeps_smartcards() {
     assert_eq!(ex.state(), before);
     assert_eq!(ex.smartcard("C0000102", PIN).ok().json()["method"], "smartcard");
 
-    // Enquire no longer shows the smartcard fields of a CST user.
+    // Enquire no longer shows the smartcard fields of a CST user...
     let e = ex.op(&["user", "enquire", "C0000101"]).ok().json();
     assert!(e.get("srn").is_none() && e.get("certificate_expiry_date").is_none(), "{e}");
+    // ...but a PG user still signs in with its smartcard, so its fields stay.
+    let e = ex.op(&["user", "enquire", "C0000102"]).ok().json();
+    assert_eq!(e["access_channel"], "PG");
+    assert_eq!(e["srn"], "0101101200012AB5", "{e}");
+    assert_eq!(e["certificate_expiry_date"], "2029-06-30 23:59:59", "{e}");
 }
 
 #[test]
