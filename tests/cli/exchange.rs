@@ -523,7 +523,7 @@ fn smartcard_exchange() -> Exchange {
         ("C00001X1", "MA", "kit.ma@legacy.com.hk", "maker", "0101101200012AB1", "31-Dec-30 23:59:59"),
         ("C00001X2", "NG", "ng@legacy.com.hk", "checker", "0101101200012AB2", "2030-12-31"),
         ("C00001X3", "OR", "or@legacy.com.hk", "checker", "0101101200012AB3", "2030-12-31"),
-        ("C0000101", "PUN", "pun@legacy.com.hk", "user", "0101101200012AB4", "2029-06-30 12:00:00"),
+        ("C0000101", "PUN", "pun@legacy.com.hk", "user", "0101101200012AB4", "2029-06-29 12:00:00"),
         ("C0000102", "QIU", "qiu@legacy.com.hk", "user", "0101101200012AB5", "2029-06-30"),
     ];
     let mut csv = String::from("participant,user_id,surname,other_names,email,role,srn,certificate_expiry,pin_phc\n");
@@ -547,7 +547,7 @@ fn smartcard_sign_in_works_until_decommissioning() {
     ex.smartcard("C00001X1", PIN).ok();
     let e = ex.as_user("C00001X1", &["user", "enquire", "C0000101"]).ok().json();
     assert_eq!(e["srn"], "0101101200012AB4");
-    assert_eq!(e["certificate_expiry_date"], "2029-06-30 12:00:00");
+    assert_eq!(e["certificate_expiry_date"], "2029-06-29 12:00:00");
     assert!(e.get("locked").is_none() && e.get("otp_enabled").is_none(), "{e}");
     let e = ex.op(&["user", "enquire", "C00001X1"]).ok().json();
     assert_eq!(e["certificate_expiry_date"], "2030-12-31 23:59:59");
@@ -604,6 +604,20 @@ fn after_decommissioning_only_the_pg_channel_keeps_smartcards() {
     assert_eq!(e["access_channel"], "PG");
     assert_eq!(e["srn"], "0101101200012AB5", "{e}");
     assert_eq!(e["certificate_expiry_date"], "2029-06-30 23:59:59", "{e}");
+}
+
+#[test]
+fn a_smartcard_whose_certificate_has_expired_is_refused() {
+    let mut ex = smartcard_exchange();
+    ex.op(&["hkex", "settings", "set", "decommission-date", "2031-06-30"]).ok();
+    // C0000101's certificate is valid to Friday 2029-06-29 12:00:00, Hong Kong time.
+    ex.at("2029-06-29T12:00:00+08:00");
+    ex.smartcard("C0000101", PIN).ok();
+    ex.at("2029-06-29T12:00:01+08:00");
+    let before = ex.state();
+    ex.smartcard("C0000101", PIN).refused(4, &["certificate", "expired", "2029-06-29 12:00:00"]);
+    assert_eq!(ex.state(), before, "an expired certificate is not a wrong PIN: no failure is counted");
+    ex.smartcard("C00001X1", PIN).ok(); // valid to 31-Dec-30 23:59:59
 }
 
 #[test]
