@@ -106,6 +106,42 @@ fn da3_add_on_a_full_quota_is_a_conflict_naming_da4() {
 }
 
 #[test]
+fn da3_add_follows_the_da_id_pattern_of_each_house_until_it_runs_out() {
+    let ex = Exchange::with_operator();
+    let add = |id: &str, house: &str| {
+        ex.op(&["hkex", "participant", "add", "--id", id, "--name", "Firm", "--house", house, "--max-users", "40"])
+            .ok();
+    };
+    add("HKABC", "hkcc");
+    add("BNK999", "hkscc-db");
+    assert_eq!(da3_add(&ex, "HKABC", "maker", "A", "a@hkabc.example").ok().json()["da_id"], "HKABC1X1");
+    assert_eq!(da3_add(&ex, "BNK999", "maker", "B", "b@bnk.example").ok().json()["da_id"], "BNK999X1");
+    // An HKSCC participant has 27 DA IDs (X1-X9, Y1-Y9, Z1-Z9); the 28th DA3 add finds none.
+    for n in 2..=27 {
+        let v = da3_add(&ex, "BNK999", "checker", "C", "c@bnk.example").ok().json();
+        assert_eq!(v["reference"], format!("DA3_{:08}", n + 1));
+    }
+    assert_eq!(ex.sql("SELECT MAX(user_id) FROM users WHERE participant_id = 'BNK999'"), "BNK999Z9");
+    let before = ex.state();
+    da3_add(&ex, "BNK999", "checker", "C", "c@bnk.example").refused(7, &["no free DA IDs"]);
+    assert_eq!(ex.state(), before);
+    ex.op(&[
+        "hkex",
+        "participant",
+        "add",
+        "--id",
+        "BNK999",
+        "--name",
+        "Again",
+        "--house",
+        "hkscc-db",
+        "--max-users",
+        "1",
+    ])
+    .refused(7, &["already exists"]);
+}
+
+#[test]
 fn da3_unlock_of_a_locked_da_makes_the_next_logon_a_first_time_logon() {
     let mut ex = Exchange::with_operator();
     ex.first_time_logon("B01234X1");
@@ -193,19 +229,24 @@ fn da3_disable_keeps_the_da_minimum_and_ends_the_disabled_das_session() {
 
 #[test]
 fn da3_delete_keeps_the_da_minimum_and_never_reuses_the_id() {
-    let ex = Exchange::with_operator();
+    let mut ex = Exchange::with_operator();
     let before = ex.state();
     ex.op(&["hkex", "da3", "delete", "B01234X3"]).refused(5, &["two DA checkers"]);
     ex.op(&["hkex", "da3", "delete", "B01234X1"]).refused(5, &["one DA maker"]);
     assert_eq!(ex.state(), before);
 
     da3_add(&ex, "B01234", "checker", "CHOI", "kw.choi@abc.com.hk").ok();
+    ex.first_time_logon("B01234X3");
+    ex.as_user("B01234X3", &["whoami"]).ok();
     let v = ex.op(&["hkex", "da3", "delete", "B01234X3"]).ok().json();
     assert_eq!(v["reference"], "DA3_00000002");
     let (ids, quota) = ex.listing("B01234");
     assert!(!ids.contains(&"B01234X3".to_string()), "{ids:?}");
     assert_eq!(quota["delegated_administrators"], 3);
     assert_eq!(ex.sql("SELECT user_id FROM retired_user_ids"), "B01234X3");
+    ex.as_user("B01234X3", &["whoami"]).expect(3);
+    ex.advance(30);
+    ex.login("B01234X3").refused(3, &["unknown user"]);
 
     // The deleted ID is never handed out again: the next DA gets X5, not X3.
     assert_eq!(da3_add(&ex, "B01234", "maker", "YIP", "sy.yip@abc.com.hk").ok().json()["da_id"], "B01234X5");
@@ -223,6 +264,8 @@ fn da3_assign_da_only_after_smartcard_decommissioning() {
     assert_eq!(ex.state(), before);
     assert_eq!(role_of(&ex, "B0123401"), "user");
 
+    // Decommissioning cannot come before the 2FA launch (2023-06-12).
+    ex.op(&["hkex", "settings", "set", "decommission-date", "2023-01-01"]).refused(6, &["launch"]);
     ex.op(&["hkex", "settings", "set", "decommission-date", "2023-09-04"]).ok();
     let v = ex.op(&["hkex", "da3", "assign-da", "B0123401", "--role", "checker"]).ok().json();
     assert_eq!(
@@ -329,6 +372,27 @@ fn da4_raises_the_maximum_and_records_the_fee() {
     assert_eq!(total, "306,500.00");
 }
 
+#[test]
+fn da4_fees_report_periods_are_hong_kong_days() {
+    let mut ex = Exchange::with_operator();
+    ex.op(&["hkex", "da4", "--participant", "B01234", "--accounts", "1"]).ok();
+    // 00:30 on Tuesday in Hong Kong is still Monday in UTC; the operator works at any hour.
+    ex.at("2026-11-24T00:30:00+08:00");
+    ex.login(OPERATOR).ok();
+    ex.op(&["hkex", "da4", "--participant", "B01234", "--accounts", "4"]).ok();
+    let refs = |args: &[&str]| -> Vec<String> {
+        let mut all = vec!["report", "da4-fees"];
+        all.extend_from_slice(args);
+        let v = ex.op(&all).ok().json();
+        v["da4"].as_array().expect("rows").iter().map(|r| r["reference"].as_str().unwrap_or("").to_string()).collect()
+    };
+    assert_eq!(refs(&["--to", "2026-11-23"]), vec!["DA4_00000001"]);
+    assert_eq!(refs(&["--from", "2026-11-24"]), vec!["DA4_00000002"]);
+    assert_eq!(refs(&["--from", "2026-11-23", "--to", "2026-11-24"]).len(), 2);
+    let v = ex.op(&["report", "da4-fees", "--from", "2026-11-24"]).ok().json();
+    assert_eq!(v["total_fee_hkd"], "1,000.00");
+}
+
 // ---------------------------------------------------------------------------------------
 // da assign (seed 5.1)
 
@@ -374,6 +438,7 @@ fn da_assign_only_after_decommissioning_and_never_by_the_da_concerned() {
     let show = ex.as_user("B01234X1", &["request", "show", &id]).ok().json();
     assert_eq!(show["status"], "APPROVED", "{show}");
     assert_eq!(show["checker"], "B01234X3", "{show}");
+    ex.as_user("B01234X1", &["da", "assign", "B01234X3", "--groups", "11,QQ"]).expect(6);
     // Business users are not DAs: `da assign` is for DAs only.
     ex.as_user("B01234X1", &["da", "assign", "B0123401", "--groups", "11"]).expect(6);
 }
@@ -494,6 +559,10 @@ fn a_holiday_closes_both_services_until_the_next_working_day() {
     ex.login("B01234X1").refused(4, &["reopens Wed 25-Nov-2026 07:00 HKT"]);
     ex.login("B0123401").refused(4, &["reopens Wed 25-Nov-2026 07:00 HKT"]);
     ex.otp_request("B0123402").expect(4);
+    // The holiday is a Hong Kong date: 23:30 UTC on Monday is already Tuesday 07:30 there.
+    ex.at("2026-11-23T23:30:00Z");
+    ex.otp_request("B01234X3").refused(4, &["reopens Wed 25-Nov-2026 07:00 HKT"]);
+    ex.at("2026-11-24T10:00:00+08:00");
 
     // The operator works on holidays, and can take one back.
     ex.login(OPERATOR).ok();
