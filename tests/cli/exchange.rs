@@ -188,6 +188,15 @@ fn da3_reset_ends_the_session_and_forces_a_first_time_logon() {
     ex.first_time_logon("B01234X2");
     ex.as_user("B01234X2", &["whoami"]).ok();
 
+    // Reset also unlocks: a locked DA comes back through a first-time logon.
+    ex.first_time_logon("B01234X3");
+    assert_eq!(ex.wrong_passwords("B01234X3", 5), vec![3, 3, 3, 3, 4]);
+    ex.op(&["hkex", "da3", "reset", "B01234X3"]).ok();
+    assert_eq!(ex.sql("SELECT locked_at IS NULL FROM credentials WHERE user_id = 'B01234X3'"), "1");
+    ex.advance(30);
+    ex.login("B01234X3").refused(3, &["no password yet"]);
+    ex.first_time_logon("B01234X3");
+
     // DA3 maintains DAs only.
     let before = ex.state();
     ex.op(&["hkex", "da3", "reset", "B0123401"]).refused(6, &["not a Delegated Administrator"]);
