@@ -845,6 +845,14 @@ fn login_smartcard(ctx: &mut Ctx, uid: &str, secrets: &mut Secrets) -> anyhow::R
                 "no smartcard is registered for {uid}: users created after the 2FA launch sign in with 2FA only"
             ))));
         };
+        // The certificate is valid to its expiry date and time (Hong Kong time, as the seed
+        // shows it); after that the card no longer authenticates, whatever the PIN.
+        let hk_now = signin::hkt(env.now).format("%Y-%m-%d %H:%M:%S").to_string();
+        if let Some(expiry) = a.profile.cert_expiry.as_deref().filter(|e| hk_now.as_str() > *e) {
+            return Ok(Err(crate::error::locked(format!(
+                "the smartcard certificate of {uid} expired on {expiry} HKT: sign in with 2FA (password and OTP)"
+            ))));
+        }
         if !crypto::verify_secret(&pin, &phc) {
             return Ok(Err(signin::fail(c, &mut a, env.now, Factor::Password, "smartcard")?));
         }

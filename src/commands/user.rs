@@ -223,8 +223,9 @@ pub fn enquiry(a: &signin::Account, participant: Option<&participants::Participa
         m.insert("locked".into(), json!(if a.cred.locked_at.is_some() { "Yes" } else { "No" }));
         m.insert("otp_enabled".into(), json!("Yes"));
         m.insert("otp_channel".into(), json!(a.cred.otp_channel.map(|c| c.as_str())));
-    } else if p.srn.is_some() && !decommissioned {
-        // ...and until then the smartcard fields stay.
+    } else if p.srn.is_some() && (!decommissioned || p.channel == "PG") {
+        // ...and until then the smartcard fields stay; on the PG channel the smartcard outlives
+        // decommissioning (SPEC §2), so its fields do too.
         m.insert("srn".into(), json!(p.srn));
         m.insert("certificate_expiry_date".into(), json!(p.cert_expiry));
     }
