@@ -191,7 +191,18 @@ pub fn check(
     participant: &Participant,
     change: &Change,
     recorded: Option<&[Subject]>,
+    today: NaiveDate,
 ) -> anyhow::Result<Vec<Subject>> {
+    if let Change::AssignGroups { .. } = change {
+        // Seed 5.1: DAs get business user groups only once smartcards are decommissioned.
+        let decommission = crate::storage::settings::get_or_default(c, "decommission-date")?;
+        if today.to_string() < decommission {
+            return Err(not_permitted(format!(
+                "DAs can be assigned business user groups only after smartcard decommissioning ({decommission})"
+            ))
+            .into());
+        }
+    }
     let pid = participant_id(participant)?;
     let mut subjects = Vec::new();
     let mut das_removed = DaCounts { makers: 0, checkers: 0 };

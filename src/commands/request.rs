@@ -62,7 +62,7 @@ pub fn submit(ctx: &mut Ctx, maker: &Identity, change: Change, inline: &InlineAr
     mc::check_maker(&requests::party(&maker_acct.profile, maker_acct.cred.locked_at.is_some()), &pid)
         .map_err(requests::refused)?;
     let participant = requests::participant(&tx, &pid)?;
-    let subjects = requests::check(&tx, &participant, &change, None)?;
+    let subjects = requests::check(&tx, &participant, &change, None, signin::hkt(now).date_naive())?;
     let subject_ids: Vec<&str> = change.subject_ids();
 
     let mut checker_id = None;
@@ -356,10 +356,12 @@ pub fn cmd_request_approve(
         )
         .map_err(|e| with_request(*n, requests::refused(e)))?;
         let recorded = store::subjects(&tx, *n)?;
-        requests::check(&tx, &participant, &change, Some(&recorded)).map_err(|e| match e.downcast::<DmsError>() {
-            Ok(d) => anyhow::Error::from(with_request(*n, d)),
-            Err(e) => e,
-        })?;
+        requests::check(&tx, &participant, &change, Some(&recorded), signin::hkt(now).date_naive()).map_err(
+            |e| match e.downcast::<DmsError>() {
+                Ok(d) => anyhow::Error::from(with_request(*n, d)),
+                Err(e) => e,
+            },
+        )?;
         work.push((r, change, participant));
     }
     if let Err(e) = signin::authorise(&tx, &key, &pw, &otp, now)? {

@@ -169,15 +169,6 @@ pub fn cmd_user_unlock(ctx: &mut Ctx, uid: UserId, inline: InlineArgs) -> anyhow
 pub fn cmd_da_assign(ctx: &mut Ctx, da: UserId, groups: &str, inline: InlineArgs) -> anyhow::Result<()> {
     let id = signed_in(ctx, &[Role::Maker])?;
     let groups = profile::parse_groups(groups)?;
-    // Seed 5.1: DAs get business user groups only once smartcards are decommissioned.
-    let decommission = settings::get_or_default(ctx.store.conn(), "decommission-date")?;
-    let today = signin::hkt(ctx.now).date_naive().to_string();
-    if today < decommission {
-        return Err(not_permitted(format!(
-            "DAs can be assigned business user groups only after smartcard decommissioning ({decommission})"
-        ))
-        .into());
-    }
     let s = submit(ctx, &id, Change::AssignGroups { user_id: da.as_str().to_string(), groups }, &inline)?;
     print_submitted(ctx, &s, &[("da_id", json!(da.as_str()))])
 }
@@ -435,7 +426,7 @@ fn dry_run_report(
     n: usize,
 ) -> anyhow::Result<()> {
     let tx = ctx.store.read()?;
-    requests::check(&tx, participant, change, None)?;
+    requests::check(&tx, participant, change, None, signin::hkt(ctx.now).date_naive())?;
     let counts = participants::counts(&tx, &participant.participant_id)?;
     drop(tx);
     let ids: Vec<&str> = change.subject_ids();

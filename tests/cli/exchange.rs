@@ -440,6 +440,15 @@ fn da_assign_only_after_decommissioning_and_never_by_the_da_concerned() {
     .refused(5, &["one-handed"]);
 
     ex.first_time_logon("B01234X3");
+    // The rule is checked again at approval: with decommissioning moved back into the
+    // future, the pending request cannot be authorised.
+    ex.op(&["hkex", "settings", "set", "decommission-date", "2027-01-01"]).ok();
+    ex.advance(30);
+    let code = ex.totp_now("B01234X3");
+    ex.as_user_stdin("B01234X3", &["request", "approve", &id, "--otp", &code, "--password-stdin", "--yes"], &pw)
+        .refused(5, &["decommissioning"]);
+    assert_eq!(groups(&ex), json!([]));
+    ex.op(&["hkex", "settings", "set", "decommission-date", "2023-09-04"]).ok();
     ex.advance(30);
     let code = ex.totp_now("B01234X3");
     ex.as_user_stdin("B01234X3", &["request", "approve", &id, "--otp", &code, "--password-stdin", "--yes"], &pw).ok();
