@@ -3,7 +3,7 @@
 # same work on the same data, in one run, and quoted as a ratio. Measured, never asserted:
 # the script prints the table and exits 0 even when a target is missed.
 #
-#   benches/run.sh                 # everything, about 3-4 minutes after the build
+#   benches/run.sh                 # everything: about 1-2 minutes after the build
 #   BENCH_OUT=/tmp/x RUNS=3 benches/run.sh
 #
 # What it does:
@@ -69,7 +69,12 @@ say "cargo build --release"
 (cd "$ROOT" && cargo build --release --bin dms --example mk_audit)
 
 # --- 2. data ----------------------------------------------------------------------------------
-rm -rf "$OUT" && mkdir -p "$OUT/results"
+# $OUT is wiped at each run, so only a directory this script made (or an empty one) is used.
+if [ -e "$OUT" ] && [ ! -e "$OUT/.dms-bench" ] && [ -n "$(ls -A "$OUT")" ]; then
+    echo "$OUT exists and was not made by benches/run.sh: set BENCH_OUT to a scratch directory" >&2
+    exit 2
+fi
+rm -rf "$OUT" && mkdir -p "$OUT/results" && touch "$OUT/.dms-bench"
 DATA=$OUT/data
 say "generating data in $DATA"
 python3 "$ROOT/benches/gen_data.py" "$DATA" >/dev/null
@@ -135,6 +140,10 @@ BULK_CMD="'$DMS' --db '$OUT/bulk/dms.db' --session '$OUT/bulk/maker.session' --f
     --prepare "rm -rf '$OUT/bulk' && cp -a '$BULK_BASE' '$OUT/bulk'" -n dms "$BULK_CMD >/dev/null" \
     --prepare "rm -rf '$OUT/sqbulk' && cp -a '$BULK_BASE' '$OUT/sqbulk'" \
     -n sqlite3 "sqlite3 '$OUT/sqbulk/dms.db' < '$ROOT/benches/sql/bulk.sql'")
+# The same submission without --checker (PENDING): no argon2, no TOTP, nothing applied yet.
+"${HF[@]}" --runs "$QUICK_RUNS" --warmup 1 --export-json "$OUT/results/d_bulk_submit.json" \
+    --prepare "rm -rf '$OUT/bulk' && cp -a '$BULK_BASE' '$OUT/bulk'" \
+    -n "dms submit only" "'$DMS' --db '$OUT/bulk/dms.db' --session '$OUT/bulk/maker.session' --format json user import-emails '$DATA/emails_full.csv'"
 # Apply it once for real in the 100k database (a check, and a big request for `request list`).
 "$DMS" --db "$BIG/dms.db" --session "$BIG/maker.session" --format json user import-emails "$DATA/emails_full.csv" \
     --checker "$CHECKER" --otp "$CODE" --password-stdin < "$OUT/pw" | grep -q '"APPROVED"'
@@ -245,6 +254,7 @@ for name, f, target in rows:
     verdict = "-" if target is None else ("ok" if r <= target else "MISSED")
     t = "-" if target is None else f"{target:.1f}x"
     print(f"{name:46} {ms(a):>12} {ms(b):>12} {r:6.2f}x {t:>7}  {verdict}")
+print(f"{'d. bulk submit only, PENDING (no argon2)':46} {ms(med('d_bulk_submit.json', 0)):>12}")
 print(f"{'f. whoami (no argon2)':46} {ms(med('f_whoami.json', 0)):>12} {ms(med('f_whoami.json', 1)):>12}   (sqlite3: process start + SELECT 1)")
 print(f"{'f. login (argon2 verify + TOTP)':46} {ms(med('f_login.json', 0)):>12}")
 peak = rss("b_listing_dms.time")
