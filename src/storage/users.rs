@@ -309,16 +309,21 @@ pub fn for_each_listing_row(
     mut each: impl FnMut(ListingRow) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
     let roles = f.roles.join(",");
-    let mut stmt = c.prepare_cached(
+    // One statement per scope, not `(?1 IS NULL OR u.participant_id = ?1)`: SQLite plans a
+    // statement before it sees the parameter, and for that OR form it walks the whole
+    // users_by_participant index (every user of the exchange) to list one participant.
+    let scope =
+        if f.participant.is_some() { "u.participant_id = ?1" } else { "?1 IS NULL AND u.participant_id IS NOT NULL" };
+    let mut stmt = c.prepare_cached(&format!(
         "SELECT u.user_id, u.participant_id, u.surname, u.other_names, u.email, u.status, u.role, \
                 c.locked_at IS NOT NULL, c.otp_channel, c.otp_confirmed, u.enable_from, u.disable_after, u.channel, \
                 u.limit_cents, u.groups, u.srn, u.cert_expiry, u.created_at, c.last_login_at, c.password_set_at, c.locked_at \
          FROM users u JOIN credentials c USING (user_id) \
-         WHERE (?1 IS NULL OR u.participant_id = ?1) AND u.participant_id IS NOT NULL \
+         WHERE {scope} \
            AND (?2 = '' OR instr(',' || ?2 || ',', ',' || u.role || ',') > 0) \
            AND (?3 IS NULL OR u.status = ?3) \
-         ORDER BY u.participant_id, u.user_id",
-    )?;
+         ORDER BY u.participant_id, u.user_id"
+    ))?;
     let mut rows = stmt.query(params![f.participant, roles, f.status])?;
     while let Some(r) = rows.next()? {
         each(ListingRow {

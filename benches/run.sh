@@ -1,0 +1,264 @@
+#!/usr/bin/env bash
+# dms benchmarks (SPEC §9): each figure measured side by side with the sqlite3 shell doing the
+# same work on the same data, in one run, and quoted as a ratio. Measured, never asserted:
+# the script prints the table and exits 0 even when a target is missed.
+#
+#   benches/run.sh                 # everything: about 1-2 minutes after the build
+#   BENCH_OUT=/tmp/x RUNS=3 benches/run.sh
+#
+# What it does:
+#   0. installs hyperfine, sqlite3, oathtool and GNU time with apt-get if one is missing;
+#   1. cargo build --release (the dms binary and examples/mk_audit.rs);
+#   2. benches/gen_data.py: 1,500 participants, 100,000 smartcard-era users (seeded);
+#   3. a base database: `dms init --allow-test-clock --operator-email ...` and the operator's
+#      first-time logon (e-mail OTP from the mbox, password, authenticator app via oathtool);
+#   4. measures, with hyperfine --export-json into $BENCH_OUT/results/:
+#      a. migration: `dms hkex participant import` + `dms hkex import-smartcard-users` into a
+#         copy of the base database, vs sqlite3 .import into staging tables and INSERT ...
+#         SELECT into the same schema (schema.sql: same keys and indexes), one transaction;
+#      b. exchange-wide listing as CSV (operator) vs `sqlite3 -csv` on the same query and
+#         columns; peak RSS of both with /usr/bin/time -v;
+#      c. `user enquire`, `listing --participant` (operator) and `request list` (DA maker) vs
+#         sqlite3 answering the same query from a cold process;
+#      d. bulk e-mail registration of the full participant (1,269 rows) by its DA maker,
+#         authorised inline by its DA checker (password + TOTP), vs sqlite3 UPDATE ... FROM a
+#         staging table; the database is restored before every run, so the same TOTP code is
+#         fresh each time;
+#      e. `dms audit verify` over a trail of 1,000,000 rows (grown validly with
+#         examples/mk_audit.rs through dms::storage::audit::append) vs sqlite3 dumping the
+#         rows through sha256sum;
+#      f. `dms whoami` (session check, no argon2) and `dms login` (argon2 + TOTP);
+#   5. prints a table of medians and ratios dms/sqlite3 against the SPEC targets.
+#
+# The clock: every dms command runs with DMS_NOW pinned (the database is made with
+# --allow-test-clock), Monday 23 Nov 2026 10:0x HKT, inside service hours, so sessions never
+# age between runs. Generated data and databases live under $BENCH_OUT (default
+# /tmp/dms-bench), never in the repository.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+OUT=${BENCH_OUT:-/tmp/dms-bench}
+RUNS=${RUNS:-5}          # runs of the long benchmarks (migration, listing, audit)
+QUICK_RUNS=${QUICK_RUNS:-30}  # runs of the one-command benchmarks
+TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
+DMS=$TARGET/release/dms
+MK_AUDIT=$TARGET/release/examples/mk_audit
+AUDIT_ROWS=${AUDIT_ROWS:-1000000}
+PW='Bench-Passw0rd!2026(HK)'
+T0=2026-11-23T10:00:00+08:00   # init and operator logon
+T1=2026-11-23T10:02:00+08:00   # DA logons
+TB=2026-11-23T10:05:00+08:00   # every benchmark
+export NO_COLOR=1
+unset DMS_DB DMS_SESSION DMS_FORMAT DMS_SEED
+
+say() { printf '\n== %s\n' "$*" >&2; }
+
+# --- 0. tools ---------------------------------------------------------------------------------
+need=()
+command -v hyperfine >/dev/null || need+=(hyperfine)
+command -v sqlite3 >/dev/null || need+=(sqlite3)
+command -v oathtool >/dev/null || need+=(oathtool)
+[ -x /usr/bin/time ] || need+=(time)
+if [ ${#need[@]} -gt 0 ]; then
+    say "installing ${need[*]}"
+    apt-get install -y "${need[@]}" >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y "${need[@]}" >/dev/null; }
+fi
+
+# --- 1. build ---------------------------------------------------------------------------------
+say "cargo build --release"
+(cd "$ROOT" && cargo build --release --bin dms --example mk_audit)
+
+# --- 2. data ----------------------------------------------------------------------------------
+# $OUT is wiped at each run, so only a directory this script made (or an empty one) is used.
+if [ -e "$OUT" ] && [ ! -e "$OUT/.dms-bench" ] && [ -n "$(ls -A "$OUT")" ]; then
+    echo "$OUT exists and was not made by benches/run.sh: set BENCH_OUT to a scratch directory" >&2
+    exit 2
+fi
+rm -rf "$OUT" && mkdir -p "$OUT/results" && touch "$OUT/.dms-bench"
+DATA=$OUT/data
+say "generating data in $DATA"
+python3 "$ROOT/benches/gen_data.py" "$DATA" >/dev/null
+meta() { python3 -c "import json,sys; print(json.load(open('$DATA/meta.json'))['$1'])"; }
+FULL=$(meta full_participant); MAKER=$(meta maker); CHECKER=$(meta checker); SAMPLE=$(meta sample_user)
+TYPICAL=$(meta typical_participant); TYPICAL_USERS=$(meta typical_users)
+printf '%s\n' "$PW" > "$OUT/pw" && chmod 600 "$OUT/pw"
+
+# --- 3. base database: operator's first-time logon (as in src/commands/demo.rs) ----------------
+utc() { date -u -d "$1" '+%Y-%m-%d %H:%M:%S UTC'; }
+last_mailed_otp() { grep -o 'OTP) for CCASS: [0-9]*' "$1/dms-outbox.mbox" | tail -1 | awk '{print $NF}'; }
+# first_logon DIR USER SESSION_FILE TIME: e-mail OTP, password, app, login; keeps USER.secret.
+first_logon() {
+    local dir=$1 user=$2 session=$3 now=$4 code uri secret
+    export DMS_NOW=$now
+    "$DMS" --db "$dir/dms.db" --format json otp request --user "$user" >/dev/null 2>&1
+    code=$(last_mailed_otp "$dir")
+    "$DMS" --db "$dir/dms.db" --format json password reset --user "$user" --otp "$code" --password-stdin \
+        < "$OUT/pw" >/dev/null 2>&1
+    uri=$("$DMS" --db "$dir/dms.db" --format json otp setup --user "$user" --app --password-stdin < "$OUT/pw" 2>/dev/null \
+        | python3 -c 'import json,sys; print(json.load(sys.stdin)["otpauth_uri"])')
+    secret=$(printf '%s' "$uri" | sed 's/.*secret=\([A-Z2-7]*\).*/\1/')
+    printf '%s\n' "$secret" > "$dir/$user.secret"
+    code=$(oathtool --totp -b "$secret" --now "$(utc "$now")")
+    "$DMS" --db "$dir/dms.db" --session "$session" --format json login --user "$user" --password-stdin --otp "$code" \
+        < "$OUT/pw" >/dev/null 2>&1
+}
+say "base database: init + operator first-time logon"
+BASE=$OUT/base; mkdir -p "$BASE"
+DMS_NOW=$T0 "$DMS" --db "$BASE/dms.db" init --allow-test-clock --operator-email ops@hkex.example >/dev/null 2>&1
+first_logon "$BASE" HKEXOP01 "$BASE/dms.db.session" "$T0"
+
+export DMS_NOW=$TB
+HF=(hyperfine --style basic)
+
+# --- a. migration -----------------------------------------------------------------------------
+say "a. migration: 1,500 participants + 100,000 users"
+mkdir -p "$OUT/sq"
+(cd "$DATA" && "${HF[@]}" --runs "$RUNS" --export-json "$OUT/results/a_migration.json" \
+    --prepare "rm -rf '$OUT/mig' && cp -a '$BASE' '$OUT/mig'" \
+    -n dms "'$DMS' --db '$OUT/mig/dms.db' hkex participant import participants.csv >/dev/null && '$DMS' --db '$OUT/mig/dms.db' hkex import-smartcard-users users.csv >/dev/null" \
+    --prepare "rm -f '$OUT/sq/mig.db'* && sqlite3 '$OUT/sq/mig.db' < '$ROOT/schema.sql' && sqlite3 '$OUT/sq/mig.db' 'PRAGMA journal_mode=WAL' >/dev/null" \
+    -n sqlite3 "sqlite3 '$OUT/sq/mig.db' < '$ROOT/benches/sql/import.sql'")
+[ "$(sqlite3 "$OUT/sq/mig.db" 'SELECT COUNT(*) FROM users')" = 100000 ] || { echo "sqlite3 import incomplete" >&2; exit 1; }
+
+# The 100k database used from here on, migrated once more under /usr/bin/time -v.
+BIG=$OUT/big; rm -rf "$BIG"; cp -a "$BASE" "$BIG"
+"$DMS" --db "$BIG/dms.db" hkex participant import "$DATA/participants.csv" >/dev/null
+/usr/bin/time -v -o "$OUT/results/a_migration_dms.time" "$DMS" --db "$BIG/dms.db" hkex import-smartcard-users "$DATA/users.csv" >/dev/null
+[ "$(sqlite3 "$BIG/dms.db" "SELECT COUNT(*) FROM users WHERE participant_id IS NOT NULL")" = 100000 ]
+
+# The full participant's DA maker and checker do their first-time logon.
+first_logon "$BIG" "$MAKER" "$BIG/maker.session" "$T1"
+first_logon "$BIG" "$CHECKER" "$BIG/checker.session" "$T1"
+export DMS_NOW=$TB
+BULK_BASE=$OUT/bulk-base; rm -rf "$BULK_BASE"; cp -a "$BIG" "$BULK_BASE"
+
+# --- d. bulk e-mail registration --------------------------------------------------------------
+say "d. bulk e-mail registration of $FULL (1,269 rows), inline authorisation"
+CODE=$(oathtool --totp -b "$(cat "$BIG/$CHECKER.secret")" --now "$(utc "$TB")")
+BULK_CMD="'$DMS' --db '$OUT/bulk/dms.db' --session '$OUT/bulk/maker.session' --format json user import-emails '$DATA/emails_full.csv' --checker $CHECKER --otp $CODE --password-stdin < '$OUT/pw'"
+(cd "$DATA" && "${HF[@]}" --runs "$QUICK_RUNS" --warmup 1 --export-json "$OUT/results/d_bulk.json" \
+    --prepare "rm -rf '$OUT/bulk' && cp -a '$BULK_BASE' '$OUT/bulk'" -n dms "$BULK_CMD >/dev/null" \
+    --prepare "rm -rf '$OUT/sqbulk' && cp -a '$BULK_BASE' '$OUT/sqbulk'" \
+    -n sqlite3 "sqlite3 '$OUT/sqbulk/dms.db' < '$ROOT/benches/sql/bulk.sql'")
+# The same submission without --checker (PENDING): no argon2, no TOTP, nothing applied yet.
+"${HF[@]}" --runs "$QUICK_RUNS" --warmup 1 --export-json "$OUT/results/d_bulk_submit.json" \
+    --prepare "rm -rf '$OUT/bulk' && cp -a '$BULK_BASE' '$OUT/bulk'" \
+    -n "dms submit only" "'$DMS' --db '$OUT/bulk/dms.db' --session '$OUT/bulk/maker.session' --format json user import-emails '$DATA/emails_full.csv'"
+# Apply it once for real in the 100k database (a check, and a big request for `request list`).
+"$DMS" --db "$BIG/dms.db" --session "$BIG/maker.session" --format json user import-emails "$DATA/emails_full.csv" \
+    --checker "$CHECKER" --otp "$CODE" --password-stdin < "$OUT/pw" | grep -q '"APPROVED"'
+[ "$(sqlite3 "$BIG/dms.db" "SELECT COUNT(*) FROM users WHERE participant_id = '$FULL' AND role = 'user' AND email IS NOT NULL")" = 1269 ]
+# Some pending requests besides, as a participant's queue looks on a busy day.
+for uid in $(sqlite3 "$BIG/dms.db" "SELECT user_id FROM users WHERE participant_id = '$FULL' AND role = 'user' ORDER BY user_id LIMIT 30"); do
+    "$DMS" --db "$BIG/dms.db" --session "$BIG/maker.session" --format json user change "$uid" \
+        --email "new.${uid,,}@${FULL,,}.example.com.hk" >/dev/null 2>&1
+done
+
+# --- b. exchange-wide listing -----------------------------------------------------------------
+say "b. exchange-wide User Profile Listing as CSV (100,000 rows)"
+COLS="u.user_id AS user_id, u.surname AS surname, u.other_names AS other_names, u.email AS email, \
+u.status AS status, u.role AS role, CASE WHEN c.locked_at IS NULL THEN 'No' ELSE 'Yes' END AS locked, \
+CASE WHEN c.otp_confirmed THEN c.otp_channel ELSE 'none' END AS otp, u.participant_id AS participant_id, \
+u.enable_from AS enable_from, u.disable_after AS disable_after, u.channel AS access_channel, \
+printf('%,d.%02d', u.limit_cents / 100, u.limit_cents % 100) AS transaction_limit_hkd, u.groups AS user_groups, \
+u.created_at AS created_at, c.last_login_at AS last_login_at"
+LIST_ALL="SELECT $COLS FROM users u JOIN credentials c USING (user_id) WHERE u.participant_id IS NOT NULL ORDER BY u.participant_id, u.user_id"
+# Same rows and cells (quoting differs: sqlite3 quotes cells with spaces).
+"$DMS" --db "$BIG/dms.db" --format csv listing --all > "$OUT/list_dms.csv"
+sqlite3 -csv -header "$BIG/dms.db" "$LIST_ALL" > "$OUT/list_sqlite.csv"
+python3 - "$OUT/list_dms.csv" "$OUT/list_sqlite.csv" <<'EOF'
+import csv, sys
+a, b = (list(csv.reader(open(p))) for p in sys.argv[1:3])
+assert len(a) == 100001 and a == b, "dms and sqlite3 listings differ"
+EOF
+"${HF[@]}" -N --runs "$RUNS" --warmup 1 --export-json "$OUT/results/b_listing.json" \
+    -n dms "$DMS --db $BIG/dms.db --format csv listing --all" \
+    -n sqlite3 "sqlite3 -csv -header $BIG/dms.db \"$LIST_ALL\""
+/usr/bin/time -v -o "$OUT/results/b_listing_dms.time" "$DMS" --db "$BIG/dms.db" --format csv listing --all >/dev/null
+/usr/bin/time -v -o "$OUT/results/b_listing_sqlite.time" sqlite3 -csv -header "$BIG/dms.db" "$LIST_ALL" >/dev/null
+
+# --- c. one command on the 100k database ------------------------------------------------------
+say "c. one command on the 100,000-user database"
+ENQ="SELECT u.*, c.locked_at, c.otp_channel, c.otp_confirmed, p.name, p.house FROM users u JOIN credentials c USING (user_id) LEFT JOIN participants p USING (participant_id) WHERE u.user_id = '$SAMPLE'"
+list_one() { # the rows and the quota footer of one participant, as dms computes them
+    echo "SELECT $COLS FROM users u JOIN credentials c USING (user_id) WHERE u.participant_id = '$1' ORDER BY u.participant_id, u.user_id; \
+SELECT max_users, (SELECT COUNT(*) FROM users WHERE participant_id = '$1'), (SELECT COUNT(*) FROM users WHERE participant_id = '$1' AND role IN ('maker', 'checker')) FROM participants WHERE participant_id = '$1'"
+}
+REQ="SELECT request_id, participant_id, kind, payload, maker, created_at, expires_at, status, checker, decided_at, reason FROM requests WHERE participant_id = '$FULL' ORDER BY request_id DESC"
+"$DMS" --db "$BIG/dms.db" --format json user enquire "$SAMPLE" | grep -q "\"$SAMPLE\""
+[ "$("$DMS" --db "$BIG/dms.db" --format csv listing --participant "$FULL" | wc -l)" = 1273 ]
+[ "$("$DMS" --db "$BIG/dms.db" --format csv listing --participant "$TYPICAL" | wc -l)" = $((TYPICAL_USERS + 1)) ]
+[ "$("$DMS" --db "$BIG/dms.db" --session "$BIG/maker.session" --format csv request list | wc -l)" = 32 ]
+"${HF[@]}" -N --runs "$QUICK_RUNS" --warmup 3 --export-json "$OUT/results/c_enquire.json" \
+    -n dms "$DMS --db $BIG/dms.db --format json user enquire $SAMPLE" \
+    -n sqlite3 "sqlite3 -json $BIG/dms.db \"$ENQ\""
+"${HF[@]}" -N --runs "$QUICK_RUNS" --warmup 3 --export-json "$OUT/results/c_listing_full.json" \
+    -n dms "$DMS --db $BIG/dms.db --format csv listing --participant $FULL" \
+    -n sqlite3 "sqlite3 -csv -header $BIG/dms.db \"$(list_one "$FULL")\""
+"${HF[@]}" -N --runs "$QUICK_RUNS" --warmup 3 --export-json "$OUT/results/c_listing_typical.json" \
+    -n dms "$DMS --db $BIG/dms.db --format csv listing --participant $TYPICAL" \
+    -n sqlite3 "sqlite3 -csv -header $BIG/dms.db \"$(list_one "$TYPICAL")\""
+"${HF[@]}" -N --runs "$QUICK_RUNS" --warmup 3 --export-json "$OUT/results/c_request_list.json" \
+    -n dms "$DMS --db $BIG/dms.db --session $BIG/maker.session --format csv request list" \
+    -n sqlite3 "sqlite3 -csv -header $BIG/dms.db \"$REQ\""
+
+# --- f. whoami and login ----------------------------------------------------------------------
+say "f. whoami (session check) and login (argon2 + TOTP)"
+OP_CODE=$(oathtool --totp -b "$(cat "$BIG/HKEXOP01.secret")" --now "$(utc "$TB")")
+"${HF[@]}" -N --runs "$QUICK_RUNS" --warmup 3 --export-json "$OUT/results/f_whoami.json" \
+    -n "dms whoami" "$DMS --db $BIG/dms.db whoami" \
+    -n "sqlite3 (process start)" "sqlite3 $BIG/dms.db \"SELECT 1\""
+rm -rf "$OUT/login"; cp -a "$BIG" "$OUT/login"
+"$DMS" --db "$OUT/login/dms.db" --session "$OUT/login/op2.session" --format json login --user HKEXOP01 \
+    --password-stdin --otp "$OP_CODE" < "$OUT/pw" | grep -q HKEXOP01
+"${HF[@]}" --runs 10 --warmup 1 --export-json "$OUT/results/f_login.json" \
+    --prepare "rm -rf '$OUT/login' && cp -a '$BIG' '$OUT/login'" \
+    -n "dms login" "'$DMS' --db '$OUT/login/dms.db' --session '$OUT/login/op2.session' --format json login --user HKEXOP01 --password-stdin --otp $OP_CODE < '$OUT/pw'"
+
+# --- e. audit verify --------------------------------------------------------------------------
+say "e. audit verify over $AUDIT_ROWS rows"
+AUD=$OUT/audit; rm -rf "$AUD"; cp -a "$BIG" "$AUD"
+"$MK_AUDIT" "$AUD/dms.db" "$AUDIT_ROWS" >&2
+"$DMS" --db "$AUD/dms.db" --format json audit verify | grep -q '"ok": true'
+"${HF[@]}" --runs "$RUNS" --warmup 1 --export-json "$OUT/results/e_audit.json" \
+    -n dms "'$DMS' --db '$AUD/dms.db' --format json audit verify" \
+    -n sqlite3 "sqlite3 '$AUD/dms.db' 'SELECT seq, at, actor, action, subject, participant_id, detail, hex(prev_hash), hex(hash) FROM audit ORDER BY seq' | sha256sum"
+
+# --- 5. table ---------------------------------------------------------------------------------
+say "results (medians; hyperfine JSON in $OUT/results)"
+python3 - "$OUT/results" "$DATA/meta.json" <<'EOF'
+import json, os, re, sys
+d = sys.argv[1]
+meta = json.load(open(sys.argv[2]))
+def med(f, i):
+    return json.load(open(os.path.join(d, f)))["results"][i]["median"]
+def rss(f):
+    t = open(os.path.join(d, f)).read()
+    return int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", t).group(1)) / 1024
+rows = [
+    ("a. migration 1,500 participants + 100k users", "a_migration.json", 3.0),
+    ("b. listing --all as CSV (100k rows)", "b_listing.json", 1.5),
+    ("c. user enquire", "c_enquire.json", 2.0),
+    ("c. listing --participant, full (1,272 rows)", "c_listing_full.json", 2.0),
+    (f"c. listing --participant, median ({meta['typical_users']} rows)", "c_listing_typical.json", 2.0),
+    ("c. request list (31 requests)", "c_request_list.json", 2.0),
+    ("d. bulk e-mail registration, 1,269 rows", "d_bulk.json", None),
+    ("e. audit verify, 1,000,000 rows", "e_audit.json", 2.0),
+]
+def ms(s):
+    return f"{s * 1000:9.1f} ms"
+print(f"{'benchmark':46} {'dms':>12} {'sqlite3':>12} {'ratio':>7} {'target':>7}  verdict")
+for name, f, target in rows:
+    a, b = med(f, 0), med(f, 1)
+    r = a / b
+    verdict = "-" if target is None else ("ok" if r <= target else "MISSED")
+    t = "-" if target is None else f"{target:.1f}x"
+    print(f"{name:46} {ms(a):>12} {ms(b):>12} {r:6.2f}x {t:>7}  {verdict}")
+print(f"{'d. bulk submit only, PENDING (no argon2)':46} {ms(med('d_bulk_submit.json', 0)):>12}")
+print(f"{'f. whoami (no argon2)':46} {ms(med('f_whoami.json', 0)):>12} {ms(med('f_whoami.json', 1)):>12}   (sqlite3: process start + SELECT 1)")
+print(f"{'f. login (argon2 verify + TOTP)':46} {ms(med('f_login.json', 0)):>12}")
+peak = rss("b_listing_dms.time")
+print(f"peak RSS, listing --all: dms {peak:.1f} MiB (target < 64 MiB: {'ok' if peak < 64 else 'MISSED'}),"
+      f" sqlite3 {rss('b_listing_sqlite.time'):.1f} MiB")
+print(f"peak RSS, import-smartcard-users of 100k users: dms {rss('a_migration_dms.time'):.1f} MiB")
+EOF
