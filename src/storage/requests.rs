@@ -107,9 +107,11 @@ pub fn for_each(
     status: Option<&str>,
     mut f: impl FnMut(RequestRow) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
+    // One statement per scope (see users::for_each_listing_row): with `?1 IS NULL OR ...` SQLite
+    // would scan the whole exchange's requests to list one participant's.
+    let scope = if participant.is_some() { "participant_id = ?1" } else { "?1 IS NULL" };
     let sql = format!(
-        "SELECT {COLUMNS} FROM requests WHERE (?1 IS NULL OR participant_id = ?1) AND (?2 IS NULL OR status = ?2) \
-         ORDER BY request_id DESC"
+        "SELECT {COLUMNS} FROM requests WHERE {scope} AND (?2 IS NULL OR status = ?2) ORDER BY request_id DESC"
     );
     let mut stmt = c.prepare_cached(&sql)?;
     let mut rows = stmt.query(params![participant, status])?;
