@@ -40,6 +40,45 @@ impl Account {
     pub fn initialised(&self) -> bool {
         self.cred.otp_confirmed && self.cred.password_phc.is_some()
     }
+
+    /// Append an audit row of something this account did to itself.
+    pub fn audit(
+        &self,
+        c: &Connection,
+        now: DateTime<Utc>,
+        action: &str,
+        detail: serde_json::Value,
+    ) -> anyhow::Result<()> {
+        audit::append(
+            c,
+            now,
+            &audit::Event {
+                actor: Some(self.id()),
+                action,
+                subject: Some(self.id()),
+                participant_id: self.participant(),
+                detail: detail.to_string(),
+            },
+        )?;
+        Ok(())
+    }
+
+    /// Start registering an authenticator app: a fresh 160-bit key, sealed into the pending
+    /// credentials. Returns the key URI to show once; the first accepted code confirms it.
+    pub fn begin_app_registration(
+        &mut self,
+        key: &MasterKey,
+        rng: &mut SecureRng,
+    ) -> anyhow::Result<zeroize::Zeroizing<String>> {
+        let secret = zeroize::Zeroizing::new(rng.bytes::<{ otp::TOTP_KEY_BYTES }>());
+        self.cred.totp_key = Some(key.seal(&self.profile.user_id, &secret[..], rng)?);
+        self.cred.totp_last_step = None;
+        self.cred.otp_channel = Some(OtpChannel::App);
+        self.cred.otp_confirmed = false;
+        let uri = otp::key_uri(&secret[..], &self.profile.user_id)
+            .ok_or_else(|| anyhow::anyhow!("cannot build the key URI"))?;
+        Ok(zeroize::Zeroizing::new(uri))
+    }
 }
 
 pub fn hkt(t: DateTime<Utc>) -> DateTime<FixedOffset> {

@@ -60,17 +60,7 @@ fn open_account(
         Err(e) => return Ok(Err(e)),
     };
     if let Err(e) = signin::gate(c, &a, now)? {
-        audit::append(
-            c,
-            now,
-            &audit::Event {
-                actor: Some(a.id()),
-                action: "signin.refused",
-                subject: Some(a.id()),
-                participant_id: a.participant(),
-                detail: json!({ "step": what, "reason": e.message }).to_string(),
-            },
-        )?;
+        a.audit(c, now, "signin.refused", json!({ "step": what, "reason": e.message }))?;
         return Ok(Err(e));
     }
     Ok(Ok(a))
@@ -214,16 +204,11 @@ pub fn cmd_password_reset(
         users::save_credentials(c, a.id(), &a.cred)?;
         let ended = sessions::end_all_for_user(c, a.id(), None, env.now, "password reset")?;
         let kind = if a.initialised() { "self-service" } else { "first-time" };
-        audit::append(
+        a.audit(
             c,
             env.now,
-            &audit::Event {
-                actor: Some(a.id()),
-                action: "password.reset",
-                subject: Some(a.id()),
-                participant_id: a.participant(),
-                detail: json!({ "kind": kind, "proof": channel.as_str(), "sessions_ended": ended }).to_string(),
-            },
+            "password.reset",
+            json!({ "kind": kind, "proof": channel.as_str(), "sessions_ended": ended }),
         )?;
         notify_to = a.profile.email.clone();
         Ok(Ok(()))
@@ -268,47 +253,7 @@ pub fn cmd_otp_setup(ctx: &mut Ctx, a: OtpSetupArgs) -> anyhow::Result<()> {
                 "{uid} has no password yet: set one first (`dms otp request` then `dms password reset`)"
             ))));
         }
-        if acct.cred.otp_confirmed {
-            return Ok(Err(conflict(format!(
-                "{uid} already has an OTP channel ({}); change it with `dms auth settings` after signing in",
-                acct.cred.otp_channel.map(|c| c.as_str()).unwrap_or("?")
-            ))));
-        }
-        if !signin::password_matches(&acct, &password) {
-            return Ok(Err(signin::fail(c, &mut acct, env.now, Factor::Password, "otp setup")?));
-        }
-        let mut uri = None;
-        match channel {
-            OtpChannel::App => {
-                let secret = Zeroizing::new(env.rng.bytes::<{ otp::TOTP_KEY_BYTES }>());
-                acct.cred.totp_key = Some(env.key.seal(&uid, &secret[..], env.rng)?);
-                acct.cred.totp_last_step = None;
-                uri = Some(Zeroizing::new(
-                    otp::key_uri(&secret[..], &uid).ok_or_else(|| anyhow::anyhow!("cannot build the key URI"))?,
-                ));
-            }
-            OtpChannel::Email => {
-                if acct.profile.email.is_none() {
-                    return Ok(Err(not_permitted(format!("{uid} has no registered e-mail address"))));
-                }
-                acct.cred.totp_key = None;
-                env.mail = Some(signin::issue_email_otp(c, env.key, env.rng, &acct, env.now, false)?);
-            }
-        }
-        acct.cred.otp_channel = Some(channel);
-        acct.cred.otp_confirmed = false;
-        users::save_credentials(c, &uid, &acct.cred)?;
-        audit::append(
-            c,
-            env.now,
-            &audit::Event {
-                actor: Some(&uid),
-                action: "otp.setup",
-                subject: Some(&uid),
-                participant_id: acct.participant(),
-                detail: json!({ "channel": channel.as_str(), "confirmed": false }).to_string(),
-            },
-        )?;
+        let uri = tri!(set_up_channel(c, env, &mut acct, &password, channel));
         Ok(Ok((uri, acct.profile.email.clone())))
     })?;
     match result {
@@ -326,6 +271,44 @@ pub fn cmd_otp_setup(ctx: &mut Ctx, a: OtpSetupArgs) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Set up the OTP channel of an account (seed Appendix C h-s): check the password (a wrong
+/// one counts), then register an app (key URI returned) or choose e-mail (an OTP is sent).
+fn set_up_channel(
+    c: &rusqlite::Connection,
+    env: &mut StepEnv<'_>,
+    acct: &mut Account,
+    password: &str,
+    channel: OtpChannel,
+) -> anyhow::Result<Outcome<Option<Zeroizing<String>>>> {
+    let uid = acct.id().to_string();
+    if acct.cred.otp_confirmed {
+        return Ok(Err(conflict(format!(
+            "{uid} already has an OTP channel ({}); change it with `dms auth settings` after signing in",
+            acct.cred.otp_channel.map(|c| c.as_str()).unwrap_or("?")
+        ))));
+    }
+    if !signin::password_matches(acct, password) {
+        return Ok(Err(signin::fail(c, acct, env.now, Factor::Password, "otp setup")?));
+    }
+    let uri = match channel {
+        OtpChannel::App => Some(acct.begin_app_registration(env.key, env.rng)?),
+        OtpChannel::Email => {
+            if acct.profile.email.is_none() {
+                return Ok(Err(not_permitted(format!("{uid} has no registered e-mail address"))));
+            }
+            acct.cred.totp_key = None;
+            acct.cred.totp_last_step = None;
+            acct.cred.otp_channel = Some(OtpChannel::Email);
+            acct.cred.otp_confirmed = false;
+            env.mail = Some(signin::issue_email_otp(c, env.key, env.rng, acct, env.now, false)?);
+            None
+        }
+    };
+    users::save_credentials(c, &uid, &acct.cred)?;
+    acct.audit(c, env.now, "otp.setup", json!({ "channel": channel.as_str(), "confirmed": false }))?;
+    Ok(Ok(uri))
 }
 
 /// Draw the key URI as a QR code with half-block characters (two modules per character).
@@ -478,33 +461,13 @@ pub fn cmd_login(ctx: &mut Ctx, a: LoginArgs) -> anyhow::Result<()> {
         acct.cred.last_login_at = Some(env.now);
         users::save_credentials(c, &uid, &acct.cred)?;
         if first {
-            audit::append(
-                c,
-                env.now,
-                &audit::Event {
-                    actor: Some(&uid),
-                    action: "otp.confirmed",
-                    subject: Some(&uid),
-                    participant_id: acct.participant(),
-                    detail: json!({ "channel": ch.as_str() }).to_string(),
-                },
-            )?;
+            acct.audit(c, env.now, "otp.confirmed", json!({ "channel": ch.as_str() }))?;
         }
         if let Some(old) = &old_token {
             sessions::end(c, &crypto::token_hash(old), env.now, "replaced by a new sign-in")?;
         }
         let token = session::open(c, env.rng, &uid, env.now)?;
-        audit::append(
-            c,
-            env.now,
-            &audit::Event {
-                actor: Some(&uid),
-                action: "signin.ok",
-                subject: Some(&uid),
-                participant_id: acct.participant(),
-                detail: json!({ "channel": ch.as_str(), "first_time": first }).to_string(),
-            },
-        )?;
+        acct.audit(c, env.now, "signin.ok", json!({ "channel": ch.as_str(), "first_time": first }))?;
         Ok(Ok((token, acct.profile.role, acct.profile.participant_id.clone(), acct.cred.password_set_at)))
     })?;
     session::write_file(&session_path, &uid, &token)?;
@@ -550,17 +513,7 @@ fn first_time_password(ctx: &mut Ctx, user: &UserId, secrets: &mut Secrets) -> a
         a.cred.password_phc = Some(crypto::hash_secret(&new_password, env.rng)?);
         a.cred.password_set_at = Some(env.now);
         users::save_credentials(c, &uid, &a.cred)?;
-        audit::append(
-            c,
-            env.now,
-            &audit::Event {
-                actor: Some(&uid),
-                action: "password.reset",
-                subject: Some(&uid),
-                participant_id: a.participant(),
-                detail: json!({ "kind": "first-time", "proof": "email" }).to_string(),
-            },
-        )?;
+        a.audit(c, env.now, "password.reset", json!({ "kind": "first-time", "proof": "email" }))?;
         Ok(Ok(()))
     })?;
     ctx.out.note("Password set. Now sign in with it.");
@@ -586,38 +539,10 @@ fn interactive_setup(ctx: &mut Ctx, uid: &str, password: &str) -> anyhow::Result
     {
         return Err(usage("OTP channel set-up cancelled").into());
     }
-    let key = ctx.key()?;
-    let tx = ctx.store.write()?;
-    let mut acct = signin::load(&tx, uid)?.ok_or_else(|| auth("unknown user"))?;
-    if !signin::password_matches(&acct, password) {
-        return Err(auth("wrong password").into());
-    }
-    let mut shown = None;
-    match channel {
-        OtpChannel::App => {
-            let secret = Zeroizing::new(ctx.rng.bytes::<{ otp::TOTP_KEY_BYTES }>());
-            acct.cred.totp_key = Some(key.seal(uid, &secret[..], &mut ctx.rng)?);
-            shown = Some(Zeroizing::new(
-                otp::key_uri(&secret[..], uid).ok_or_else(|| anyhow::anyhow!("cannot build the key URI"))?,
-            ));
-        }
-        OtpChannel::Email => acct.cred.totp_key = None,
-    }
-    acct.cred.otp_channel = Some(channel);
-    acct.cred.otp_confirmed = false;
-    users::save_credentials(&tx, uid, &acct.cred)?;
-    audit::append(
-        &tx,
-        ctx.now,
-        &audit::Event {
-            actor: Some(uid),
-            action: "otp.setup",
-            subject: Some(uid),
-            participant_id: acct.participant(),
-            detail: json!({ "channel": channel.as_str(), "confirmed": false }).to_string(),
-        },
-    )?;
-    tx.commit()?;
+    let shown = step(ctx, |c, env| {
+        let mut acct = tri!(open_account(c, uid, env.now, "otp setup"));
+        set_up_channel(c, env, &mut acct, password, channel)
+    })?;
     if let Some(uri) = shown {
         print_qr(&uri);
         ctx.out.note("Scan the QR code in ForgeRock Authenticator (or any TOTP app), then enter the code it shows.");
@@ -740,17 +665,7 @@ fn change_password(
         a.cred.password_set_at = Some(env.now);
         users::save_credentials(c, uid, &a.cred)?;
         let ended = sessions::end_all_for_user(c, uid, keep.as_deref(), env.now, "password changed")?;
-        audit::append(
-            c,
-            env.now,
-            &audit::Event {
-                actor: Some(uid),
-                action: "password.change",
-                subject: Some(uid),
-                participant_id: a.participant(),
-                detail: json!({ "sessions_ended": ended }).to_string(),
-            },
-        )?;
+        a.audit(c, env.now, "password.change", json!({ "sessions_ended": ended }))?;
         notify_to = a.profile.email.clone();
         Ok(Ok(()))
     })?;
@@ -793,16 +708,11 @@ pub fn cmd_auth_settings(ctx: &mut Ctx, delete_device: bool, use_email: bool) ->
         }
         users::save_credentials(c, &uid, &a.cred)?;
         let ended = sessions::end_all_for_user(c, &uid, Some(&id.token_hash), env.now, "OTP device changed")?;
-        audit::append(
+        a.audit(
             c,
             env.now,
-            &audit::Event {
-                actor: Some(&uid),
-                action: if delete_device { "otp.device.deleted" } else { "otp.channel.email" },
-                subject: Some(&uid),
-                participant_id: a.participant(),
-                detail: json!({ "sessions_ended": ended }).to_string(),
-            },
+            if delete_device { "otp.device.deleted" } else { "otp.channel.email" },
+            json!({ "sessions_ended": ended }),
         )?;
         notify_to = a.profile.email.clone();
         Ok(Ok(()))
@@ -863,17 +773,7 @@ fn login_smartcard(ctx: &mut Ctx, uid: &str, secrets: &mut Secrets) -> anyhow::R
             sessions::end(c, &crypto::token_hash(old), env.now, "replaced by a new sign-in")?;
         }
         let token = session::open(c, env.rng, uid, env.now)?;
-        audit::append(
-            c,
-            env.now,
-            &audit::Event {
-                actor: Some(uid),
-                action: "signin.ok",
-                subject: Some(uid),
-                participant_id: a.participant(),
-                detail: json!({ "method": "smartcard", "access_channel": a.profile.channel }).to_string(),
-            },
-        )?;
+        a.audit(c, env.now, "signin.ok", json!({ "method": "smartcard", "access_channel": a.profile.channel }))?;
         Ok(Ok((token, a.profile.role, a.profile.participant_id.clone())))
     })?;
     session::write_file(&session_path, uid, &token)?;

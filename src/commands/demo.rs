@@ -43,23 +43,9 @@ pub fn seed_demo_data(c: &rusqlite::Connection, now: DateTime<Utc>) -> anyhow::R
         users::insert(
             c,
             &UserProfile {
-                user_id: id.into(),
-                participant_id: Some("B01234".into()),
-                role,
-                status: "ENABLED".into(),
-                surname: surname.into(),
-                other_names: other.into(),
-                email: Some(email.into()),
-                enable_from: None,
-                disable_after: None,
-                channel: "CST".into(),
                 limit_cents: if role == Role::User { 100_000_000 } else { 0 },
                 groups: if role == Role::User { "11 12 A C".into() } else { String::new() },
-                srn: None,
-                cert_expiry: None,
-                pin_phc: None,
-                created_at: now,
-                version: 1,
+                ..UserProfile::new(id, Some("B01234"), role, surname, other, Some(email), now)
             },
         )?;
     }

@@ -180,25 +180,7 @@ pub fn cmd_da3_add(
     let da = da_id.as_str().to_string();
     users::insert(
         &tx,
-        &UserProfile {
-            user_id: da.clone(),
-            participant_id: Some(p.participant_id.clone()),
-            role,
-            status: "ENABLED".into(),
-            surname,
-            other_names,
-            email: Some(email.clone()),
-            enable_from: None,
-            disable_after: None,
-            channel: "CST".into(),
-            limit_cents: 0,
-            groups: String::new(),
-            srn: None,
-            cert_expiry: None,
-            pin_phc: None,
-            created_at: now,
-            version: 1,
-        },
+        &UserProfile::new(&da, Some(&p.participant_id), role, &surname, &other_names, Some(&email), now),
     )?;
     let reference = eservices::record(
         &tx,
@@ -628,28 +610,7 @@ pub fn cmd_account_add(ctx: &mut Ctx, role: &str, surname: &str, other_names: &s
         }
     }
     let id = new_id.ok_or_else(|| conflict(format!("no free {prefix}nn IDs left")))?;
-    users::insert(
-        &tx,
-        &UserProfile {
-            user_id: id.clone(),
-            participant_id: None,
-            role,
-            status: "ENABLED".into(),
-            surname,
-            other_names,
-            email: Some(email.clone()),
-            enable_from: None,
-            disable_after: None,
-            channel: "CST".into(),
-            limit_cents: 0,
-            groups: String::new(),
-            srn: None,
-            cert_expiry: None,
-            pin_phc: None,
-            created_at: now,
-            version: 1,
-        },
-    )?;
+    users::insert(&tx, &UserProfile::new(&id, None, role, &surname, &other_names, Some(&email), now))?;
     audit::append(
         &tx,
         now,

@@ -46,25 +46,7 @@ pub fn cmd_init(g: &Global, a: InitArgs) -> anyhow::Result<()> {
         if let Some(email) = &operator_email {
             users::insert(
                 &tx,
-                &UserProfile {
-                    user_id: FIRST_OPERATOR_ID.to_string(),
-                    participant_id: None,
-                    role: Role::Operator,
-                    status: "ENABLED".into(),
-                    surname: "HKEX".into(),
-                    other_names: "OPERATOR".into(),
-                    email: Some(email.clone()),
-                    enable_from: None,
-                    disable_after: None,
-                    channel: "CST".into(),
-                    limit_cents: 0,
-                    groups: String::new(),
-                    srn: None,
-                    cert_expiry: None,
-                    pin_phc: None,
-                    created_at: now,
-                    version: 1,
-                },
+                &UserProfile::new(FIRST_OPERATOR_ID, None, Role::Operator, "HKEX", "OPERATOR", Some(email), now),
             )?;
             audit::append(
                 &tx,

@@ -245,23 +245,18 @@ pub fn cmd_import_smartcard_users(ctx: &mut Ctx, path: &Path) -> anyhow::Result<
         };
         *adding.entry(pid_text).or_default() += 1;
         rows.push(UserProfile {
-            user_id: uid.as_str().to_string(),
-            participant_id: Some(p.participant_id.clone()),
-            role,
-            status: "ENABLED".into(),
-            surname: profile::person_name("surname", &rec[col["surname"]]).map_err(|e| at(e.into()))?,
-            other_names: profile::person_name("other names", &rec[col["other_names"]]).map_err(|e| at(e.into()))?,
-            email,
-            enable_from: None,
-            disable_after: None,
-            channel: "CST".into(),
-            limit_cents: 0,
-            groups: String::new(),
             srn: Some(srn(&rec[col["srn"]]).map_err(at)?),
             cert_expiry: Some(certificate_expiry(&rec[col["certificate_expiry"]]).map_err(at)?),
             pin_phc,
-            created_at: now,
-            version: 1,
+            ..UserProfile::new(
+                uid.as_str(),
+                Some(&p.participant_id),
+                role,
+                &profile::person_name("surname", &rec[col["surname"]]).map_err(|e| at(e.into()))?,
+                &profile::person_name("other names", &rec[col["other_names"]]).map_err(|e| at(e.into()))?,
+                email.as_deref(),
+                now,
+            )
         });
     }
     for (pid, n) in &adding {

@@ -30,6 +30,38 @@ pub struct UserProfile {
 }
 
 impl UserProfile {
+    /// A new, enabled profile on the terminal channel with no groups, limit or smartcard;
+    /// callers set the rest with struct-update syntax.
+    pub fn new(
+        user_id: &str,
+        participant_id: Option<&str>,
+        role: Role,
+        surname: &str,
+        other_names: &str,
+        email: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> UserProfile {
+        UserProfile {
+            user_id: user_id.to_string(),
+            participant_id: participant_id.map(str::to_string),
+            role,
+            status: "ENABLED".into(),
+            surname: surname.to_string(),
+            other_names: other_names.to_string(),
+            email: email.map(str::to_string),
+            enable_from: None,
+            disable_after: None,
+            channel: "CST".into(),
+            limit_cents: 0,
+            groups: String::new(),
+            srn: None,
+            cert_expiry: None,
+            pin_phc: None,
+            created_at: now,
+            version: 1,
+        }
+    }
+
     pub fn enabled(&self) -> bool {
         self.status == "ENABLED"
     }
