@@ -18,4 +18,5 @@ mod password;
 mod sessions;
 mod settings;
 mod signin;
+mod smtp;
 mod storage;
