@@ -399,6 +399,11 @@ pub enum HkexCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum AccountCommand {
+    /// Unlock and reset another exchange account: its next logon is a first-time logon.
+    Reset {
+        #[arg(value_parser = user_id)]
+        user_id: UserId,
+    },
     /// Add an exchange account: operator (HKEXOPnn) or auditor (HKEXAUnn, read-only).
     Add {
         /// operator or auditor.

@@ -627,3 +627,35 @@ pub fn cmd_account_add(ctx: &mut Ctx, role: &str, surname: &str, other_names: &s
     ctx.out.object(&json!({ "user_id": id, "role": role.as_str() }))?;
     Ok(())
 }
+
+/// Unlock and reset an operator or auditor account (the exchange's counterpart of DA3 unlock).
+pub fn cmd_account_reset(ctx: &mut Ctx, user: &str) -> anyhow::Result<()> {
+    let op = signed_in(ctx, &[Role::Operator])?;
+    if op.user_id == user {
+        return Err(
+            crate::error::not_permitted("no one-handed operation: another operator must reset your account").into()
+        );
+    }
+    let now = ctx.now;
+    let tx = ctx.store.write()?;
+    let p = users::get(&tx, user)?.ok_or_else(|| invalid(format!("no user {user}")))?;
+    if !p.role.is_internal() {
+        return Err(invalid(format!(
+            "{user} is not an exchange account: DAs are reset through DA3, users by their DAs"
+        ))
+        .into());
+    }
+    requests::reset_credentials(&tx, user, now, "account reset")?;
+    users::bump_version(&tx, user)?;
+    audit::append(
+        &tx,
+        now,
+        &audit::Event { actor: Some(&op.user_id), action: "account.reset", subject: Some(user), ..Default::default() },
+    )?;
+    tx.commit()?;
+    if let Some(e) = &p.email {
+        ctx.notify(&mail::notification(e, "Account reset", "Your exchange account was unlocked and its password and OTP device registration reset: your next logon is a first-time logon."));
+    }
+    ctx.out.object(&json!({ "user_id": user, "reset": true }))?;
+    Ok(())
+}

@@ -132,6 +132,9 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
                     migrate::cmd_import_smartcard_users(&mut ctx, &file)
                 }
                 Command::Report(a) => report::cmd_report(&mut ctx, a),
+                Command::Hkex(HkexCommand::Account(AccountCommand::Reset { user_id })) => {
+                    hkex::cmd_account_reset(&mut ctx, user_id.as_str())
+                }
                 Command::Hkex(HkexCommand::Account(AccountCommand::Add { role, surname, other_names, email })) => {
                     hkex::cmd_account_add(&mut ctx, &role, &surname, &other_names, &email)
                 }

@@ -931,3 +931,74 @@ fn locked_and_audit_reports() {
     assert_eq!(lines.next(), Some("seq,at,actor,action,subject,participant_id,detail"));
     assert!(lines.count() >= rows.len(), "{}", csv.stdout);
 }
+
+#[test]
+fn the_exchange_adds_operators_and_read_only_auditors_and_resets_them() {
+    let mut ex = Exchange::with_operator();
+    let v = ex
+        .op(&[
+            "hkex",
+            "account",
+            "add",
+            "--role",
+            "auditor",
+            "--surname",
+            "AUDIT",
+            "--other-names",
+            "ONE",
+            "--email",
+            "audit@hkex.example",
+        ])
+        .ok()
+        .json();
+    assert_eq!(v["user_id"], "HKEXAU01");
+    let v = ex
+        .op(&[
+            "hkex",
+            "account",
+            "add",
+            "--role",
+            "operator",
+            "--surname",
+            "OPS",
+            "--other-names",
+            "TWO",
+            "--email",
+            "ops2@hkex.example",
+        ])
+        .ok()
+        .json();
+    assert_eq!(v["user_id"], "HKEXOP02");
+    ex.op(&[
+        "hkex",
+        "account",
+        "add",
+        "--role",
+        "maker",
+        "--surname",
+        "X",
+        "--other-names",
+        "Y",
+        "--email",
+        "x@hkex.example",
+    ])
+    .refused(6, &["operator or auditor"]);
+
+    // The auditor reads (listing, reports, audit) but changes nothing.
+    ex.first_time_logon("HKEXAU01");
+    let listing = ex.as_user("HKEXAU01", &["listing", "--participant", "B01234"]).ok().json();
+    assert_eq!(listing["quota"]["max_users"], 70);
+    ex.as_user("HKEXAU01", &["report", "readiness"]).ok();
+    ex.as_user("HKEXAU01", &["hkex", "da4", "--participant", "B01234", "--accounts", "1"]).refused(5, &[]);
+    ex.as_user("HKEXAU01", &["hkex", "settings", "set", "service-hours", "off"]).refused(5, &[]);
+
+    // A locked auditor is reset by an operator: its next logon is a first-time logon.
+    assert_eq!(ex.wrong_passwords("HKEXAU01", 5).last(), Some(&4));
+    ex.op(&["hkex", "account", "reset", OPERATOR]).refused(5, &["one-handed"]);
+    ex.op(&["hkex", "account", "reset", "B01234X1"]).refused(6, &["DA3"]);
+    ex.op(&["hkex", "account", "reset", "HKEXAU01"]).ok();
+    ex.advance(30);
+    let login = ex.login("HKEXAU01");
+    assert_eq!(login.code, 3, "the old password is gone: {}", login.message());
+    ex.first_time_logon("HKEXAU01");
+}
