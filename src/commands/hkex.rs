@@ -150,6 +150,40 @@ pub fn eservice_mail(to: &str, reference: &str, participant: &str, form_title: &
     }
 }
 
+/// Record a processed DA3 eService with its audit row, in the caller's transaction; returns
+/// the reference (e.g. `DA3_00013361`).
+fn record_da3(
+    c: &rusqlite::Connection,
+    now: chrono::DateTime<chrono::Utc>,
+    operator: &str,
+    participant_id: &str,
+    action: &str,
+    subject: &str,
+    mut detail: serde_json::Value,
+) -> anyhow::Result<String> {
+    let e = Eservice {
+        form: "DA3",
+        participant_id,
+        action,
+        subject: Some(subject),
+        accounts: None,
+        fee_cents: None,
+        processed_by: operator,
+    };
+    let reference = eservices::record(c, &e, now)?;
+    detail["reference"] = json!(reference);
+    let audit_action = format!("da3.{action}");
+    let event = audit::Event {
+        actor: Some(operator),
+        action: &audit_action,
+        subject: Some(subject),
+        participant_id: Some(participant_id),
+        detail: detail.to_string(),
+    };
+    audit::append(c, now, &event)?;
+    Ok(reference)
+}
+
 pub const DA3_TITLE: &str = "DA 3 - CCASS/ CCMS Delegated Administrator Application/ Maintenance Form";
 
 pub fn cmd_da3_add(
@@ -182,30 +216,7 @@ pub fn cmd_da3_add(
         &tx,
         &UserProfile::new(&da, Some(&p.participant_id), role, &surname, &other_names, Some(&email), now),
     )?;
-    let reference = eservices::record(
-        &tx,
-        &Eservice {
-            form: "DA3",
-            participant_id: &p.participant_id,
-            action: "add",
-            subject: Some(&da),
-            accounts: None,
-            fee_cents: None,
-            processed_by: &op.user_id,
-        },
-        now,
-    )?;
-    audit::append(
-        &tx,
-        now,
-        &audit::Event {
-            actor: Some(&op.user_id),
-            action: "da3.add",
-            subject: Some(&da),
-            participant_id: Some(&p.participant_id),
-            detail: json!({ "reference": reference, "role": role.as_str() }).to_string(),
-        },
-    )?;
+    let reference = record_da3(&tx, now, &op.user_id, &p.participant_id, "add", &da, json!({ "role": role.as_str() }))?;
     tx.commit()?;
     ctx.notify(&eservice_mail(&email, &reference, &p.participant_id, DA3_TITLE, &format!("Delegated Administrator added: user ID {da} ({}). First-time logon: set a password (Forgot/Reset) and set up the OTP channel.", role.label())));
     ctx.out.object(&json!({ "da_id": da, "reference": reference, "status": "Completed" }))?;
@@ -291,30 +302,7 @@ pub fn cmd_da3(ctx: &mut Ctx, da: &str, action: Da3Action) -> anyhow::Result<()>
             "deleted"
         }
     };
-    let reference = eservices::record(
-        &tx,
-        &Eservice {
-            form: "DA3",
-            participant_id: &p.participant_id,
-            action: action.name(),
-            subject: Some(da),
-            accounts: None,
-            fee_cents: None,
-            processed_by: &op.user_id,
-        },
-        now,
-    )?;
-    audit::append(
-        &tx,
-        now,
-        &audit::Event {
-            actor: Some(&op.user_id),
-            action: "da3",
-            subject: Some(da),
-            participant_id: Some(&p.participant_id),
-            detail: json!({ "reference": reference, "action": action.name() }).to_string(),
-        },
-    )?;
+    let reference = record_da3(&tx, now, &op.user_id, &p.participant_id, action.name(), da, json!({}))?;
     tx.commit()?;
     if let Some(e) = &a.profile.email {
         ctx.notify(&eservice_mail(
@@ -351,30 +339,7 @@ pub fn cmd_da3_assign_da(ctx: &mut Ctx, user: &str, role: &str) -> anyhow::Resul
     let pid = prof.participant_id.clone().unwrap_or_default();
     prof.role = role;
     users::update_profile(&tx, &prof)?;
-    let reference = eservices::record(
-        &tx,
-        &Eservice {
-            form: "DA3",
-            participant_id: &pid,
-            action: "assign-da",
-            subject: Some(user),
-            accounts: None,
-            fee_cents: None,
-            processed_by: &op.user_id,
-        },
-        now,
-    )?;
-    audit::append(
-        &tx,
-        now,
-        &audit::Event {
-            actor: Some(&op.user_id),
-            action: "da3",
-            subject: Some(user),
-            participant_id: Some(&pid),
-            detail: json!({ "reference": reference, "action": "assign-da", "role": role.as_str() }).to_string(),
-        },
-    )?;
+    let reference = record_da3(&tx, now, &op.user_id, &pid, "assign-da", user, json!({ "role": role.as_str() }))?;
     tx.commit()?;
     if let Some(e) = &prof.email {
         ctx.notify(&eservice_mail(
