@@ -99,7 +99,7 @@ impl Output {
             }
             Format::Table => Sink::Table(Vec::new()),
         };
-        Ok(Rows { columns, sink })
+        Ok(Rows { columns, sink, table_only: None })
     }
 }
 
@@ -113,9 +113,25 @@ enum Sink {
 pub struct Rows {
     columns: Vec<String>,
     sink: Sink,
+    /// For the table: the indices of the columns a person sees (CSV and JSON keep them all).
+    table_only: Option<Vec<usize>>,
 }
 
 impl Rows {
+    /// Show only these columns in the table format, so it fits a terminal; the machine
+    /// formats keep every column.
+    pub fn table_columns(mut self, names: &[&str]) -> Self {
+        self.table_only = Some(names.iter().filter_map(|n| self.columns.iter().position(|c| c == n)).collect());
+        self
+    }
+
+    fn table_row(&self, values: &[Value]) -> Vec<String> {
+        match &self.table_only {
+            Some(idx) => idx.iter().filter_map(|i| values.get(*i)).map(table_cell).collect(),
+            None => values.iter().map(table_cell).collect(),
+        }
+    }
+
     /// One row; `values` are in column order.
     pub fn push(&mut self, values: Vec<Value>) -> io::Result<()> {
         match &mut self.sink {
@@ -129,8 +145,11 @@ impl Rows {
                 serde_json::to_writer(&mut *w, &obj)?;
                 Ok(())
             }
-            Sink::Table(rows) => {
-                rows.push(values.iter().map(table_cell).collect());
+            Sink::Table(_) => {
+                let row = self.table_row(&values);
+                if let Sink::Table(rows) = &mut self.sink {
+                    rows.push(row);
+                }
                 Ok(())
             }
         }
@@ -156,7 +175,11 @@ impl Rows {
                     writeln!(out, "(none)")?;
                 } else {
                     let mut t = new_table();
-                    t.set_header(self.columns.iter().map(|c| label(c)));
+                    let header: Vec<String> = match &self.table_only {
+                        Some(idx) => idx.iter().filter_map(|i| self.columns.get(*i)).map(|c| label(c)).collect(),
+                        None => self.columns.iter().map(|c| label(c)).collect(),
+                    };
+                    t.set_header(header);
                     for r in rows {
                         t.add_row(r);
                     }

@@ -92,7 +92,19 @@ fn check_code_shape(code: &str, channel: OtpChannel) -> anyhow::Result<()> {
 // otp request
 
 pub fn cmd_otp_request(ctx: &mut Ctx, user: UserId) -> anyhow::Result<()> {
-    let (to, valid_until) = step(ctx, |c, env| {
+    let (to, valid_until) = request_email_otp(ctx, &user)?;
+    ctx.out
+        .object(&json!({ "user_id": user.as_str(), "sent_to": to, "valid_until": crate::storage::ts(valid_until) }))?;
+    ctx.out.note(&format!(
+        "An 8-digit OTP was sent to {to}; it is valid for 5 minutes ({}).",
+        signin::show_time(valid_until)
+    ));
+    Ok(())
+}
+
+/// Send an e-mail OTP on request (throttled); returns the masked address and its expiry.
+fn request_email_otp(ctx: &mut Ctx, user: &UserId) -> anyhow::Result<(String, DateTime<Utc>)> {
+    step(ctx, |c, env| {
         let a = tri!(open_account(c, user.as_str(), env.now, "otp request"));
         let Some(email) = a.profile.email.clone() else {
             return Ok(Err(not_permitted(format!(
@@ -115,14 +127,7 @@ pub fn cmd_otp_request(ctx: &mut Ctx, user: UserId) -> anyhow::Result<()> {
         }
         env.mail = Some(signin::issue_email_otp(c, env.key, env.rng, &a, env.now, true)?);
         Ok(Ok((signin::mask_email(&email), env.now + otp::email_otp_validity())))
-    })?;
-    ctx.out
-        .object(&json!({ "user_id": user.as_str(), "sent_to": to, "valid_until": crate::storage::ts(valid_until) }))?;
-    ctx.out.note(&format!(
-        "An 8-digit OTP was sent to {to}; it is valid for 5 minutes ({}).",
-        signin::show_time(valid_until)
-    ));
-    Ok(())
+    })
 }
 
 // ---------------------------------------------------------------------------------------
@@ -499,7 +504,8 @@ fn first_time_password(ctx: &mut Ctx, user: &UserId, secrets: &mut Secrets) -> a
         "{} has no password yet: first-time logon. An OTP will be sent to the registered e-mail address.",
         user.as_str()
     ));
-    cmd_otp_request(ctx, user.clone())?;
+    let (to, valid_until) = request_email_otp(ctx, user)?;
+    ctx.out.note(&format!("An 8-digit OTP was sent to {to}; it is valid until {}.", signin::show_time(valid_until)));
     let code: String = dialoguer::Input::new().with_prompt("OTP from the e-mail").interact_text()?;
     let new_password = secrets.new_password("New password")?;
     password_policy::check(&new_password)?;

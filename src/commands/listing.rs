@@ -118,7 +118,16 @@ pub fn cmd_listing(ctx: &mut Ctx, a: ListingArgs) -> anyhow::Result<()> {
             f
         }
     };
-    let mut out = ctx.out.rows("users", COLUMNS)?;
+    let mut out = ctx.out.rows("users", COLUMNS)?.table_columns(&[
+        "user_id",
+        "surname",
+        "other_names",
+        "email",
+        "status",
+        "role",
+        "locked",
+        "otp",
+    ]);
     let filter = ListingFilter { participant: participant.as_deref(), roles, status };
     users::for_each_listing_row(&tx, &filter, |r| Ok(out.push(row(r))?))?;
     drop(tx);

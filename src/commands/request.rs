@@ -228,7 +228,15 @@ pub fn cmd_request_list(ctx: &mut Ctx, status: Option<String>, participant: Opti
     let tx = ctx.store.write()?;
     let expired = store::expire_due(&tx, now)?;
     note_expired(&tx, &expired, now)?;
-    let mut rows = ctx.out.rows("requests", REQUEST_COLUMNS)?;
+    let mut rows = ctx.out.rows("requests", REQUEST_COLUMNS)?.table_columns(&[
+        "request_id",
+        "kind",
+        "summary",
+        "maker",
+        "created_at",
+        "status",
+        "checker",
+    ]);
     store::for_each(&tx, scope.as_deref(), status.as_deref(), |r| Ok(rows.push(row_json(&r))?))?;
     tx.commit()?;
     rows.finish(&[], None)?;

@@ -7,5 +7,6 @@ pub mod maker_checker;
 pub mod otp;
 pub mod password_policy;
 pub mod profile;
+mod properties;
 pub mod role;
 pub mod user_id;
