@@ -79,6 +79,15 @@ impl Store {
         if version > latest {
             bail!("{} was written by a newer dms (schema {version}, this dms knows {latest})", path.display());
         }
+        if version == 0 {
+            // A file with tables but no schema version is someone else's database: never write
+            // our schema into it.
+            let tables: i64 =
+                conn.query_row("SELECT COUNT(*) FROM sqlite_schema WHERE type = 'table'", [], |r| r.get(0))?;
+            if tables > 0 {
+                bail!("{} is not a dms database (it has tables but no dms schema)", path.display());
+            }
+        }
         if version < latest {
             migrations().to_latest(&mut conn).context("applying the schema")?;
         }
@@ -151,5 +160,20 @@ mod tests {
         assert!(Store::create(&p).is_err(), "never overwrites");
         assert!(Store::open(&p).is_ok());
         assert!(Store::open(&dir.path().join("missing.db")).is_err());
+    }
+
+    #[test]
+    fn someone_elses_database_is_left_alone() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let p = dir.path().join("other.db");
+        let c = Connection::open(&p).expect("open");
+        c.execute_batch("CREATE TABLE ledger (id INTEGER PRIMARY KEY, amount INTEGER)").expect("create");
+        drop(c);
+        let err = Store::open(&p).err().expect("refused");
+        assert!(err.to_string().contains("not a dms database"), "{err}");
+        let c = Connection::open(&p).expect("open");
+        let n: i64 =
+            c.query_row("SELECT COUNT(*) FROM sqlite_schema WHERE type = 'table'", [], |r| r.get(0)).expect("n");
+        assert_eq!(n, 1, "no dms table was written into it");
     }
 }
