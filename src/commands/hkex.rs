@@ -24,7 +24,7 @@ pub fn id_space(house: ClearingHouse) -> i64 {
 fn parse_domains(domains: &[String]) -> anyhow::Result<Vec<String>> {
     domains
         .iter()
-        .flat_map(|d| d.split([',', ' ']))
+        .flat_map(|d| d.split([',', ' ', ';']))
         .filter(|d| !d.trim().is_empty())
         .map(|d| {
             let d = d.trim().to_ascii_lowercase();
@@ -623,4 +623,25 @@ pub fn cmd_account_reset(ctx: &mut Ctx, user: &str) -> anyhow::Result<()> {
     }
     ctx.out.object(&json!({ "user_id": user, "reset": true }))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn domains_may_be_listed_with_commas_spaces_or_semicolons() {
+        let d = parse_domains(&["ABC.com.hk;def.hk".to_string(), "x.hk, y.hk".to_string()]).expect("valid");
+        assert_eq!(d, ["abc.com.hk", "def.hk", "x.hk", "y.hk"]);
+        assert!(parse_domains(&["not a domain!".to_string()]).is_err());
+    }
+
+    #[test]
+    fn settings_are_validated() {
+        assert_eq!(validate_setting("service-hours", "OFF").expect("ok"), "off");
+        assert_eq!(validate_setting("launch-date", "12/06/23").expect("ok"), "2023-06-12");
+        assert!(validate_setting("request-expiry-hours", "0").is_err());
+        assert!(validate_setting("test-clock", "on").is_err());
+        assert!(validate_setting("mail", "ftp://x").is_err());
+    }
 }
