@@ -59,6 +59,43 @@ impl Output {
         }
     }
 
+    /// Draw the key URI as a QR code with half-block characters (two modules per character).
+    pub fn qr(&self, uri: &str) {
+        let Ok(code) = qrcode::QrCode::new(uri.as_bytes()) else { return };
+        let w = code.width();
+        let colors = code.to_colors();
+        let dark = |x: i64, y: i64| -> bool {
+            x >= 0
+                && y >= 0
+                && (x as usize) < w
+                && (y as usize) < w
+                && colors[y as usize * w + x as usize] == qrcode::Color::Dark
+        };
+        let mut s = String::new();
+        let quiet = 2i64;
+        let mut y = -quiet;
+        while y < w as i64 + quiet {
+            for x in -quiet..w as i64 + quiet {
+                // Light modules print as ink-free: dark-on-light terminals and light-on-dark both scan
+                // when the code is drawn inverted with full blocks for light modules.
+                s.push(match (dark(x, y), dark(x, y + 1)) {
+                    (true, true) => ' ',
+                    (true, false) => '▄',
+                    (false, true) => '▀',
+                    (false, false) => '█',
+                });
+            }
+            s.push('\n');
+            y += 2;
+        }
+        println!("{s}");
+        if let Some(secret) = uri.split("secret=").nth(1).and_then(|r| r.split('&').next()) {
+            let grouped: Vec<String> =
+                secret.as_bytes().chunks(4).map(|c| String::from_utf8_lossy(c).into_owned()).collect();
+            println!("Key (if you cannot scan): {}\n", grouped.join(" "));
+        }
+    }
+
     /// A line for people: stderr, so machine formats stay clean.
     pub fn note(&self, msg: &str) {
         let _ = writeln!(io::stderr(), "{msg}");

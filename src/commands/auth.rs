@@ -265,7 +265,7 @@ pub fn cmd_otp_setup(ctx: &mut Ctx, a: OtpSetupArgs) -> anyhow::Result<()> {
         (Some(uri), _) => {
             ctx.out.object(&json!({ "otpauth_uri": uri.as_str() }))?;
             if ctx.out.for_person() {
-                print_qr(&uri);
+                ctx.out.qr(&uri);
             }
             ctx.out.note("Scan the QR code (or enter the key) in ForgeRock Authenticator or any TOTP app, then sign in with `dms login` and the app's code: the first accepted code confirms the device.");
         }
@@ -314,43 +314,6 @@ fn set_up_channel(
     users::save_credentials(c, &uid, &acct.cred)?;
     acct.audit(c, env.now, "otp.setup", json!({ "channel": channel.as_str(), "confirmed": false }))?;
     Ok(Ok(uri))
-}
-
-/// Draw the key URI as a QR code with half-block characters (two modules per character).
-fn print_qr(uri: &str) {
-    let Ok(code) = qrcode::QrCode::new(uri.as_bytes()) else { return };
-    let w = code.width();
-    let colors = code.to_colors();
-    let dark = |x: i64, y: i64| -> bool {
-        x >= 0
-            && y >= 0
-            && (x as usize) < w
-            && (y as usize) < w
-            && colors[y as usize * w + x as usize] == qrcode::Color::Dark
-    };
-    let mut s = String::new();
-    let quiet = 2i64;
-    let mut y = -quiet;
-    while y < w as i64 + quiet {
-        for x in -quiet..w as i64 + quiet {
-            // Light modules print as ink-free: dark-on-light terminals and light-on-dark both scan
-            // when the code is drawn inverted with full blocks for light modules.
-            s.push(match (dark(x, y), dark(x, y + 1)) {
-                (true, true) => ' ',
-                (true, false) => '▄',
-                (false, true) => '▀',
-                (false, false) => '█',
-            });
-        }
-        s.push('\n');
-        y += 2;
-    }
-    println!("{s}");
-    if let Some(secret) = uri.split("secret=").nth(1).and_then(|r| r.split('&').next()) {
-        let grouped: Vec<String> =
-            secret.as_bytes().chunks(4).map(|c| String::from_utf8_lossy(c).into_owned()).collect();
-        println!("Key (if you cannot scan): {}\n", grouped.join(" "));
-    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -550,7 +513,7 @@ fn interactive_setup(ctx: &mut Ctx, uid: &str, password: &str) -> anyhow::Result
         set_up_channel(c, env, &mut acct, password, channel)
     })?;
     if let Some(uri) = shown {
-        print_qr(&uri);
+        ctx.out.qr(&uri);
         ctx.out.note("Scan the QR code in ForgeRock Authenticator (or any TOTP app), then enter the code it shows.");
     }
     Ok(channel)
