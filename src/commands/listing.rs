@@ -9,6 +9,10 @@ use crate::storage::participants;
 use crate::storage::users::{self, ListingFilter, ListingRow};
 use serde_json::{json, Value};
 
+/// The table (for a person at a terminal) shows the first columns, up to `otp`; CSV and JSON
+/// carry them all.
+const TABLE_COLUMNS: usize = 8;
+
 pub const COLUMNS: &[&str] = &[
     "user_id",
     "surname",
@@ -118,16 +122,7 @@ pub fn cmd_listing(ctx: &mut Ctx, a: ListingArgs) -> anyhow::Result<()> {
             f
         }
     };
-    let mut out = ctx.out.rows("users", COLUMNS)?.table_columns(&[
-        "user_id",
-        "surname",
-        "other_names",
-        "email",
-        "status",
-        "role",
-        "locked",
-        "otp",
-    ]);
+    let mut out = ctx.out.rows("users", COLUMNS)?.table_columns(&COLUMNS[..TABLE_COLUMNS]);
     let filter = ListingFilter { participant: participant.as_deref(), roles, status };
     users::for_each_listing_row(&tx, &filter, |r| Ok(out.push(row(r))?))?;
     drop(tx);

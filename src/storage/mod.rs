@@ -163,6 +163,16 @@ mod tests {
     }
 
     #[test]
+    fn a_database_from_a_newer_dms_is_refused() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let p = dir.path().join("t.db");
+        drop(Store::create(&p).expect("create"));
+        Connection::open(&p).expect("open").pragma_update(None, "user_version", 99).expect("bump");
+        let err = Store::open(&p).err().expect("refused");
+        assert!(err.to_string().contains("newer dms"), "{err}");
+    }
+
+    #[test]
     fn someone_elses_database_is_left_alone() {
         let dir = tempfile::tempdir().expect("tmp");
         let p = dir.path().join("other.db");
