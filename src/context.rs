@@ -1,26 +1,23 @@
 //! `Ctx`: what every command gets, built once — the store, the clock, randomness, the output
-//! format and the session file. Environment variables are read here and nowhere deeper.
+//! format and the session file — and [`Ctx::transact`], the one way a command touches the
+//! database: one transaction, committed (or, for a recorded failure, committed and then
+//! reported), with mail sent only after the commit. Environment variables are read here and
+//! nowhere deeper.
 
 use crate::cli::Global;
 use crate::crypto::{MasterKey, SecureRng};
-use crate::error::usage;
+use crate::domain::gate::Policy;
+use crate::domain::user_id::UserId;
+use crate::error::{is_recorded, usage};
 use crate::mail::{self, Mail};
 use crate::output::Output;
-use crate::storage::{settings, Store};
+use crate::storage::{audit, otps, settings, Store};
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
+use rusqlite::Transaction;
+use serde_json::json;
 use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
-
-pub struct Ctx {
-    pub store: Store,
-    pub now: DateTime<Utc>,
-    pub rng: SecureRng,
-    pub out: Output,
-    pub session_path: PathBuf,
-    /// A person is at the keyboard: prompts are allowed.
-    pub interactive: bool,
-}
 
 /// The TOTP sealing key lives beside the database: `dms.db` → `dms.db.key`.
 pub fn key_path(db: &Path) -> PathBuf {
@@ -39,22 +36,61 @@ fn sibling(db: &Path, ext: &str) -> PathBuf {
     PathBuf::from(s)
 }
 
-/// The test clock: `DMS_NOW` (RFC 3339), honoured only when `allowed`.
-pub fn clock(allowed: bool) -> anyhow::Result<DateTime<Utc>> {
-    match std::env::var("DMS_NOW") {
-        Ok(v) if !v.is_empty() => {
-            if !allowed {
-                return Err(usage(
-                    "DMS_NOW is set, but this database was not created with --allow-test-clock: unset DMS_NOW (the clock of a real database cannot be moved)",
-                )
-                .into());
+/// The one clock, read whenever a check happens (a prompt can stay open for minutes).
+#[derive(Debug, Clone)]
+pub enum Clock {
+    System,
+    /// `DMS_NOW=2026-11-23T10:00:00+08:00`: pinned, for tests and the demo.
+    Pinned(DateTime<Utc>),
+    /// `DMS_NOW=@PATH`: the time written in PATH, read at every check, so a test can move the
+    /// clock while a prompt is open.
+    File(PathBuf),
+}
+
+impl Clock {
+    /// `DMS_NOW`, honoured only on a database made with `--allow-test-clock`.
+    pub fn from_env(allowed: bool) -> anyhow::Result<Clock> {
+        match std::env::var("DMS_NOW") {
+            Ok(v) if !v.is_empty() => {
+                if !allowed {
+                    return Err(usage(
+                        "DMS_NOW is set, but this database was not created with --allow-test-clock: unset DMS_NOW (the clock of a real database cannot be moved)",
+                    )
+                    .into());
+                }
+                let clock = match v.trim().strip_prefix('@') {
+                    Some(path) => Clock::File(PathBuf::from(path)),
+                    None => Clock::Pinned(parse_now(&v)?),
+                };
+                clock.read()?;
+                Ok(clock)
             }
-            Ok(DateTime::parse_from_rfc3339(v.trim())
-                .map_err(|_| usage(format!("DMS_NOW {v:?}: not an RFC 3339 time such as 2026-11-23T10:00:00+08:00")))?
-                .with_timezone(&Utc))
+            _ => Ok(Clock::System),
         }
-        _ => Ok(Utc::now()),
     }
+
+    fn read(&self) -> anyhow::Result<DateTime<Utc>> {
+        match self {
+            Clock::System => Ok(Utc::now()),
+            Clock::Pinned(t) => Ok(*t),
+            Clock::File(p) => {
+                let text = std::fs::read_to_string(p).map_err(|e| usage(format!("DMS_NOW=@{}: {e}", p.display())))?;
+                parse_now(&text)
+            }
+        }
+    }
+
+    /// Now. A clock file that can no longer be read keeps the last readable time out of
+    /// reach: the test clock is a test's tool, and a failure there is the test's to see.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.read().unwrap_or_else(|_| Utc::now())
+    }
+}
+
+fn parse_now(v: &str) -> anyhow::Result<DateTime<Utc>> {
+    Ok(DateTime::parse_from_rfc3339(v.trim())
+        .map_err(|_| usage(format!("DMS_NOW {v:?}: not an RFC 3339 time such as 2026-11-23T10:00:00+08:00")))?
+        .with_timezone(&Utc))
 }
 
 /// Randomness: seeded by `DMS_SEED` only where the test clock is allowed.
@@ -74,27 +110,192 @@ pub fn rng(allowed: bool) -> anyhow::Result<SecureRng> {
     }
 }
 
+pub struct Ctx {
+    pub store: Store,
+    pub clock: Clock,
+    pub rng: SecureRng,
+    pub out: Output,
+    pub session_path: PathBuf,
+}
+
+/// Does a command's transaction write, or only read?
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// BEGIN IMMEDIATE: the write lock is taken up front, so two writers queue instead of
+    /// deadlocking on an upgrade.
+    Write,
+    /// A consistent snapshot; writes nothing.
+    Read,
+}
+
+/// What one transaction works with: the open transaction, the time it started, randomness,
+/// the key file (loaded when first needed), the day's policy, and the mail to send once it
+/// has committed.
+pub struct Work<'a> {
+    pub tx: Transaction<'a>,
+    pub now: DateTime<Utc>,
+    pub rng: &'a mut SecureRng,
+    pub writable: bool,
+    key_file: PathBuf,
+    key: Option<MasterKey>,
+    policy: Option<Policy>,
+    pub effects: Effects,
+}
+
+impl Work<'_> {
+    /// The key file (TOTP sealing, keyed hashes), read on first use.
+    pub fn key(&mut self) -> anyhow::Result<&MasterKey> {
+        if self.key.is_none() {
+            self.key = Some(MasterKey::load(&self.key_file)?);
+        }
+        self.key.as_ref().context("key file")
+    }
+
+    /// The gate's policy: service hours, holidays and the timeline, read on first use.
+    pub fn policy(&mut self) -> anyhow::Result<&Policy> {
+        if self.policy.is_none() {
+            self.policy = Some(settings::policy(&self.tx)?);
+        }
+        self.policy.as_ref().context("policy")
+    }
+
+    pub fn audit(&self, e: &audit::Event<'_>) -> anyhow::Result<()> {
+        audit::append(&self.tx, self.now, e)?;
+        Ok(())
+    }
+
+    /// Send this mail once the transaction has committed.
+    pub fn notify(&mut self, mail: Mail) {
+        self.effects.mails.push(Outgoing { mail, otp_of: None });
+    }
+
+    /// Send this OTP mail once the transaction has committed; if it cannot be delivered, the
+    /// code is invalidated (an OTP nobody received must not stay usable or count as a miss).
+    pub fn send_otp(&mut self, user: &UserId, mail: Mail) {
+        self.effects.mails.push(Outgoing { mail, otp_of: Some(user.clone()) });
+    }
+}
+
+/// Mail waiting for the commit.
+#[derive(Debug, Default)]
+pub struct Effects {
+    pub mails: Vec<Outgoing>,
+}
+
+#[derive(Debug)]
+pub struct Outgoing {
+    pub mail: Mail,
+    /// The user whose one-time password this mail carries.
+    pub otp_of: Option<UserId>,
+}
+
 impl Ctx {
     /// Open the database named by the global options.
     pub fn open(g: &Global) -> anyhow::Result<Ctx> {
         let store = Store::open(&g.db)?;
         let test_clock = settings::get_or_default(store.conn(), "test-clock")? == "on";
         Ok(Ctx {
-            now: clock(test_clock)?,
+            clock: Clock::from_env(test_clock)?,
             rng: rng(test_clock)?,
             out: Output::new(g.format),
             session_path: g.session.clone().unwrap_or_else(|| default_session_path(&g.db)),
-            interactive: std::io::stdin().is_terminal(),
             store,
         })
     }
 
-    pub fn key(&self) -> anyhow::Result<MasterKey> {
-        MasterKey::load(&key_path(self.store.path()))
+    /// Now, read from the clock at this moment.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    /// A person at the keyboard: prompts are allowed.
+    pub fn interactive(&self) -> bool {
+        std::io::stdin().is_terminal()
+    }
+
+    pub fn key_file(&self) -> PathBuf {
+        key_path(self.store.path())
     }
 
     pub fn setting(&self, key: &str) -> anyhow::Result<String> {
         settings::get_or_default(self.store.conn(), key)
+    }
+
+    /// Run `f` in one transaction. Ok commits. An error that recorded something (a failed
+    /// attempt) commits and is then reported; any other error rolls back. Mail queued by `f`
+    /// is sent only after a commit, never while the database is locked.
+    pub fn transact<T>(&mut self, mode: Mode, f: impl FnOnce(&mut Work<'_>) -> anyhow::Result<T>) -> anyhow::Result<T> {
+        let key_file = self.key_file();
+        let tx = match mode {
+            Mode::Write => self.store.write()?,
+            Mode::Read => self.store.read()?,
+        };
+        // The time is read once the lock is held, so waiting for it does not age the check.
+        let now = self.clock.now();
+        let (result, effects) = {
+            let mut w = Work {
+                tx,
+                now,
+                rng: &mut self.rng,
+                writable: mode == Mode::Write,
+                key_file,
+                key: None,
+                policy: None,
+                effects: Effects::default(),
+            };
+            let result = f(&mut w);
+            let Work { tx, effects, .. } = w;
+            let keep = match &result {
+                Ok(_) => true,
+                Err(e) => is_recorded(e),
+            };
+            if !keep {
+                drop(tx);
+                return result;
+            }
+            tx.commit()?;
+            (result, effects)
+        };
+        let delivered = self.deliver(effects);
+        match (result, delivered) {
+            (Err(e), _) => Err(e),
+            (Ok(_), Err(e)) => Err(e),
+            (Ok(v), Ok(())) => Ok(v),
+        }
+    }
+
+    /// Send committed mail. An OTP that cannot be delivered is invalidated and the command
+    /// fails saying so; an undeliverable notification is a warning.
+    fn deliver(&mut self, effects: Effects) -> anyhow::Result<()> {
+        if effects.mails.is_empty() {
+            return Ok(());
+        }
+        let mailer = self.mailer()?;
+        let mut failed_otp = None;
+        for m in effects.mails {
+            if let Err(e) = mailer.send(&m.mail, self.now()) {
+                match m.otp_of {
+                    Some(user) => failed_otp = Some((user, e)),
+                    None => self.out.warn(&format!("the notification e-mail could not be sent: {e:#}")),
+                }
+            }
+        }
+        let Some((user, e)) = failed_otp else { return Ok(()) };
+        self.transact(Mode::Write, |w| {
+            otps::discard(&w.tx, &user)?;
+            w.audit(&audit::Event {
+                actor: Some(user.as_str()),
+                action: "otp.email.undeliverable",
+                subject: Some(user.as_str()),
+                detail: json!({ "error": format!("{e:#}") }).to_string(),
+                ..Default::default()
+            })
+        })?;
+        Err(crate::error::DmsError::new(
+            crate::error::Kind::Other,
+            format!("the one-time password could not be e-mailed, so it was invalidated: {e:#}"),
+        )
+        .into())
     }
 
     /// The configured mail transport, ready to send.
@@ -102,19 +303,6 @@ impl Ctx {
         let dir = self.store.path().parent().map(Path::to_path_buf).unwrap_or_default();
         let dir = if dir.as_os_str().is_empty() { PathBuf::from(".") } else { dir };
         Ok(Mailer { transport: mail::transport(&self.setting("mail")?, &dir)?, from: self.setting("mail-from")? })
-    }
-
-    /// Send a mail through the configured transport.
-    pub fn send_mail(&self, m: &Mail) -> anyhow::Result<()> {
-        self.mailer()?.send(m, self.now)
-    }
-
-    /// Send a notification after the change it reports has been committed: a failure to
-    /// deliver it is a warning, not a reason to undo the change.
-    pub fn notify(&self, m: &Mail) {
-        if let Err(e) = self.send_mail(m) {
-            self.out.warn(&format!("the notification e-mail could not be sent: {e:#}"));
-        }
     }
 }
 

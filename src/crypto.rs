@@ -68,9 +68,50 @@ pub fn verify_secret(secret: &str, phc: &str) -> bool {
     Argon2::default().verify_password(secret.as_bytes(), phc).is_ok()
 }
 
-/// Is this an argon2 PHC string we can verify against (used for imported smartcard PINs)?
+/// Is this an argon2 PHC string we can verify against?
 pub fn is_argon2_phc(phc: &str) -> bool {
     argon2::PasswordHash::new(phc).is_ok_and(|h| h.algorithm.as_str().starts_with("argon2"))
+}
+
+/// Bounds on an imported smartcard PIN hash (the migration file's `pin_phc`). Below: weaker
+/// than OWASP's weakest argon2id setting (m = 7 MiB with t = 5, i.e. 35,840 KiB-passes). Above:
+/// one verification would cost more than 256 MiB-passes (about a third of a second here), and
+/// anyone may ask for one by signing in with a smartcard.
+pub const PIN_PHC_MIN_KIB_PASSES: u64 = 7_168 * 5;
+pub const PIN_PHC_MAX_KIB_PASSES: u64 = 256 * 1024;
+pub const PIN_PHC_MAX_MEMORY_KIB: u64 = 64 * 1024;
+pub const PIN_PHC_MAX_LANES: u64 = 4;
+
+/// Accept an imported PIN hash only as argon2id (version 19) within the bounds above; returns
+/// it unchanged, or why it was refused. A clear PIN never gets this far: it is not a PHC.
+pub fn imported_pin_phc(phc: &str) -> Result<String, String> {
+    let h = argon2::PasswordHash::new(phc)
+        .map_err(|_| "not an argon2id PHC string (a clear PIN is never accepted)".to_string())?;
+    if h.algorithm.as_str() != "argon2id" {
+        return Err(format!("{} is not accepted: only argon2id", h.algorithm.as_str()));
+    }
+    if h.version != Some(19) {
+        return Err("only argon2 version 19 is accepted".into());
+    }
+    let param = |name: &str| h.params.get_decimal(name).map(u64::from);
+    let (Some(m), Some(t), Some(p)) = (param("m"), param("t"), param("p")) else {
+        return Err("the m, t and p parameters are required".into());
+    };
+    if h.hash.is_none() || h.salt.is_none() {
+        return Err("the salt and hash are required".into());
+    }
+    let work = m.saturating_mul(t);
+    if work < PIN_PHC_MIN_KIB_PASSES {
+        return Err(format!(
+            "m={m} t={t} is weaker than OWASP's argon2id minimum (m×t ≥ {PIN_PHC_MIN_KIB_PASSES} KiB)"
+        ));
+    }
+    if m > PIN_PHC_MAX_MEMORY_KIB || work > PIN_PHC_MAX_KIB_PASSES || !(1..=PIN_PHC_MAX_LANES).contains(&p) {
+        return Err(format!(
+            "m={m} t={t} p={p} is too costly to verify at sign-in (at most m={PIN_PHC_MAX_MEMORY_KIB}, m×t ≤ {PIN_PHC_MAX_KIB_PASSES}, p ≤ {PIN_PHC_MAX_LANES})"
+        ));
+    }
+    Ok(phc.to_string())
 }
 
 /// The stored form of a session token.
@@ -85,6 +126,7 @@ pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
 }
 
 /// The key file beside the database: 32 random bytes, hex, mode 0600.
+#[derive(Clone)]
 pub struct MasterKey(Zeroizing<[u8; 32]>);
 
 impl MasterKey {
@@ -161,6 +203,28 @@ mod tests {
         assert!(!verify_secret("Correct-Horse7Battery?", &phc));
         assert!(!verify_secret("x", "not a phc"));
         assert!(is_argon2_phc(&phc) && !is_argon2_phc("$pbkdf2$x"));
+    }
+
+    #[test]
+    fn imported_pin_hashes_are_argon2id_within_bounds() {
+        let mut rng = SecureRng::seeded(3);
+        let ok = hash_secret("123456", &mut rng).expect("hash");
+        assert_eq!(imported_pin_phc(&ok).as_deref(), Ok(ok.as_str()));
+        let with = |alg: &str, m: u32, t: u32, p: u32| -> String {
+            let params = argon2::Params::new(m, t, p, None).expect("params");
+            let alg = argon2::Algorithm::new(alg).expect("alg");
+            Argon2::new(alg, argon2::Version::V0x13, params)
+                .hash_password_with_salt(b"123456", b"saltsaltsaltsalt")
+                .expect("hash")
+                .to_string()
+        };
+        assert!(imported_pin_phc(&with("argon2i", 19456, 2, 1)).unwrap_err().contains("only argon2id"));
+        assert!(imported_pin_phc(&with("argon2id", 8, 1, 1)).unwrap_err().contains("weaker"));
+        assert!(imported_pin_phc(&with("argon2id", 7168, 5, 1)).is_ok(), "OWASP's weakest setting");
+        let huge =
+            "$argon2id$v=19$m=2097152,t=50,p=1$c2FsdHNhbHRzYWx0c2FsdA$YWJjZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXoxMjM0NTY";
+        assert!(imported_pin_phc(huge).unwrap_err().contains("too costly"));
+        assert!(imported_pin_phc("123456").unwrap_err().contains("clear PIN"));
     }
 
     #[test]

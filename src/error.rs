@@ -57,6 +57,9 @@ impl Kind {
 pub struct DmsError {
     pub kind: Kind,
     pub message: String,
+    /// The transaction recorded what happened (a failed attempt, a lock, an ended session):
+    /// commit it, then report the error. Other errors roll their transaction back.
+    pub recorded: bool,
 }
 
 impl fmt::Display for DmsError {
@@ -69,7 +72,42 @@ impl std::error::Error for DmsError {}
 
 impl DmsError {
     pub fn new(kind: Kind, message: impl Into<String>) -> Self {
-        DmsError { kind, message: message.into() }
+        DmsError { kind, message: message.into(), recorded: false }
+    }
+
+    /// Keep what the transaction recorded before reporting this error.
+    pub fn recorded(mut self) -> Self {
+        self.recorded = true;
+        self
+    }
+
+    /// The same error, its message prefixed (e.g. with the request it is about).
+    pub fn prefixed(mut self, prefix: &str) -> Self {
+        self.message = format!("{prefix}: {}", self.message);
+        self
+    }
+}
+
+/// Must the transaction that returned this error be committed before it is reported?
+pub fn is_recorded(err: &anyhow::Error) -> bool {
+    err.downcast_ref::<DmsError>().is_some_and(|e| e.recorded)
+}
+
+/// A refusal of the account gate: exit 4 when the account cannot act now (locked, disabled,
+/// dates, hours, expired), 5 when the method or timeline does not permit it.
+impl From<crate::domain::gate::Refusal> for DmsError {
+    fn from(r: crate::domain::gate::Refusal) -> Self {
+        let kind = if r.is_unavailable() { Kind::Locked } else { Kind::NotPermitted };
+        DmsError::new(kind, r.to_string())
+    }
+}
+
+/// A maker-checker refusal: the quota is a conflict (DA4 can lift it), the rest are not
+/// permitted.
+impl From<crate::domain::maker_checker::Refusal> for DmsError {
+    fn from(r: crate::domain::maker_checker::Refusal) -> Self {
+        let kind = if r.is_conflict() { Kind::Conflict } else { Kind::NotPermitted };
+        DmsError::new(kind, r.to_string())
     }
 }
 
@@ -105,6 +143,7 @@ pub fn classify(err: &anyhow::Error) -> (Kind, String) {
     if err.downcast_ref::<crate::domain::profile::ProfileError>().is_some()
         || err.downcast_ref::<crate::domain::user_id::UserIdError>().is_some()
         || err.downcast_ref::<crate::domain::password_policy::PolicyViolation>().is_some()
+        || err.downcast_ref::<crate::domain::credentials::Refused>().is_some()
     {
         return (Kind::Invalid, format!("{err:#}"));
     }

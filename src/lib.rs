@@ -1,9 +1,10 @@
 //! dms: the Security Management Functions (DMS) of a clearing system's terminal access.
 //!
-//! Data flows one way: `cli` (clap) → `commands::<family>` (glue) → `domain` (pure rules,
-//! `now` passed in) with `storage` (all SQL, one transaction per command) and `output` (the
-//! only printer).
+//! Data flows one way: `cli` (clap) → `commands::<family>::<verb>` (glue) → `ops` (each rule
+//! enforced on one path) → `domain` (pure rules, `now` passed in) and `storage` (all SQL, one
+//! transaction per command); `output` is the only printer.
 
+pub mod bulk;
 pub mod cli;
 pub mod commands;
 pub mod context;
@@ -11,11 +12,10 @@ pub mod crypto;
 pub mod domain;
 pub mod error;
 pub mod mail;
+pub mod ops;
 pub mod output;
-pub mod requests;
 pub mod secrets;
-pub mod session;
-pub mod signin;
+pub mod session_file;
 pub mod storage;
 
 /// Run one parsed command line.

@@ -41,6 +41,21 @@ pub fn notification(to: &str, subject: &str, text: &str) -> Mail {
     }
 }
 
+/// The e-mail that tells a participant its eService is Completed (seed Appendix D c).
+pub fn eservice(to: &str, reference: &str, participant: &str, form_title: &str, what: &str) -> Mail {
+    Mail {
+        to: to.to_string(),
+        subject: format!("{form_title} ({reference} from {participant})"),
+        body: format!(
+            "For reference: the eService is Completed\n\nReference Number      {reference}\nWorkflow Status       Completed\n\
+             Notification Type     For reference\nJust Processed By     HKEX\nRequire action from   Nil\n\n{what}\n"
+        ),
+    }
+}
+
+pub const DA3_TITLE: &str = "DA 3 - CCASS/ CCMS Delegated Administrator Application/ Maintenance Form";
+pub const DA4_TITLE: &str = "DA 4 - CCASS / CCMS User Account Application Form";
+
 /// Appends to an mbox file (created 0600).
 pub struct Mbox {
     pub path: PathBuf,

@@ -1,15 +1,13 @@
 //! `dms audit verify`.
 
-use crate::context::Ctx;
+use crate::context::{Ctx, Mode};
 use crate::error::DmsError;
 use crate::error::Kind;
 use crate::storage::audit;
 use serde_json::json;
 
-pub fn cmd_audit_verify(ctx: &mut Ctx) -> anyhow::Result<()> {
-    let tx = ctx.store.read()?;
-    let v = audit::verify(&tx)?;
-    drop(tx);
+pub fn verify(ctx: &mut Ctx) -> anyhow::Result<()> {
+    let v = ctx.transact(Mode::Read, |w| audit::verify(&w.tx))?;
     match v.first_bad {
         None => {
             ctx.out.object(&json!({ "ok": true, "rows": v.rows }))?;

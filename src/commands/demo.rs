@@ -5,11 +5,13 @@
 //! `seed_demo_data` is the sample participant `dms init --demo` loads.
 
 use crate::cli::{DemoArgs, Global};
+use crate::domain::account::UserProfile;
 use crate::domain::otp;
+use crate::domain::profile::{Cents, Groups};
 use crate::domain::role::Role;
-use crate::domain::user_id::ClearingHouse;
+use crate::domain::user_id::{ClearingHouse, ParticipantKey, UserId};
 use crate::storage::participants::{self, Participant};
-use crate::storage::users::{self, UserProfile};
+use crate::storage::users;
 use crate::storage::{audit, ts};
 use anyhow::{bail, Context as _};
 use chrono::{DateTime, Duration, Utc};
@@ -20,12 +22,12 @@ use std::process::{Command, Stdio};
 /// The demo participant: B01234 ABC SECURITIES (HKSCC CP), one DA maker, two DA checkers and
 /// three business users, all with registered e-mail addresses and no password yet.
 pub fn seed_demo_data(c: &rusqlite::Connection, now: DateTime<Utc>) -> anyhow::Result<()> {
+    let key = ParticipantKey::parse("B01234", ClearingHouse::HkscCp)?;
     participants::insert(
         c,
         &Participant {
-            participant_id: "B01234".into(),
+            key: key.clone(),
             name: "ABC SECURITIES".into(),
-            house: ClearingHouse::HkscCp,
             max_users: 70,
             domains: vec!["abc.com.hk".into()],
             created_at: now,
@@ -40,12 +42,13 @@ pub fn seed_demo_data(c: &rusqlite::Connection, now: DateTime<Utc>) -> anyhow::R
         ("B0123403", Role::User, "LAU", "CHI FAI", "settlement@abc.com.hk"),
     ];
     for (id, role, surname, other, email) in people {
+        let user = role == Role::User;
         users::insert(
             c,
             &UserProfile {
-                limit_cents: if role == Role::User { 100_000_000 } else { 0 },
-                groups: if role == Role::User { "11 12 A C".into() } else { String::new() },
-                ..UserProfile::new(id, Some("B01234"), role, surname, other, Some(email), now)
+                limit: Cents(if user { 100_000_000 } else { 0 }),
+                groups: if user { Groups::parse("11 12 A C")? } else { Groups::default() },
+                ..UserProfile::new(UserId::parse(id)?, Some(key.clone()), role, surname, other, Some(email), now)
             },
         )?;
     }
@@ -166,7 +169,7 @@ impl Demo {
 
     fn advance(&mut self, d: Duration) {
         self.now += d;
-        println!("\n(clock moves on {} minutes: {})", d.num_minutes(), crate::signin::show_time(self.now));
+        println!("\n(clock moves on {} minutes: {})", d.num_minutes(), crate::ops::signin::show_time(self.now));
     }
 }
 
@@ -181,7 +184,7 @@ fn app_code_at(base32: &str, now: DateTime<Utc>) -> anyhow::Result<String> {
     otp::totp_code(key.as_bytes(), u64::try_from(now.timestamp())?).context("computing the app's code")
 }
 
-pub fn cmd_demo(_g: &Global, a: DemoArgs) -> anyhow::Result<()> {
+pub fn run(_g: &Global, a: DemoArgs) -> anyhow::Result<()> {
     let dir = scratch_dir()?;
     let result = walk(&dir);
     if a.keep {

@@ -3,19 +3,20 @@
 use crate::cli::{Global, InitArgs};
 use crate::context::{self, key_path};
 use crate::crypto::MasterKey;
+use crate::domain::account::UserProfile;
 use crate::domain::profile;
 use crate::domain::role::Role;
+use crate::domain::user_id::UserId;
 use crate::domain::user_id::FIRST_OPERATOR_ID;
 use crate::error::conflict;
 use crate::output::Output;
-use crate::storage::users::UserProfile;
 use crate::storage::{audit, settings, users, Store};
 use serde_json::json;
 
-pub fn cmd_init(g: &Global, a: InitArgs) -> anyhow::Result<()> {
+pub fn run(g: &Global, a: InitArgs) -> anyhow::Result<()> {
     let out = Output::new(g.format);
     // Everything that can be refused is checked before a file is created.
-    let now = context::clock(a.allow_test_clock)?;
+    let now = context::Clock::from_env(a.allow_test_clock)?.now();
     let mut rng = context::rng(a.allow_test_clock)?;
     let operator_email = a.operator_email.as_deref().map(profile::email).transpose()?;
     let key_file = key_path(&g.db);
@@ -44,10 +45,8 @@ pub fn cmd_init(g: &Global, a: InitArgs) -> anyhow::Result<()> {
             },
         )?;
         if let Some(email) = &operator_email {
-            users::insert(
-                &tx,
-                &UserProfile::new(FIRST_OPERATOR_ID, None, Role::Operator, "HKEX", "OPERATOR", Some(email), now),
-            )?;
+            let id = UserId::parse(FIRST_OPERATOR_ID)?;
+            users::insert(&tx, &UserProfile::new(id, None, Role::Operator, "HKEX", "OPERATOR", Some(email), now))?;
             audit::append(
                 &tx,
                 now,

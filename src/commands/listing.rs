@@ -2,9 +2,9 @@
 
 use crate::cli::ListingArgs;
 use crate::commands::{signed_in, READERS};
-use crate::context::Ctx;
+use crate::context::{Ctx, Mode};
 use crate::domain::profile::{self, UserStatus};
-use crate::error::{invalid, not_permitted, usage};
+use crate::ops::views;
 use crate::storage::participants;
 use crate::storage::users::{self, ListingFilter, ListingRow};
 use serde_json::{json, Value};
@@ -88,44 +88,31 @@ fn row(r: ListingRow) -> Vec<Value> {
     ]
 }
 
-pub fn cmd_listing(ctx: &mut Ctx, a: ListingArgs) -> anyhow::Result<()> {
-    let id = signed_in(ctx, READERS)?;
-    let participant: Option<String> = match (&id.participant_id, a.participant, a.all) {
-        (Some(own), None, false) => Some(own.clone()),
-        (Some(own), Some(p), false) if p.trim().eq_ignore_ascii_case(own) => Some(own.clone()),
-        (Some(own), _, _) => return Err(not_permitted(format!("a DA lists only its own participant ({own})")).into()),
-        (None, Some(p), _) => Some(p.trim().to_uppercase()),
-        (None, None, true) => None,
-        (None, None, false) => return Err(usage("name --participant P or --all").into()),
-    };
+pub fn run(ctx: &mut Ctx, a: ListingArgs) -> anyhow::Result<()> {
     let status = a.status.as_deref().map(UserStatus::parse).transpose()?.map(|s| s.as_str());
     let roles: &[&str] = match a.role.as_str() {
         "user" => &["user"],
         "da" => &["maker", "checker"],
         _ => &[],
     };
-    let tx = ctx.store.read()?;
-    let footer = match &participant {
-        Some(p) => {
-            let pt = participants::get(&tx, p)?.ok_or_else(|| invalid(format!("no participant {p}")))?;
-            let c = participants::counts(&tx, p)?;
-            QuotaFooter { max_users: pt.max_users, total_users: c.total, delegated_administrators: c.das }
-        }
-        None => {
-            let mut f = QuotaFooter { max_users: 0, total_users: 0, delegated_administrators: 0 };
-            for pt in participants::list(&tx)? {
-                let c = participants::counts(&tx, &pt.participant_id)?;
-                f.max_users += pt.max_users;
-                f.total_users += c.total;
-                f.delegated_administrators += c.das;
+    let printer = ctx.out.clone();
+    let (out, footer) = signed_in(ctx, READERS, Mode::Read, |w, me| {
+        let scope = views::scope(w, me, a.participant.as_deref(), None, a.all, "lists")?;
+        let mut out = printer.rows("users", COLUMNS)?.table_columns(&COLUMNS[..TABLE_COLUMNS]);
+        let footer = match &scope {
+            Some(p) => {
+                let c = participants::counts(&w.tx, &p.key)?;
+                QuotaFooter { max_users: p.max_users, total_users: c.total, delegated_administrators: c.das }
             }
-            f
-        }
-    };
-    let mut out = ctx.out.rows("users", COLUMNS)?.table_columns(&COLUMNS[..TABLE_COLUMNS]);
-    let filter = ListingFilter { participant: participant.as_deref(), roles, status };
-    users::for_each_listing_row(&tx, &filter, |r| Ok(out.push(row(r))?))?;
-    drop(tx);
+            None => {
+                let (max, c) = participants::totals(&w.tx)?;
+                QuotaFooter { max_users: max, total_users: c.total, delegated_administrators: c.das }
+            }
+        };
+        let filter = ListingFilter { participant: scope.as_ref().map(|p| &p.key), roles, status };
+        users::for_each_listing_row(&w.tx, &filter, |r| Ok(out.push(row(r))?))?;
+        Ok((out, footer))
+    })?;
     out.finish(&[("quota", footer.json())], Some(&footer.text()))?;
     Ok(())
 }

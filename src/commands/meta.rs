@@ -3,13 +3,13 @@
 use crate::cli::Cli;
 use clap::CommandFactory as _;
 
-pub fn cmd_completions(shell: clap_complete::Shell) -> anyhow::Result<()> {
+pub fn completions(shell: clap_complete::Shell) -> anyhow::Result<()> {
     let mut cmd = Cli::command();
     clap_complete::generate(shell, &mut cmd, "dms", &mut std::io::stdout());
     Ok(())
 }
 
-pub fn cmd_man() -> anyhow::Result<()> {
+pub fn man() -> anyhow::Result<()> {
     clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout())?;
     Ok(())
 }

@@ -3,13 +3,13 @@
 
 use crate::cli::{ReportArgs, ReportKind};
 use crate::commands::{signed_in, READERS};
-use crate::context::Ctx;
+use crate::context::{Ctx, Mode};
 use crate::domain::maker_checker as mc;
 use crate::domain::password_policy;
 use crate::domain::profile;
 use crate::domain::role::Role;
-use crate::error::{invalid, not_permitted};
-use crate::requests::Change;
+use crate::error::invalid;
+use crate::ops::views;
 use crate::storage::{audit, eservices, parse_ts, participants, requests, ts, users};
 use chrono::{DateTime, Duration, TimeZone as _, Utc};
 use serde_json::json;
@@ -35,36 +35,44 @@ fn period(a: &ReportArgs) -> anyhow::Result<(Option<String>, Option<String>)> {
     Ok((from.map(|d| ts(hk_day_start(d))), to.map(|d| ts(hk_day_start(d + Duration::days(1))))))
 }
 
-pub fn cmd_report(ctx: &mut Ctx, a: ReportArgs) -> anyhow::Result<()> {
-    let id = signed_in(ctx, READERS)?;
-    let scope: Option<String> = match (&id.participant_id, &a.participant) {
-        (Some(own), Some(p)) if !p.trim().eq_ignore_ascii_case(own) => {
-            return Err(not_permitted(format!("a DA reports only on its own participant ({own})")).into());
-        }
-        (Some(own), _) => Some(own.clone()),
-        (None, p) => p.as_ref().map(|p| p.trim().to_uppercase()),
-    };
+pub fn run(ctx: &mut Ctx, a: ReportArgs) -> anyhow::Result<()> {
     let (from, to) = period(&a)?;
-    let now = ctx.now;
-    let tx = ctx.store.read()?;
-    let scope = scope.as_deref();
+    let out = ctx.out.clone();
+    signed_in(ctx, READERS, Mode::Read, |w, me| {
+        let scope = views::scope(w, me, a.participant.as_deref(), None, true, "reports on")?;
+        report(&w.tx, &out, &a, scope.as_ref(), from, to, w.now)
+    })
+}
+
+#[allow(clippy::too_many_arguments)] // the report's inputs, one each
+fn report(
+    tx: &rusqlite::Connection,
+    out: &crate::output::Output,
+    a: &ReportArgs,
+    scope_p: Option<&participants::Participant>,
+    from: Option<String>,
+    to: Option<String>,
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    let scope_key = scope_p.map(|p| &p.key);
+    let scope = scope_p.map(|p| p.id());
     match a.kind {
         ReportKind::Readiness => {
             let cols = ["participant_id", "user_id", "role", "finding", "detail"];
-            let mut out = ctx.out.rows("findings", &cols)?;
+            let mut out = out.rows("findings", &cols)?;
             let parts: Vec<_> =
-                participants::list(&tx)?.into_iter().filter(|p| scope.is_none_or(|s| s == p.participant_id)).collect();
+                participants::list(tx)?.into_iter().filter(|p| scope_key.is_none_or(|s| *s == p.key)).collect();
             let mut summary = serde_json::Map::new();
             let mut count = |k: &str| {
                 *summary.entry(k.to_string()).or_insert(json!(0)) =
                     json!(summary.get(k).and_then(|v| v.as_i64()).unwrap_or(0) + 1)
             };
             for p in &parts {
-                let das = users::da_counts(&tx, &p.participant_id)?;
+                let das = users::da_counts(tx, &p.key)?;
                 if das.makers < mc::MIN_MAKERS || das.checkers < mc::MIN_CHECKERS {
                     count("da-minimum-not-met");
                     out.push(vec![
-                        json!(p.participant_id),
+                        json!(p.id()),
                         json!(null),
                         json!(null),
                         json!("da-minimum-not-met"),
@@ -72,12 +80,14 @@ pub fn cmd_report(ctx: &mut Ctx, a: ReportArgs) -> anyhow::Result<()> {
                     ])?;
                 }
             }
-            let shared = users::shared_emails(&tx, scope)?;
-            let domains: std::collections::HashMap<String, Vec<String>> =
-                parts.iter().map(|p| (p.participant_id.clone(), p.domains.clone())).collect();
+            let shared = users::shared_emails(tx, scope_key)?;
+            let domains: std::collections::HashMap<(String, String), Vec<String>> = parts
+                .iter()
+                .map(|p| ((p.id().to_string(), p.house().as_str().to_string()), p.domains.clone()))
+                .collect();
             users::for_each_listing_row(
-                &tx,
-                &users::ListingFilter { participant: scope, ..Default::default() },
+                tx,
+                &users::ListingFilter { participant: scope_key, ..Default::default() },
                 |r| {
                     let pid = r.participant_id.clone().unwrap_or_default();
                     let mut finding = |f: &str, detail: String| -> anyhow::Result<()> {
@@ -94,7 +104,10 @@ pub fn cmd_report(ctx: &mut Ctx, a: ReportArgs) -> anyhow::Result<()> {
                             if profile::looks_like_group_address(e) {
                                 finding("group-address", format!("{e}: OTPs authenticate one individual"))?;
                             }
-                            let corp = domains.get(&pid).cloned().unwrap_or_default();
+                            let corp = domains
+                                .get(&(pid.clone(), r.house.clone().unwrap_or_default()))
+                                .cloned()
+                                .unwrap_or_default();
                             if !corp.is_empty()
                                 && !corp.iter().any(|d| d.eq_ignore_ascii_case(profile::email_domain(e)))
                             {
@@ -122,10 +135,10 @@ pub fn cmd_report(ctx: &mut Ctx, a: ReportArgs) -> anyhow::Result<()> {
         }
         ReportKind::Locked => {
             let cols = ["participant_id", "user_id", "role", "locked_at", "unlock_by"];
-            let mut out = ctx.out.rows("locked", &cols)?;
+            let mut out = out.rows("locked", &cols)?;
             users::for_each_listing_row(
-                &tx,
-                &users::ListingFilter { participant: scope, ..Default::default() },
+                tx,
+                &users::ListingFilter { participant: scope_key, ..Default::default() },
                 |r| {
                     if let Some(at) = &r.locked_at {
                         let role: Role = r.role.parse().unwrap_or(Role::User);
@@ -145,10 +158,10 @@ pub fn cmd_report(ctx: &mut Ctx, a: ReportArgs) -> anyhow::Result<()> {
         ReportKind::Expiring => {
             let days = a.days.unwrap_or(14);
             let cols = ["participant_id", "user_id", "role", "password_set_at", "password_expires_at", "expired"];
-            let mut out = ctx.out.rows("passwords", &cols)?;
+            let mut out = out.rows("passwords", &cols)?;
             users::for_each_listing_row(
-                &tx,
-                &users::ListingFilter { participant: scope, ..Default::default() },
+                tx,
+                &users::ListingFilter { participant: scope_key, ..Default::default() },
                 |r| {
                     if let Some(set) = &r.password_set_at {
                         let exp = password_policy::expires_at(parse_ts(set)?);
@@ -172,10 +185,10 @@ pub fn cmd_report(ctx: &mut Ctx, a: ReportArgs) -> anyhow::Result<()> {
             let days = a.days.unwrap_or(90);
             let cutoff = ts(now - Duration::days(days));
             let cols = ["participant_id", "user_id", "role", "status", "created_at", "last_login_at"];
-            let mut out = ctx.out.rows("dormant", &cols)?;
+            let mut out = out.rows("dormant", &cols)?;
             users::for_each_listing_row(
-                &tx,
-                &users::ListingFilter { participant: scope, ..Default::default() },
+                tx,
+                &users::ListingFilter { participant: scope_key, ..Default::default() },
                 |r| {
                     let last = r.last_login_at.clone().unwrap_or_else(|| r.created_at.clone());
                     if last <= cutoff {
@@ -194,34 +207,21 @@ pub fn cmd_report(ctx: &mut Ctx, a: ReportArgs) -> anyhow::Result<()> {
             out.finish(&[], None)?;
         }
         ReportKind::Requests => {
-            let mut out = ctx.out.rows("requests", crate::commands::request::REQUEST_COLUMNS)?;
-            requests::for_each(&tx, scope, None, |r| {
+            let mut out = out.rows("requests", crate::commands::request::REQUEST_COLUMNS)?;
+            requests::for_each(tx, scope_key, None, now, |r| {
                 let at = ts(r.created_at);
                 if from.as_ref().is_some_and(|f| at < *f) || to.as_ref().is_some_and(|t| at >= *t) {
                     return Ok(());
                 }
-                let summary = serde_json::from_str::<Change>(&r.payload).map(|c| c.summary()).unwrap_or_default();
-                out.push(vec![
-                    json!(r.request_id),
-                    json!(r.participant_id),
-                    json!(r.kind),
-                    json!(summary),
-                    json!(r.maker),
-                    json!(at),
-                    json!(ts(r.expires_at)),
-                    json!(r.status),
-                    json!(r.checker),
-                    json!(r.decided_at.map(ts)),
-                    json!(r.reason),
-                ])?;
+                out.push(crate::commands::request::row(&r))?;
                 Ok(())
             })?;
             out.finish(&[], None)?;
         }
         ReportKind::Audit => {
             let cols = ["seq", "at", "actor", "action", "subject", "participant_id", "detail"];
-            let mut out = ctx.out.rows("audit", &cols)?;
-            audit::for_each_in_period(&tx, from.as_deref(), to.as_deref(), scope, |r| {
+            let mut out = out.rows("audit", &cols)?;
+            audit::for_each_in_period(tx, from.as_deref(), to.as_deref(), scope, |r| {
                 out.push(vec![
                     json!(r.seq),
                     json!(r.at),
@@ -237,9 +237,9 @@ pub fn cmd_report(ctx: &mut Ctx, a: ReportArgs) -> anyhow::Result<()> {
         }
         ReportKind::Da4Fees => {
             let cols = ["reference", "participant_id", "accounts", "fee_hkd", "processed_at"];
-            let mut out = ctx.out.rows("da4", &cols)?;
+            let mut out = out.rows("da4", &cols)?;
             let mut total = 0i64;
-            for f in eservices::da4_fees(&tx, scope, from.as_deref(), to.as_deref())? {
+            for f in eservices::da4_fees(tx, scope, from.as_deref(), to.as_deref())? {
                 total += f.fee_cents;
                 out.push(vec![
                     json!(f.reference),

@@ -3,6 +3,7 @@
 //! again at approval; each refusal has its own message and kind.
 
 use crate::domain::role::Role;
+use crate::domain::user_id::{ParticipantKey, UserId};
 use std::fmt;
 
 /// One party to a request, as the rules need to see it.
@@ -10,7 +11,7 @@ use std::fmt;
 pub struct Party<'a> {
     pub user_id: &'a str,
     pub role: Role,
-    pub participant_id: Option<&'a str>,
+    pub participant: Option<&'a ParticipantKey>,
     pub enabled: bool,
     pub locked: bool,
 }
@@ -58,8 +59,9 @@ impl fmt::Display for Refusal {
     }
 }
 
-/// The maker must be an enabled, unlocked DA maker of the participant.
-pub fn check_maker(maker: &Party<'_>, participant_id: &str) -> Result<(), Refusal> {
+/// The maker must be an enabled, unlocked DA maker of the participant (checked again at
+/// approval: a maker disabled since submission no longer stands behind the request).
+pub fn check_maker(maker: &Party<'_>, participant: &ParticipantKey) -> Result<(), Refusal> {
     if maker.role != Role::Maker {
         let what = match maker.role {
             Role::Checker => "DA checkers authorise requests; a DA maker submits them",
@@ -68,8 +70,8 @@ pub fn check_maker(maker: &Party<'_>, participant_id: &str) -> Result<(), Refusa
         };
         return Err(Refusal::NotMaker(what.into()));
     }
-    if maker.participant_id != Some(participant_id) {
-        return Err(Refusal::NotMaker(format!("{} is not a DA of participant {participant_id}", maker.user_id)));
+    if maker.participant != Some(participant) {
+        return Err(Refusal::NotMaker(format!("{} is not a DA of participant {participant}", maker.user_id)));
     }
     if !maker.enabled || maker.locked {
         return Err(Refusal::NotMaker(format!("maker {} is disabled or locked", maker.user_id)));
@@ -77,15 +79,16 @@ pub fn check_maker(maker: &Party<'_>, participant_id: &str) -> Result<(), Refusa
     Ok(())
 }
 
-/// The checker must be an enabled, unlocked DA checker of the participant, not the maker,
-/// and not a subject of the request.
+/// The checker must be a DA checker of the participant, not the maker, and not a subject of
+/// the request. Whether its account may act now (lock, status, dates, hours) is the account
+/// gate's question, asked next.
 pub fn check_checker(
     checker: &Party<'_>,
-    maker_id: &str,
-    participant_id: &str,
-    subjects: &[&str],
+    maker_id: &UserId,
+    participant: &ParticipantKey,
+    subjects: &[&UserId],
 ) -> Result<(), Refusal> {
-    if checker.user_id == maker_id {
+    if checker.user_id == maker_id.as_str() {
         return Err(Refusal::SameMakerAndChecker);
     }
     if checker.role != Role::Checker {
@@ -95,16 +98,13 @@ pub fn check_checker(
         };
         return Err(Refusal::NotChecker(what));
     }
-    if checker.participant_id != Some(participant_id) {
+    if checker.participant != Some(participant) {
         return Err(Refusal::NotChecker(format!(
-            "checker {} is not a DA of participant {participant_id}",
+            "checker {} is not a DA of participant {participant}",
             checker.user_id
         )));
     }
-    if !checker.enabled || checker.locked {
-        return Err(Refusal::NotChecker(format!("checker {} is disabled or locked", checker.user_id)));
-    }
-    if subjects.contains(&checker.user_id) {
+    if subjects.iter().any(|s| s.as_str() == checker.user_id) {
         return Err(Refusal::CheckerIsSubject(checker.user_id.to_string()));
     }
     Ok(())
@@ -145,44 +145,51 @@ pub fn check_quota(max: i64, total: i64, adding: i64) -> Result<(), Refusal> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::user_id::ClearingHouse;
 
-    fn p(id: &str, role: Role) -> Party<'_> {
-        Party { user_id: id, role, participant_id: Some("B01234"), enabled: true, locked: false }
+    fn key(id: &str) -> ParticipantKey {
+        ParticipantKey::parse(id, ClearingHouse::HkscCp).expect("participant")
+    }
+
+    fn uid(s: &str) -> UserId {
+        UserId::parse(s).expect("id")
+    }
+
+    fn p<'a>(id: &'a str, role: Role, k: &'a ParticipantKey) -> Party<'a> {
+        Party { user_id: id, role, participant: Some(k), enabled: true, locked: false }
     }
 
     #[test]
     fn only_an_enabled_maker_of_the_participant_submits() {
-        assert_eq!(check_maker(&p("B01234X1", Role::Maker), "B01234"), Ok(()));
-        assert!(matches!(check_maker(&p("B01234X2", Role::Checker), "B01234"), Err(Refusal::NotMaker(_))));
+        let b = key("B01234");
+        let other = key("B09999");
+        assert_eq!(check_maker(&p("B01234X1", Role::Maker, &b), &b), Ok(()));
+        assert!(matches!(check_maker(&p("B01234X2", Role::Checker, &b), &b), Err(Refusal::NotMaker(_))));
         assert!(
-            matches!(check_maker(&p("B0123401", Role::User), "B01234"), Err(Refusal::NotMaker(m)) if m.contains("business users"))
+            matches!(check_maker(&p("B0123401", Role::User, &b), &b), Err(Refusal::NotMaker(m)) if m.contains("business users"))
         );
-        assert!(matches!(check_maker(&p("B01234X1", Role::Maker), "B09999"), Err(Refusal::NotMaker(_))));
-        let disabled = Party { enabled: false, ..p("B01234X1", Role::Maker) };
-        assert!(check_maker(&disabled, "B01234").is_err());
-        let locked = Party { locked: true, ..p("B01234X1", Role::Maker) };
-        assert!(check_maker(&locked, "B01234").is_err());
+        assert!(matches!(check_maker(&p("B01234X1", Role::Maker, &b), &other), Err(Refusal::NotMaker(_))));
+        let disabled = Party { enabled: false, ..p("B01234X1", Role::Maker, &b) };
+        assert!(check_maker(&disabled, &b).is_err());
+        let locked = Party { locked: true, ..p("B01234X1", Role::Maker, &b) };
+        assert!(check_maker(&locked, &b).is_err());
     }
 
     #[test]
     fn checker_rules_each_have_their_own_refusal() {
-        let c = p("B01234X2", Role::Checker);
-        assert_eq!(check_checker(&c, "B01234X1", "B01234", &["B0123401"]), Ok(()));
+        let b = key("B01234");
+        let c = p("B01234X2", Role::Checker, &b);
+        let maker = uid("B01234X1");
+        let user = uid("B0123401");
+        assert_eq!(check_checker(&c, &maker, &b, &[&user]), Ok(()));
         assert_eq!(
-            check_checker(&p("B01234X1", Role::Checker), "B01234X1", "B01234", &[]),
+            check_checker(&p("B01234X1", Role::Checker, &b), &maker, &b, &[]),
             Err(Refusal::SameMakerAndChecker)
         );
-        assert!(matches!(
-            check_checker(&p("B01234X3", Role::Maker), "B01234X1", "B01234", &[]),
-            Err(Refusal::NotChecker(_))
-        ));
-        assert_eq!(
-            check_checker(&c, "B01234X1", "B01234", &["B01234X2"]),
-            Err(Refusal::CheckerIsSubject("B01234X2".into()))
-        );
-        assert!(matches!(check_checker(&c, "B01234X1", "B09999", &[]), Err(Refusal::NotChecker(_))));
-        let locked = Party { locked: true, ..c.clone() };
-        assert!(matches!(check_checker(&locked, "B01234X1", "B01234", &[]), Err(Refusal::NotChecker(_))));
+        assert!(matches!(check_checker(&p("B01234X3", Role::Maker, &b), &maker, &b, &[]), Err(Refusal::NotChecker(_))));
+        let itself = uid("B01234X2");
+        assert_eq!(check_checker(&c, &maker, &b, &[&itself]), Err(Refusal::CheckerIsSubject("B01234X2".into())));
+        assert!(matches!(check_checker(&c, &maker, &key("B09999"), &[]), Err(Refusal::NotChecker(_))));
     }
 
     #[test]

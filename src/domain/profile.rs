@@ -234,6 +234,20 @@ pub fn looks_like_group_address(email: &str) -> bool {
         || local.split(['.', '_', '-', '+']).any(|w| GROUP_LOCAL_PARTS.contains(&w))
 }
 
+/// What a DA should be told about an address (seed 3.1: corporate domains advised, group
+/// addresses not): warnings, never refusals. `domains` are the participant's corporate ones.
+pub fn email_warnings(email: &str, domains: &[String]) -> Vec<String> {
+    let mut out = Vec::new();
+    if looks_like_group_address(email) {
+        out.push(format!("{email} looks like a group address: the OTP authenticates one individual (seed 3.1)"));
+    }
+    let domain = email_domain(email);
+    if !domains.is_empty() && !domains.iter().any(|d| d.eq_ignore_ascii_case(domain)) {
+        out.push(format!("{email} is not on a corporate domain of the participant ({})", domains.join(", ")));
+    }
+    out
+}
+
 // ----------------------------------------------------------------------------------------------
 // Transaction limit
 
@@ -502,6 +516,94 @@ impl fmt::Display for UserStatus {
         f.write_str(self.as_str())
     }
 }
+
+// ----------------------------------------------------------------------------------------------
+// Typed values: what the edge parses is what the rest of the program carries.
+
+/// An amount in HKD, as integer cents (transaction limits, fees). No floating point touches it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
+pub struct Cents(pub i64);
+
+impl Cents {
+    /// An amount as typed (`1234`, `1,234.50`): see [`money_cents`].
+    pub fn parse(s: &str) -> Result<Self, ProfileError> {
+        money_cents(s).map(Cents)
+    }
+
+    /// The seed's display form with thousands separators: `9,999,999,999.99`.
+    pub fn display(self) -> String {
+        format_cents(self.0)
+    }
+
+    /// The machine form for JSON and CSV: a decimal string without separators, `5000.00`.
+    pub fn plain(self) -> String {
+        let sign = if self.0 < 0 { "-" } else { "" };
+        let abs = self.0.unsigned_abs();
+        format!("{sign}{}.{:02}", abs / 100, abs % 100)
+    }
+}
+
+/// A set of user-group codes from the catalogue, in catalogue order, without duplicates.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "Vec<String>", into = "Vec<String>")]
+pub struct Groups(Vec<String>);
+
+impl Groups {
+    /// Codes separated by commas and/or whitespace (see [`parse_groups`]).
+    pub fn parse(s: &str) -> Result<Self, ProfileError> {
+        parse_groups(s).map(Groups)
+    }
+
+    pub fn codes(&self) -> &[String] {
+        &self.0
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The storage and CSV form: codes separated by single spaces.
+    pub fn spaced(&self) -> String {
+        self.0.join(" ")
+    }
+
+    /// Codes in `self` that `other` lacks (the seed's Selected / Deleted User Groups).
+    pub fn minus(&self, other: &Groups) -> Vec<String> {
+        self.0.iter().filter(|g| !other.0.contains(g)).cloned().collect()
+    }
+}
+
+impl TryFrom<Vec<String>> for Groups {
+    type Error = ProfileError;
+    fn try_from(v: Vec<String>) -> Result<Self, ProfileError> {
+        Groups::parse(&v.join(" "))
+    }
+}
+
+impl From<Groups> for Vec<String> {
+    fn from(g: Groups) -> Self {
+        g.0
+    }
+}
+
+macro_rules! serde_as_str {
+    ($t:ty) => {
+        impl serde::Serialize for $t {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+        impl<'de> serde::Deserialize<'de> for $t {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let s = <String as serde::Deserialize>::deserialize(d)?;
+                <$t>::parse(&s).map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+serde_as_str!(AccessChannel);
+serde_as_str!(UserStatus);
 
 /// The value as it appears in an error: quoted, escaped, cut to a readable length.
 fn quoted(s: &str) -> String {

@@ -58,6 +58,18 @@ impl Role {
         }
     }
 
+    /// Who can enable a disabled account of this role again (said in the "disabled" message):
+    /// re-enabling is the fix, not a reset of the credentials.
+    pub fn enabled_by(self) -> &'static str {
+        match self {
+            Role::User => {
+                "a Delegated Administrator of your firm can enable it again (Change User Profile: User Status ENABLED)"
+            }
+            Role::Maker | Role::Checker => "your firm must submit eService DA3 (Enable DA) to the exchange",
+            Role::Operator | Role::Auditor => "ask another exchange operator",
+        }
+    }
+
     /// Who can unlock a locked account of this role (said in the "account locked" message).
     pub fn unlocked_by(self) -> &'static str {
         match self {
@@ -71,6 +83,12 @@ impl Role {
 impl fmt::Display for Role {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+impl serde::Serialize for Role {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
     }
 }
 

@@ -24,8 +24,12 @@ const ALPHABET: &[u8; 36] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ";
 /// First character of a DA suffix; the second is `1`-`9`.
 const DA_LETTERS: [u8; 3] = [b'X', b'Y', b'Z'];
 
-/// How many HKCC/SEOCH "user ID digits" (1-4) follow the participant ID.
-const HK_DIGITS: usize = 4;
+/// The user ID digits of each house that puts one after the participant ID. One firm is often
+/// a participant of both HKCC and SEOCH under the same customer code (SPEC §1), so the two
+/// houses split the seed's `1/2/3/4`: HKCC owns 1 and 3 (its example `HKABC101`), SEOCH owns
+/// 2 and 4 (its example `HKABC201`). Their ID spaces never overlap.
+const HKCC_DIGITS: &[u8] = b"13";
+const SEOCH_DIGITS: &[u8] = b"24";
 
 /// Errors from parsing or checking IDs. Messages echo the offending value (IDs are not
 /// secret), shortened and escaped so odd input cannot garble a terminal.
@@ -41,8 +45,8 @@ pub enum UserIdError {
     WrongParticipant { id: String, participant: String },
     #[error("participant ID {participant}: is not a {house} participant ID ({rule})")]
     ParticipantHouseMismatch { participant: String, house: &'static str, rule: &'static str },
-    #[error("user ID {id}: character {position} must be a digit 1-4 (the {house} user ID digit)")]
-    BadHkDigit { id: String, position: usize, house: &'static str },
+    #[error("user ID {id}: character {position} must be {digits} (the {house} user ID digit; {others})")]
+    BadHkDigit { id: String, position: usize, house: &'static str, digits: &'static str, others: &'static str },
     #[error("user ID {id}: suffix {suffix} is reserved for Delegated Administrators (X/Y/Z followed by 1-9)")]
     ReservedForDa { id: String, suffix: String },
     #[error("DA ID {id}: must end in X, Y or Z followed by 1-9 (got {suffix})")]
@@ -50,7 +54,7 @@ pub enum UserIdError {
 }
 
 /// The clearing house (and participant type) a participant belongs to; it fixes the ID formats.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ClearingHouse {
     /// HKSCC Clearing Participant.
     HkscCp,
@@ -106,7 +110,7 @@ impl ClearingHouse {
     }
 
     /// HKSCC participants have 6-character IDs; HKCC and SEOCH ones are `HK` + 3 characters
-    /// and put a 1-4 digit before the custom part of every user ID.
+    /// and put a user ID digit (HKCC 1 or 3, SEOCH 2 or 4) before the custom part of every user ID.
     fn is_hkscc(self) -> bool {
         matches!(self, ClearingHouse::HkscCp | ClearingHouse::HkscDb)
     }
@@ -116,6 +120,23 @@ impl ClearingHouse {
             6
         } else {
             5
+        }
+    }
+
+    /// The user ID digits this house puts after the participant ID (none for HKSCC).
+    fn digits(self) -> &'static [u8] {
+        match self {
+            ClearingHouse::HkscCp | ClearingHouse::HkscDb => &[],
+            ClearingHouse::Hkcc => HKCC_DIGITS,
+            ClearingHouse::Seoch => SEOCH_DIGITS,
+        }
+    }
+
+    /// The digits as the error says them, and whose the others are.
+    fn digits_text(self) -> (&'static str, &'static str) {
+        match self {
+            ClearingHouse::Hkcc => ("1 or 3", "2 and 4 are SEOCH's"),
+            _ => ("2 or 4", "1 and 3 are HKCC's"),
         }
     }
 
@@ -228,6 +249,63 @@ impl fmt::Display for UserId {
     }
 }
 
+impl serde::Serialize for UserId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for UserId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = <String as serde::Deserialize>::deserialize(d)?;
+        UserId::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+impl PartialEq<str> for UserId {
+    fn eq(&self, other: &str) -> bool {
+        self.0 == other
+    }
+}
+
+impl PartialEq<&str> for UserId {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == *other
+    }
+}
+
+/// A participant registration: its ID and clearing house. One customer code can be registered
+/// with both HKCC and SEOCH, so the ID alone does not always name one participant.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ParticipantKey {
+    pub id: ParticipantId,
+    pub house: ClearingHouse,
+}
+
+impl ParticipantKey {
+    pub fn parse(id: &str, house: ClearingHouse) -> Result<Self, UserIdError> {
+        Ok(ParticipantKey { id: ParticipantId::parse(id, house)?, house })
+    }
+
+    pub fn id(&self) -> &str {
+        self.id.as_str()
+    }
+
+    /// Does this user ID belong to this participant (as a business user or a DA)?
+    pub fn owns(&self, user: &UserId) -> bool {
+        classify(user, &self.id, self.house).is_ok()
+    }
+}
+
+impl fmt::Display for ParticipantKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.house {
+            ClearingHouse::Hkcc | ClearingHouse::Seoch => write!(f, "{} ({})", self.id, self.house.label()),
+            _ => f.write_str(self.id.as_str()),
+        }
+    }
+}
+
 /// What a participant's user ID denotes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum IdKind {
@@ -246,11 +324,13 @@ pub fn classify(id: &UserId, participant: &ParticipantId, house: ClearingHouse) 
         rest
     } else {
         let bytes = rest.as_bytes();
-        if !bytes.first().is_some_and(|b| (b'1'..=b'4').contains(b)) {
+        if !bytes.first().is_some_and(|b| house.digits().contains(b)) {
             return Err(UserIdError::BadHkDigit {
                 id: quoted(id.as_str()),
                 position: participant.as_str().len() + 1,
                 house: house.label(),
+                digits: house.digits_text().0,
+                others: house.digits_text().1,
             });
         }
         &rest[1..]
@@ -287,24 +367,15 @@ pub fn check_da_id(id: &UserId, participant: &ParticipantId, house: ClearingHous
 }
 
 /// How many business-user IDs one participant of `house` can ever have: 36×36 custom pairs
-/// less the 27 DA-looking ones, times the four user ID digits for HKCC/SEOCH.
+/// less the 27 DA-looking ones, times the house's user ID digits for HKCC/SEOCH.
 pub fn business_user_capacity(house: ClearingHouse) -> usize {
     let per_digit = ALPHABET.len() * ALPHABET.len() - DA_LETTERS.len() * 9;
-    if house.is_hkscc() {
-        per_digit
-    } else {
-        per_digit * HK_DIGITS
-    }
+    per_digit * house.digits().len().max(1)
 }
 
 /// How many DA IDs one participant of `house` can ever have.
 pub fn da_capacity(house: ClearingHouse) -> usize {
-    let per_digit = DA_LETTERS.len() * 9;
-    if house.is_hkscc() {
-        per_digit
-    } else {
-        per_digit * HK_DIGITS
-    }
+    DA_LETTERS.len() * 9 * house.digits().len().max(1)
 }
 
 /// **Generate User ID**: the first business-user ID of `participant` for which `taken` is
@@ -322,7 +393,7 @@ pub fn next_business_user_id(
 
 /// Every business-user ID `participant` can have, in generation order: the two custom
 /// characters run over `0-9A-Z` × `0-9A-Z` from `01`, with `00` last (so the first user is
-/// `…01`, as in the seed), skipping DA suffixes; for HKCC/SEOCH the user ID digit 1-4 is the
+/// `…01`, as in the seed), skipping DA suffixes; for HKCC/SEOCH the house's user ID digit is the
 /// outer loop. Bulk creation walks this once instead of calling
 /// [`next_business_user_id`] per row. Empty when `participant` does not fit `house`.
 pub fn business_user_id_candidates(
@@ -344,7 +415,7 @@ pub fn business_user_id_candidates(
 }
 
 /// The first DA ID of `participant` for which `taken` is false: `X1`…`X9`, `Y1`…`Y9`,
-/// `Z1`…`Z9`; for HKCC/SEOCH the user ID digit 1-4 is the outer loop. `None` when full or when
+/// `Z1`…`Z9`; for HKCC/SEOCH the house's user ID digit is the outer loop. `None` when full or when
 /// `participant` does not have `house`'s shape.
 pub fn next_da_id(participant: &ParticipantId, house: ClearingHouse, taken: &dyn Fn(&str) -> bool) -> Option<UserId> {
     infixes(participant, house)
@@ -355,15 +426,18 @@ pub fn next_da_id(participant: &ParticipantId, house: ClearingHouse, taken: &dyn
         .find(|id| !taken(id.as_str()))
 }
 
-/// The characters between participant ID and custom pair: none for HKSCC, the user ID digit
-/// 1-4 for HKCC/SEOCH, and no pass at all for a participant of the wrong shape.
+/// The characters between participant ID and custom pair: none for HKSCC, the house's user ID
+/// digits for HKCC (1, 3) and SEOCH (2, 4), and no pass at all for a participant of the wrong
+/// shape.
 fn infixes(participant: &ParticipantId, house: ClearingHouse) -> &'static [Option<u8>] {
     if participant.check_house(house).is_err() {
         &[]
-    } else if house.is_hkscc() {
-        &[None]
     } else {
-        &[Some(b'1'), Some(b'2'), Some(b'3'), Some(b'4')]
+        match house {
+            ClearingHouse::HkscCp | ClearingHouse::HkscDb => &[None],
+            ClearingHouse::Hkcc => &[Some(b'1'), Some(b'3')],
+            ClearingHouse::Seoch => &[Some(b'2'), Some(b'4')],
+        }
     }
 }
 
@@ -610,18 +684,36 @@ mod tests {
     }
 
     #[test]
-    fn hk_digit_must_be_1_to_4() {
+    fn hkcc_owns_digits_1_and_3_and_seoch_2_and_4() {
         let p = pid("HKABC", HKCC);
-        for d in ['0', '5', '9', 'A', 'X'] {
+        for d in ['0', '2', '4', '5', '9', 'A', 'X'] {
             let id = uid(&format!("HKABC{d}01"));
             let e = classify(&id, &p, HKCC).unwrap_err();
             assert!(matches!(e, UserIdError::BadHkDigit { position: 6, .. }), "{d}");
         }
-        let e = classify(&uid("HKABC501"), &p, SEOCH).unwrap_err();
-        assert_eq!(e.to_string(), "user ID \"HKABC501\": character 6 must be a digit 1-4 (the SEOCH CP user ID digit)");
-        for d in ['1', '2', '3', '4'] {
+        let e = classify(&uid("HKABC101"), &p, SEOCH).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "user ID \"HKABC101\": character 6 must be 2 or 4 (the SEOCH CP user ID digit; 1 and 3 are HKCC's)"
+        );
+        for d in ['1', '3'] {
             assert!(classify(&uid(&format!("HKABC{d}ZZ")), &p, HKCC).is_ok());
         }
+        for d in ['2', '4'] {
+            assert!(classify(&uid(&format!("HKABC{d}ZZ")), &p, SEOCH).is_ok());
+        }
+    }
+
+    #[test]
+    fn the_seeds_four_example_ids_come_out_exactly() {
+        let p = pid("HKABC", HKCC);
+        assert_eq!(next_business_user_id(&p, HKCC, &none_taken), Some(uid("HKABC101")));
+        assert_eq!(next_da_id(&p, HKCC, &none_taken), Some(uid("HKABC1X1")));
+        assert_eq!(next_business_user_id(&p, SEOCH, &none_taken), Some(uid("HKABC201")));
+        assert_eq!(next_da_id(&p, SEOCH, &none_taken), Some(uid("HKABC2X1")));
+        // One firm in both houses: the two ID spaces never meet.
+        let hkcc: std::collections::HashSet<_> = business_user_id_candidates(&p, HKCC).collect();
+        assert!(business_user_id_candidates(&p, SEOCH).all(|id| !hkcc.contains(&id)));
     }
 
     #[test]
@@ -649,10 +741,10 @@ mod tests {
     fn capacities() {
         assert_eq!(business_user_capacity(CP), 1269);
         assert_eq!(business_user_capacity(DB), 36 * 36 - 27);
-        assert_eq!(business_user_capacity(HKCC), 4 * 1269);
-        assert_eq!(business_user_capacity(SEOCH), 5076);
+        assert_eq!(business_user_capacity(HKCC), 2 * 1269);
+        assert_eq!(business_user_capacity(SEOCH), 2538);
         assert_eq!(da_capacity(CP), 27);
-        assert_eq!(da_capacity(SEOCH), 108);
+        assert_eq!(da_capacity(SEOCH), 54);
     }
 
     #[test]
@@ -660,7 +752,7 @@ mod tests {
         assert_eq!(next_business_user_id(&pid("B01234", CP), CP, &none_taken), Some(uid("B0123401")));
         assert_eq!(next_business_user_id(&pid("HKABC", HKCC), HKCC, &none_taken), Some(uid("HKABC101")));
         assert_eq!(next_da_id(&pid("B01234", CP), CP, &none_taken), Some(uid("B01234X1")));
-        assert_eq!(next_da_id(&pid("HKABC", SEOCH), SEOCH, &none_taken), Some(uid("HKABC1X1")));
+        assert_eq!(next_da_id(&pid("HKABC", SEOCH), SEOCH, &none_taken), Some(uid("HKABC2X1")));
     }
 
     type Generator = fn(&ParticipantId, ClearingHouse, &dyn Fn(&str) -> bool) -> Option<UserId>;
@@ -707,12 +799,12 @@ mod tests {
         let p = pid("HKABC", HKCC);
         // Walking the candidates is linear; draining next_business_user_id would be quadratic.
         let order: Vec<String> = business_user_id_candidates(&p, HKCC).map(|id| id.as_str().to_string()).collect();
-        assert_eq!(order.len(), 5076);
+        assert_eq!(order.len(), 2538);
         assert_eq!(order[0], "HKABC101");
         assert_eq!(order[1267], "HKABC1ZZ");
         assert_eq!(order[1268], "HKABC100");
-        assert_eq!(order[1269], "HKABC201");
-        assert_eq!(order.last().map(String::as_str), Some("HKABC400"));
+        assert_eq!(order[1269], "HKABC301");
+        assert_eq!(order.last().map(String::as_str), Some("HKABC300"));
         for id in &order {
             assert_eq!(check_business_user_id(&uid(id), &p, HKCC), Ok(()), "{id}");
         }
@@ -737,11 +829,11 @@ mod tests {
         let all = |_: &str| true;
         assert_eq!(next_business_user_id(&p, CP, &all), None);
         assert_eq!(next_da_id(&p, CP, &all), None);
-        // HKCC: digit 1 full moves on to digit 2.
+        // SEOCH: digit 2 full moves on to digit 4.
         let hp = pid("HKABC", SEOCH);
-        let taken = |s: &str| s.as_bytes()[5] == b'1';
-        assert_eq!(next_business_user_id(&hp, SEOCH, &taken), Some(uid("HKABC201")));
-        assert_eq!(next_da_id(&hp, SEOCH, &taken), Some(uid("HKABC2X1")));
+        let taken = |s: &str| s.as_bytes()[5] == b'2';
+        assert_eq!(next_business_user_id(&hp, SEOCH, &taken), Some(uid("HKABC401")));
+        assert_eq!(next_da_id(&hp, SEOCH, &taken), Some(uid("HKABC4X1")));
     }
 
     #[test]
@@ -753,10 +845,10 @@ mod tests {
         assert_eq!(order[26], "BNK999Z9");
         let p = pid("HKABC", HKCC);
         let order = drain(next_da_id, &p, HKCC);
-        assert_eq!(order.len(), 108);
+        assert_eq!(order.len(), 54);
         assert_eq!(order[26], "HKABC1Z9");
-        assert_eq!(order[27], "HKABC2X1");
-        assert_eq!(order[107], "HKABC4Z9");
+        assert_eq!(order[27], "HKABC3X1");
+        assert_eq!(order[53], "HKABC3Z9");
         for id in &order {
             assert_eq!(check_da_id(&uid(id), &p, HKCC), Ok(()), "{id}");
         }

@@ -7,7 +7,7 @@ use rusqlite::{params, Connection};
 
 pub struct Eservice<'a> {
     pub form: &'a str,
-    pub participant_id: &'a str,
+    pub participant: &'a crate::domain::user_id::ParticipantKey,
     pub action: &'a str,
     pub subject: Option<&'a str>,
     pub accounts: Option<i64>,
@@ -24,10 +24,10 @@ pub fn record(c: &Connection, e: &Eservice<'_>, now: DateTime<Utc>) -> anyhow::R
         .query_row([e.form], |r| r.get(0))?;
     let reference = format!("{}_{:08}", e.form, last + 1);
     c.prepare_cached(
-        "INSERT INTO eservices (reference, form, participant_id, action, subject, accounts, fee_cents, status, processed_by, processed_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'Completed', ?8, ?9)",
+        "INSERT INTO eservices (reference, form, participant_id, house, action, subject, accounts, fee_cents, status, processed_by, processed_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'Completed', ?9, ?10)",
     )?
-    .execute(params![reference, e.form, e.participant_id, e.action, e.subject, e.accounts, e.fee_cents, e.processed_by, ts(now)])?;
+    .execute(params![reference, e.form, e.participant.id(), e.participant.house.as_str(), e.action, e.subject, e.accounts, e.fee_cents, e.processed_by, ts(now)])?;
     Ok(reference)
 }
 

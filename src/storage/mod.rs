@@ -18,10 +18,18 @@ use rusqlite_migration::{Migrations, M};
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
-/// The migrations, in order. `schema.sql` is migration 1.
+/// The migrations, in order. `schema.sql` is migration 1; later ones live in `migrations/`
+/// and are never edited once released. Each ends with a foreign-key check, since they run with
+/// foreign keys off (table rebuilds need it).
 fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(include_str!("../../schema.sql"))])
+    Migrations::new(MIGRATIONS.iter().map(|sql| M::up(sql).foreign_key_check()).collect())
 }
+
+const MIGRATIONS: &[&str] =
+    &[include_str!("../../schema.sql"), include_str!("migrations/0002_houses_and_session_methods.sql")];
+
+/// The schema version this dms writes.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
 pub struct Store {
     conn: Connection,
@@ -72,10 +80,9 @@ impl Store {
         conn.busy_timeout(std::time::Duration::from_secs(30))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
-        conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.set_prepared_statement_cache_capacity(64);
         let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
-        let latest = 1;
+        let latest = SCHEMA_VERSION;
         if version > latest {
             bail!("{} was written by a newer dms (schema {version}, this dms knows {latest})", path.display());
         }
@@ -89,8 +96,12 @@ impl Store {
             }
         }
         if version < latest {
+            // Table rebuilds need foreign keys off; the pragma is a no-op inside a transaction,
+            // so it is switched around the migrations, which check the keys themselves.
+            conn.pragma_update(None, "foreign_keys", "OFF")?;
             migrations().to_latest(&mut conn).context("applying the schema")?;
         }
+        conn.pragma_update(None, "foreign_keys", "ON")?;
         Ok(Store { conn, path: path.to_path_buf() })
     }
 
@@ -112,6 +123,25 @@ impl Store {
     pub fn conn(&self) -> &Connection {
         &self.conn
     }
+}
+
+/// A savepoint inside the open transaction: a batch of changes that can be undone as a whole
+/// while what was recorded before it stays.
+pub fn savepoint(c: &Connection, name: &str) -> anyhow::Result<()> {
+    c.execute_batch(&format!("SAVEPOINT {name}"))?;
+    Ok(())
+}
+
+/// Keep what was done since the savepoint.
+pub fn release(c: &Connection, name: &str) -> anyhow::Result<()> {
+    c.execute_batch(&format!("RELEASE {name}"))?;
+    Ok(())
+}
+
+/// Undo what was done since the savepoint, and close it.
+pub fn rollback_to(c: &Connection, name: &str) -> anyhow::Result<()> {
+    c.execute_batch(&format!("ROLLBACK TO {name}; RELEASE {name}"))?;
+    Ok(())
 }
 
 /// Times are stored as RFC 3339 UTC with whole seconds ("2026-11-22T02:00:00Z"), which sorts.
@@ -153,7 +183,7 @@ mod tests {
             assert_eq!(std::fs::metadata(&p).expect("meta").permissions().mode() & 0o777, 0o600);
         }
         let v: i64 = s.conn().pragma_query_value(None, "user_version", |r| r.get(0)).expect("v");
-        assert_eq!(v, 1);
+        assert_eq!(v, SCHEMA_VERSION);
         let fk: i64 = s.conn().pragma_query_value(None, "foreign_keys", |r| r.get(0)).expect("fk");
         assert_eq!(fk, 1);
         drop(s);

@@ -2,6 +2,7 @@
 
 use super::{parse_ts, ts};
 use crate::domain::otp::IssuedEmailOtp;
+use crate::domain::user_id::UserId;
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
 
@@ -10,12 +11,12 @@ pub struct StoredEmailOtp {
     pub issued: IssuedEmailOtp,
 }
 
-pub fn get(c: &Connection, user_id: &str) -> anyhow::Result<Option<StoredEmailOtp>> {
+pub fn get(c: &Connection, user_id: &UserId) -> anyhow::Result<Option<StoredEmailOtp>> {
     let raw = c
         .prepare_cached(
             "SELECT code_hash, issued_at, requested, used_at IS NOT NULL FROM email_otps WHERE user_id = ?1",
         )?
-        .query_row([user_id], |r| {
+        .query_row([user_id.as_str()], |r| {
             Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, String>(1)?, r.get::<_, bool>(2)?, r.get::<_, bool>(3)?))
         })
         .optional()?;
@@ -26,22 +27,29 @@ pub fn get(c: &Connection, user_id: &str) -> anyhow::Result<Option<StoredEmailOt
 }
 
 /// Replace the user's outstanding OTP with a new one.
-pub fn put(c: &Connection, user_id: &str, code_hash: &[u8], now: DateTime<Utc>, requested: bool) -> anyhow::Result<()> {
+pub fn put(
+    c: &Connection,
+    user_id: &UserId,
+    code_hash: &[u8],
+    now: DateTime<Utc>,
+    requested: bool,
+) -> anyhow::Result<()> {
     c.prepare_cached(
         "INSERT INTO email_otps (user_id, code_hash, issued_at, requested, used_at) VALUES (?1, ?2, ?3, ?4, NULL) \
          ON CONFLICT (user_id) DO UPDATE SET code_hash = excluded.code_hash, issued_at = excluded.issued_at, \
          requested = excluded.requested, used_at = NULL",
     )?
-    .execute(params![user_id, code_hash, ts(now), requested])?;
+    .execute(params![user_id.as_str(), code_hash, ts(now), requested])?;
     Ok(())
 }
 
-pub fn mark_used(c: &Connection, user_id: &str, now: DateTime<Utc>) -> anyhow::Result<()> {
-    c.prepare_cached("UPDATE email_otps SET used_at = ?2 WHERE user_id = ?1")?.execute(params![user_id, ts(now)])?;
+pub fn mark_used(c: &Connection, user_id: &UserId, now: DateTime<Utc>) -> anyhow::Result<()> {
+    c.prepare_cached("UPDATE email_otps SET used_at = ?2 WHERE user_id = ?1")?
+        .execute(params![user_id.as_str(), ts(now)])?;
     Ok(())
 }
 
-pub fn discard(c: &Connection, user_id: &str) -> anyhow::Result<()> {
-    c.prepare_cached("DELETE FROM email_otps WHERE user_id = ?1")?.execute([user_id])?;
+pub fn discard(c: &Connection, user_id: &UserId) -> anyhow::Result<()> {
+    c.prepare_cached("DELETE FROM email_otps WHERE user_id = ?1")?.execute([user_id.as_str()])?;
     Ok(())
 }

@@ -1,60 +1,103 @@
 //! Maker-checker requests and their subjects.
 
 use super::{opt_ts, parse_ts, ts};
+use crate::domain::change::{Change, RequestStatus};
+use crate::domain::user_id::{ClearingHouse, ParticipantKey, UserId};
+use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
+use std::collections::HashSet;
 
 #[derive(Debug, Clone)]
 pub struct RequestRow {
     pub request_id: i64,
-    pub participant_id: String,
+    pub participant: ParticipantKey,
     pub kind: String,
     pub payload: String,
-    pub maker: String,
+    pub maker: UserId,
     pub created_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
-    pub status: String,
-    pub checker: Option<String>,
+    /// As of the time it was read: a PENDING request past its expiry reads as EXPIRED.
+    pub status: RequestStatus,
+    pub checker: Option<UserId>,
     pub decided_at: Option<DateTime<Utc>>,
     pub reason: Option<String>,
+}
+
+impl RequestRow {
+    /// The proposed change.
+    pub fn change(&self) -> anyhow::Result<Change> {
+        serde_json::from_str(&self.payload).with_context(|| format!("request {}: damaged payload", self.request_id))
+    }
 }
 
 /// A subject of a request with the profile version seen at submission (None: not created yet).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Subject {
-    pub user_id: String,
+    pub user_id: UserId,
     pub version: Option<i64>,
 }
 
-#[allow(clippy::too_many_arguments)] // the columns of a new request
-pub fn insert(
-    c: &Connection,
-    participant_id: &str,
-    kind: &str,
-    payload: &str,
-    maker: &str,
-    now: DateTime<Utc>,
-    expires_at: DateTime<Utc>,
-    subjects: &[Subject],
-) -> anyhow::Result<i64> {
+/// A new request's columns.
+pub struct NewRequest<'a> {
+    pub participant: &'a ParticipantKey,
+    pub change: &'a Change,
+    pub maker: &'a UserId,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub subjects: &'a [Subject],
+}
+
+pub fn insert(c: &Connection, r: &NewRequest<'_>) -> anyhow::Result<i64> {
     c.prepare_cached(
-        "INSERT INTO requests (participant_id, kind, payload, maker, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT INTO requests (participant_id, house, kind, payload, maker, created_at, expires_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )?
-    .execute(params![participant_id, kind, payload, maker, ts(now), ts(expires_at)])?;
+    .execute(params![
+        r.participant.id(),
+        r.participant.house.as_str(),
+        r.change.kind(),
+        serde_json::to_string(r.change)?,
+        r.maker.as_str(),
+        ts(r.created_at),
+        ts(r.expires_at)
+    ])?;
     let id = c.last_insert_rowid();
     let mut stmt =
         c.prepare_cached("INSERT INTO request_subjects (request_id, user_id, version) VALUES (?1, ?2, ?3)")?;
-    for s in subjects {
-        stmt.execute(params![id, s.user_id, s.version])?;
+    for s in r.subjects {
+        stmt.execute(params![id, s.user_id.as_str(), s.version])?;
     }
     Ok(id)
 }
 
-const COLUMNS: &str =
-    "request_id, participant_id, kind, payload, maker, created_at, expires_at, status, checker, decided_at, reason";
+/// The status as of the time in parameter `now`: a pending request past its expiry is EXPIRED
+/// even before a write command records it.
+fn effective_status(now: &str) -> String {
+    format!("CASE WHEN status = 'PENDING' AND expires_at <= {now} THEN 'EXPIRED' ELSE status END")
+}
 
-type Raw =
-    (i64, String, String, String, String, String, String, String, Option<String>, Option<String>, Option<String>);
+fn columns(now: &str) -> String {
+    format!(
+        "request_id, participant_id, house, kind, payload, maker, created_at, expires_at, {}, checker, decided_at, reason",
+        effective_status(now)
+    )
+}
+
+type Raw = (
+    i64,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
 
 fn raw(r: &rusqlite::Row<'_>) -> rusqlite::Result<Raw> {
     Ok((
@@ -69,52 +112,70 @@ fn raw(r: &rusqlite::Row<'_>) -> rusqlite::Result<Raw> {
         r.get(8)?,
         r.get(9)?,
         r.get(10)?,
+        r.get(11)?,
     ))
 }
 
 fn finish(r: Raw) -> anyhow::Result<RequestRow> {
-    Ok(RequestRow {
-        request_id: r.0,
-        participant_id: r.1,
-        kind: r.2,
-        payload: r.3,
-        maker: r.4,
-        created_at: parse_ts(&r.5)?,
-        expires_at: parse_ts(&r.6)?,
-        status: r.7,
-        checker: r.8,
-        decided_at: opt_ts(r.9)?,
-        reason: r.10,
-    })
+    let id = r.0;
+    (|| -> anyhow::Result<RequestRow> {
+        Ok(RequestRow {
+            request_id: r.0,
+            participant: ParticipantKey::parse(&r.1, ClearingHouse::parse(&r.2)?)?,
+            kind: r.3,
+            payload: r.4,
+            maker: UserId::parse(&r.5)?,
+            created_at: parse_ts(&r.6)?,
+            expires_at: parse_ts(&r.7)?,
+            status: RequestStatus::parse(&r.8).map_err(anyhow::Error::msg)?,
+            checker: r.9.as_deref().map(UserId::parse).transpose()?,
+            decided_at: opt_ts(r.10)?,
+            reason: r.11,
+        })
+    })()
+    .with_context(|| format!("request {id}: damaged row"))
 }
 
-pub fn get(c: &Connection, id: i64) -> anyhow::Result<Option<RequestRow>> {
-    let sql = format!("SELECT {COLUMNS} FROM requests WHERE request_id = ?1");
-    c.prepare_cached(&sql)?.query_row([id], raw).optional()?.map(finish).transpose()
+pub fn get(c: &Connection, id: i64, now: DateTime<Utc>) -> anyhow::Result<Option<RequestRow>> {
+    let sql = format!("SELECT {} FROM requests WHERE request_id = ?1", columns("?2"));
+    c.prepare_cached(&sql)?.query_row(params![id, ts(now)], raw).optional()?.map(finish).transpose()
 }
 
 pub fn subjects(c: &Connection, id: i64) -> anyhow::Result<Vec<Subject>> {
     let mut stmt =
         c.prepare_cached("SELECT user_id, version FROM request_subjects WHERE request_id = ?1 ORDER BY user_id")?;
-    let rows = stmt.query_map([id], |r| Ok(Subject { user_id: r.get(0)?, version: r.get(1)? }))?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    let rows = stmt.query_map([id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Option<i64>>(1)?)))?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (user, version) = row?;
+        out.push(Subject { user_id: UserId::parse(&user)?, version });
+    }
+    Ok(out)
 }
 
 /// Requests, newest first, optionally of one participant and one status; streamed.
 pub fn for_each(
     c: &Connection,
-    participant: Option<&str>,
-    status: Option<&str>,
+    participant: Option<&ParticipantKey>,
+    status: Option<RequestStatus>,
+    now: DateTime<Utc>,
     mut f: impl FnMut(RequestRow) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
     // One statement per scope (see users::for_each_listing_row): with `?1 IS NULL OR ...` SQLite
     // would scan the whole exchange's requests to list one participant's.
-    let scope = if participant.is_some() { "participant_id = ?1" } else { "?1 IS NULL" };
+    let scope = if participant.is_some() { "participant_id = ?1 AND house = ?2" } else { "?1 IS NULL AND ?2 IS NULL" };
     let sql = format!(
-        "SELECT {COLUMNS} FROM requests WHERE {scope} AND (?2 IS NULL OR status = ?2) ORDER BY request_id DESC"
+        "SELECT {} FROM requests WHERE {scope} AND (?3 IS NULL OR {} = ?3) ORDER BY request_id DESC",
+        columns("?4"),
+        effective_status("?4")
     );
     let mut stmt = c.prepare_cached(&sql)?;
-    let mut rows = stmt.query(params![participant, status])?;
+    let mut rows = stmt.query(params![
+        participant.map(|p| p.id()),
+        participant.map(|p| p.house.as_str()),
+        status.map(|s| s.as_str()),
+        ts(now)
+    ])?;
     while let Some(r) = rows.next()? {
         f(finish(raw(r)?)?)?;
     }
@@ -125,35 +186,66 @@ pub fn for_each(
 pub fn decide(
     c: &Connection,
     id: i64,
-    status: &str,
-    checker: Option<&str>,
+    status: RequestStatus,
+    checker: Option<&UserId>,
     now: DateTime<Utc>,
     reason: Option<&str>,
 ) -> anyhow::Result<bool> {
     let n = c
         .prepare_cached(
-            "UPDATE requests SET status = ?2, checker = ?3, decided_at = ?4, reason = ?5 WHERE request_id = ?1 AND status = 'PENDING'",
+            "UPDATE requests SET status = ?2, checker = ?3, decided_at = ?4, reason = ?5 \
+             WHERE request_id = ?1 AND status = 'PENDING'",
         )?
-        .execute(params![id, status, checker, ts(now), reason])?;
+        .execute(params![id, status.as_str(), checker.map(UserId::as_str), ts(now), reason])?;
     Ok(n == 1)
 }
 
-/// Mark every pending request past its expiry as EXPIRED; returns their IDs.
-pub fn expire_due(c: &Connection, now: DateTime<Utc>) -> anyhow::Result<Vec<(i64, String)>> {
+/// A request that has just been marked EXPIRED.
+#[derive(Debug, Clone)]
+pub struct Expired {
+    pub request_id: i64,
+    pub participant: ParticipantKey,
+    pub maker: UserId,
+}
+
+/// Mark every pending request past its expiry as EXPIRED.
+pub fn expire_due(c: &Connection, now: DateTime<Utc>) -> anyhow::Result<Vec<Expired>> {
     let mut stmt = c.prepare_cached(
         "UPDATE requests SET status = 'EXPIRED', decided_at = ?1 WHERE status = 'PENDING' AND expires_at <= ?1 \
-         RETURNING request_id, participant_id",
+         RETURNING request_id, participant_id, house, maker",
     )?;
-    let rows = stmt.query_map([ts(now)], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    let rows = stmt.query_map([ts(now)], |r| {
+        Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (request_id, pid, house, maker) = row?;
+        out.push(Expired {
+            request_id,
+            participant: ParticipantKey::parse(&pid, ClearingHouse::parse(&house)?)?,
+            maker: UserId::parse(&maker)?,
+        });
+    }
+    Ok(out)
 }
 
 /// User IDs that pending create requests have reserved.
-pub fn pending_new_ids(c: &Connection, participant: &str) -> anyhow::Result<std::collections::HashSet<String>> {
+pub fn pending_new_ids(c: &Connection, participant: &ParticipantKey) -> anyhow::Result<HashSet<String>> {
     let mut stmt = c.prepare_cached(
         "SELECT s.user_id FROM request_subjects s JOIN requests r USING (request_id) \
-         WHERE r.participant_id = ?1 AND r.status = 'PENDING' AND s.version IS NULL",
+         WHERE r.participant_id = ?1 AND r.house = ?2 AND r.status = 'PENDING' AND s.version IS NULL",
     )?;
-    let rows = stmt.query_map([participant], |r| r.get::<_, String>(0))?;
+    let rows = stmt.query_map([participant.id(), participant.house.as_str()], |r| r.get::<_, String>(0))?;
     Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Is this ID reserved by a pending create request of any participant?
+pub fn id_reserved(c: &Connection, user_id: &UserId) -> anyhow::Result<bool> {
+    let n: i64 = c
+        .prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM request_subjects s JOIN requests r USING (request_id) \
+             WHERE s.user_id = ?1 AND s.version IS NULL AND r.status = 'PENDING')",
+        )?
+        .query_row([user_id.as_str()], |r| r.get(0))?;
+    Ok(n > 0)
 }

@@ -1,0 +1,162 @@
+//! Reading the bulk CSV files (the migration's two files, bulk e-mail registration and bulk
+//! user creation): a size cap, the header checked against the columns a file may have, and
+//! each record with the line it starts on, so every error names its line.
+
+use crate::error::invalid;
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::io::Read;
+use std::path::Path;
+
+/// Reads a file and hashes what it reads, so the audit row can name the file's SHA-256
+/// without reading it twice.
+struct Hashing {
+    inner: std::fs::File,
+    hasher: Sha256,
+}
+
+impl Read for Hashing {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
+    }
+}
+
+/// What a whole file held.
+pub struct Summary {
+    pub rows: usize,
+    /// SHA-256 of the file, lower-case hex.
+    pub sha256: String,
+}
+
+/// An open CSV file with its header checked.
+pub struct CsvFile {
+    pub path: String,
+    columns: HashMap<String, usize>,
+    reader: csv::Reader<Hashing>,
+}
+
+/// Open `path` (at most `max_bytes`), read its header and check it against `required` and
+/// `optional` column names (case-insensitive, a BOM ignored).
+pub fn open(path: &Path, max_bytes: u64, required: &[&str], optional: &[&str]) -> anyhow::Result<CsvFile> {
+    let shown = path.display().to_string();
+    let meta = std::fs::metadata(path).map_err(|e| invalid(format!("{shown}: {e}")))?;
+    if !meta.is_file() {
+        return Err(invalid(format!("{shown}: not a regular file")).into());
+    }
+    if meta.len() > max_bytes {
+        return Err(invalid(format!("{shown}: larger than {} MiB", max_bytes >> 20)).into());
+    }
+    let f = std::fs::File::open(path).map_err(|e| invalid(format!("{shown}: {e}")))?;
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(false)
+        .trim(csv::Trim::All)
+        .from_reader(Hashing { inner: f, hasher: Sha256::new() });
+    let header: Vec<String> = reader
+        .headers()
+        .map_err(|e| invalid(format!("{shown} line 1: {}", describe(&e))))?
+        .iter()
+        .map(|h| h.trim_start_matches('\u{feff}').trim().to_ascii_lowercase())
+        .collect();
+    let mut columns = HashMap::new();
+    for (i, h) in header.iter().enumerate() {
+        if !required.contains(&h.as_str()) && !optional.contains(&h.as_str()) {
+            let optional =
+                if optional.is_empty() { String::new() } else { format!(", optional {}", optional.join(",")) };
+            return Err(invalid(format!(
+                "{shown} line 1: unknown column {h:?} (columns: {}{optional})",
+                required.join(",")
+            ))
+            .into());
+        }
+        if columns.insert(h.clone(), i).is_some() {
+            return Err(invalid(format!("{shown} line 1: column {h} appears twice")).into());
+        }
+    }
+    for r in required {
+        if !columns.contains_key(*r) {
+            return Err(invalid(format!(
+                "{shown} line 1: missing column {r} (the header must have {})",
+                required.join(",")
+            ))
+            .into());
+        }
+    }
+    Ok(CsvFile { path: shown, columns, reader })
+}
+
+/// One record of a bulk file.
+pub struct Record<'a> {
+    pub line: usize,
+    columns: &'a HashMap<String, usize>,
+    record: csv::StringRecord,
+}
+
+impl Record<'_> {
+    /// The value of a column (None when the file has no such column).
+    pub fn get(&self, column: &str) -> Option<&str> {
+        self.columns.get(column).and_then(|i| self.record.get(*i))
+    }
+
+    /// The value of a required column.
+    pub fn req(&self, column: &str) -> &str {
+        self.get(column).unwrap_or_default()
+    }
+}
+
+impl CsvFile {
+    /// Call `each` for every record, with at most `max_rows`; an error is prefixed with the
+    /// file and line it is about. An empty file is an error too.
+    pub fn for_each(
+        mut self,
+        max_rows: usize,
+        mut each: impl FnMut(&Record<'_>) -> anyhow::Result<()>,
+    ) -> anyhow::Result<Summary> {
+        let mut n = 0;
+        let mut record = csv::StringRecord::new();
+        loop {
+            let more = self.reader.read_record(&mut record).map_err(|e| {
+                invalid(format!("{} line {}: {}", self.path, e.position().map_or(0, |p| p.line()), describe(&e)))
+            })?;
+            if !more {
+                break;
+            }
+            n += 1;
+            if n > max_rows {
+                return Err(invalid(format!("{}: more than {max_rows} rows", self.path)).into());
+            }
+            let line = record.position().map_or(n + 1, |p| p.line() as usize);
+            let r = Record { line, columns: &self.columns, record: std::mem::take(&mut record) };
+            each(&r).map_err(|e| at_line(&self.path, line, e))?;
+        }
+        if n == 0 {
+            return Err(invalid(format!("{}: no rows after the header", self.path)).into());
+        }
+        let mut rest = self.reader.into_inner();
+        std::io::copy(&mut rest, &mut std::io::sink())?;
+        Ok(Summary { rows: n, sha256: hex::encode(rest.hasher.finalize()) })
+    }
+}
+
+/// Prefix an error with its file and line, keeping its kind (exit code).
+pub fn at_line(path: &str, line: usize, e: anyhow::Error) -> anyhow::Error {
+    match e.downcast::<crate::error::DmsError>() {
+        Ok(d) => d.prefixed(&format!("{path} line {line}")).into(),
+        Err(e) => match crate::error::classify(&e) {
+            (crate::error::Kind::Other, _) => e,
+            (kind, message) => crate::error::DmsError::new(kind, format!("{path} line {line}: {message}")).into(),
+        },
+    }
+}
+
+fn describe(e: &csv::Error) -> String {
+    match e.kind() {
+        csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
+            format!("{len} fields where the header has {expected_len}")
+        }
+        csv::ErrorKind::Utf8 { .. } => "not UTF-8 text".into(),
+        _ => e.to_string(),
+    }
+}

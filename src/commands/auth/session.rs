@@ -1,0 +1,33 @@
+//! `logout` and `whoami`.
+
+use crate::commands::{session_token, signed_in, ANYONE};
+use crate::context::{Ctx, Mode};
+use crate::error::auth;
+use crate::ops::session;
+use crate::session_file;
+use crate::storage::ts;
+use serde_json::json;
+
+pub fn logout(ctx: &mut Ctx) -> anyhow::Result<()> {
+    let Some(token) = session_token(ctx)? else {
+        return Err(auth("not signed in").into());
+    };
+    let (user, was_open) = ctx.transact(Mode::Write, |w| session::logout(w, &token))?;
+    session_file::remove(&ctx.session_path);
+    ctx.out.object(&json!({ "signed_out": user, "session_was_open": was_open }))?;
+    Ok(())
+}
+
+pub fn whoami(ctx: &mut Ctx) -> anyhow::Result<()> {
+    let (me, now) = signed_in(ctx, ANYONE, Mode::Read, |w, me| Ok((me.clone(), w.now)))?;
+    ctx.out.object(&json!({
+        "user_id": me.account.id(),
+        "role": me.role().as_str(),
+        "participant_id": me.account.profile.participant_id(),
+        "signed_in_at": ts(me.created_at),
+        "sign_in_method": me.method.as_str(),
+        "idle_expires_at": ts(now + session::idle_limit()),
+        "session_expires_at": ts(me.created_at + session::absolute_limit()),
+    }))?;
+    Ok(())
+}

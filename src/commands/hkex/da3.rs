@@ -1,0 +1,55 @@
+//! eService DA3: `hkex da3 add|unlock|reset|enable|disable|delete|assign-da`.
+
+use crate::commands::signed_in;
+use crate::context::{Ctx, Mode};
+use crate::domain::profile;
+use crate::domain::role::Role;
+use crate::domain::user_id::UserId;
+use crate::error::invalid;
+use crate::ops::exchange::{self, Da3Action, NewDa};
+use serde_json::json;
+
+fn da_role(role: &str) -> anyhow::Result<Role> {
+    let role: Role = role.parse().map_err(invalid)?;
+    if !role.is_da() {
+        return Err(invalid("--role: maker or checker").into());
+    }
+    Ok(role)
+}
+
+pub fn add(
+    ctx: &mut Ctx,
+    participant: &str,
+    role: &str,
+    surname: &str,
+    other_names: &str,
+    email: &str,
+) -> anyhow::Result<()> {
+    let da = NewDa {
+        role: da_role(role)?,
+        surname: profile::person_name("surname", surname)?,
+        other_names: profile::person_name("other names", other_names)?,
+        email: profile::email(email)?,
+    };
+    let (id, reference) = signed_in(ctx, &[Role::Operator], Mode::Write, |w, op| {
+        let p = exchange::resolve(w, participant, None)?;
+        exchange::da3_add(w, op, &p, &da)
+    })?;
+    ctx.out.object(&json!({ "da_id": id, "reference": reference, "status": "Completed" }))?;
+    Ok(())
+}
+
+pub fn action(ctx: &mut Ctx, da: UserId, action: Da3Action) -> anyhow::Result<()> {
+    let reference = signed_in(ctx, &[Role::Operator], Mode::Write, |w, op| exchange::da3(w, op, &da, action))?;
+    ctx.out.object(&json!({ "da_id": da, "action": action.name(), "reference": reference, "status": "Completed" }))?;
+    Ok(())
+}
+
+pub fn assign_da(ctx: &mut Ctx, user: UserId, role: &str) -> anyhow::Result<()> {
+    let role = da_role(role)?;
+    let reference =
+        signed_in(ctx, &[Role::Operator], Mode::Write, |w, op| exchange::da3_assign_da(w, op, &user, role))?;
+    ctx.out
+        .object(&json!({ "user_id": user, "role": role.as_str(), "reference": reference, "status": "Completed" }))?;
+    Ok(())
+}

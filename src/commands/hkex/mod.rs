@@ -1,0 +1,44 @@
+//! The exchange operator's commands (SPEC §5): participants, eServices DA3 and DA4, settings,
+//! holidays, the exchange's own accounts, and the migration imports.
+
+pub mod account;
+pub mod da3;
+pub mod da4;
+pub mod migrate;
+pub mod participant;
+pub mod settings;
+
+use crate::cli::{AccountCommand, Da3Command, HkexCommand, HolidayCommand, ParticipantCommand, SettingsCommand};
+use crate::context::Ctx;
+use crate::ops::exchange::Da3Action;
+
+pub fn dispatch(ctx: &mut Ctx, c: HkexCommand) -> anyhow::Result<()> {
+    match c {
+        HkexCommand::Participant(ParticipantCommand::Add { id, name, house, max_users, domains }) => {
+            participant::add(ctx, &id, &name, &house, max_users, &domains)
+        }
+        HkexCommand::Participant(ParticipantCommand::List) => participant::list(ctx),
+        HkexCommand::Participant(ParticipantCommand::Show { id }) => participant::show(ctx, &id),
+        HkexCommand::Participant(ParticipantCommand::Import { file }) => migrate::participants(ctx, &file),
+        HkexCommand::ImportSmartcardUsers { file } => migrate::smartcard_users(ctx, &file),
+        HkexCommand::Da3(Da3Command::Add { participant, role, surname, other_names, email }) => {
+            da3::add(ctx, &participant, &role, &surname, &other_names, &email)
+        }
+        HkexCommand::Da3(Da3Command::Unlock { da_id }) => da3::action(ctx, da_id, Da3Action::Unlock),
+        HkexCommand::Da3(Da3Command::Reset { da_id }) => da3::action(ctx, da_id, Da3Action::Reset),
+        HkexCommand::Da3(Da3Command::Enable { da_id }) => da3::action(ctx, da_id, Da3Action::Enable),
+        HkexCommand::Da3(Da3Command::Disable { da_id }) => da3::action(ctx, da_id, Da3Action::Disable),
+        HkexCommand::Da3(Da3Command::Delete { da_id }) => da3::action(ctx, da_id, Da3Action::Delete),
+        HkexCommand::Da3(Da3Command::AssignDa { user_id, role }) => da3::assign_da(ctx, user_id, &role),
+        HkexCommand::Da4 { participant, accounts } => da4::run(ctx, &participant, accounts),
+        HkexCommand::Settings(SettingsCommand::Show) => settings::show(ctx),
+        HkexCommand::Settings(SettingsCommand::Set { key, value }) => settings::set(ctx, &key, &value),
+        HkexCommand::Holiday(HolidayCommand::Add { date, name }) => settings::holiday_add(ctx, &date, &name),
+        HkexCommand::Holiday(HolidayCommand::Remove { date }) => settings::holiday_remove(ctx, &date),
+        HkexCommand::Holiday(HolidayCommand::List) => settings::holiday_list(ctx),
+        HkexCommand::Account(AccountCommand::Add { role, surname, other_names, email }) => {
+            account::add(ctx, &role, &surname, &other_names, &email)
+        }
+        HkexCommand::Account(AccountCommand::Reset { user_id }) => account::reset(ctx, user_id),
+    }
+}

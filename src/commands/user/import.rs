@@ -1,0 +1,115 @@
+//! Bulk files (seed 3.1, Appendix A): `user import-emails FILE` (header `user_id,email`) and
+//! `user import FILE` (bulk creation). Each file is validated whole, then becomes one request.
+
+use super::{new_profile, print_submitted, submit, warn_all, Fields};
+use crate::bulk;
+use crate::cli::InlineArgs;
+use crate::commands::signed_in;
+use crate::context::{Ctx, Mode};
+use crate::domain::change::{Change, EmailRow};
+use crate::domain::profile;
+use crate::domain::role::Role;
+use crate::domain::user_id::UserId;
+use crate::error::{classify, invalid, DmsError, Kind};
+use crate::ops::maker_checker;
+use serde_json::json;
+use std::collections::HashMap;
+use std::path::Path;
+
+/// Largest bulk file accepted, and most rows (a participant holds at most ~1,300 users).
+const MAX_FILE_BYTES: u64 = 8 * 1024 * 1024;
+const MAX_ROWS: usize = 20_000;
+
+pub fn emails(ctx: &mut Ctx, path: &Path, dry_run: bool, inline: InlineArgs) -> anyhow::Result<()> {
+    let file = bulk::open(path, MAX_FILE_BYTES, &["user_id", "email"], &[])?;
+    let mut rows = Vec::new();
+    let mut lines: HashMap<String, usize> = HashMap::new();
+    file.for_each(MAX_ROWS, |r| {
+        let uid = UserId::parse(r.req("user_id"))?;
+        let email = profile::email(r.req("email"))?;
+        if let Some(first) = lines.insert(uid.to_string(), r.line) {
+            return Err(invalid(format!("user {uid} is listed twice (also line {first})")).into());
+        }
+        rows.push(EmailRow { user_id: uid, email });
+        Ok(())
+    })?;
+    let n = rows.len();
+    finish(ctx, path, Change::ImportEmails { rows }, n, &lines, dry_run, inline)
+}
+
+pub fn users(ctx: &mut Ctx, path: &Path, dry_run: bool, inline: InlineArgs) -> anyhow::Result<()> {
+    let file = bulk::open(
+        path,
+        MAX_FILE_BYTES,
+        &["user_id", "surname", "other_names", "email"],
+        &["status", "enable_from", "disable_after", "channel", "groups", "limit"],
+    )?;
+    let mut profiles = Vec::new();
+    let mut lines: HashMap<String, usize> = HashMap::new();
+    file.for_each(MAX_ROWS, |r| {
+        // An empty user_id is generated inside the write transaction.
+        let given = r.get("user_id").filter(|s| !s.is_empty()).map(UserId::parse).transpose()?;
+        if let Some(u) = &given {
+            if let Some(first) = lines.insert(u.to_string(), r.line) {
+                return Err(invalid(format!("user {u} is listed twice (also line {first})")).into());
+            }
+        }
+        profiles.push(new_profile(
+            given,
+            &Fields {
+                surname: r.get("surname"),
+                other_names: r.get("other_names"),
+                email: r.get("email"),
+                status: r.get("status"),
+                enable_from: r.get("enable_from"),
+                disable_after: r.get("disable_after"),
+                channel: r.get("channel"),
+                groups: r.get("groups"),
+                limit: r.get("limit"),
+            },
+        )?);
+        Ok(())
+    })?;
+    let n = profiles.len();
+    finish(ctx, path, Change::ImportUsers { profiles }, n, &lines, dry_run, inline)
+}
+
+/// Submit the file's one request, or (dry run) check it as submission would.
+fn finish(
+    ctx: &mut Ctx,
+    path: &Path,
+    change: Change,
+    n: usize,
+    lines: &HashMap<String, usize>,
+    dry_run: bool,
+    inline: InlineArgs,
+) -> anyhow::Result<()> {
+    if dry_run {
+        let checked = signed_in(ctx, &[Role::Maker], Mode::Read, |w, me| maker_checker::check(w, me, change))
+            .map_err(|e| with_line(path, lines, e))?;
+        warn_all(ctx, &checked.warnings);
+        let p = &checked.participant;
+        ctx.out.object(&json!({
+            "dry_run": true, "valid": true, "rows": n, "kind": checked.change.kind(),
+            "user_ids": checked.change.subject_ids(),
+            "quota": { "max_users": p.max_users, "total_users": checked.quota.total },
+        }))?;
+        ctx.out.note("Dry run: the file is valid and nothing was submitted.");
+        return Ok(());
+    }
+    let s = submit(ctx, change, &inline).map_err(|e| with_line(path, lines, e))?;
+    print_submitted(ctx, &s, &[("rows", json!(n))])
+}
+
+/// The database checks of a request (unknown user, ID taken, another participant's user)
+/// name the user ID a row fails on; add that row's line of the file (SPEC §9).
+fn with_line(path: &Path, lines: &HashMap<String, usize>, e: anyhow::Error) -> anyhow::Error {
+    let (kind, message) = classify(&e);
+    if kind == Kind::Other {
+        return e;
+    }
+    match lines.iter().filter(|(id, _)| message.contains(id.as_str())).map(|(_, line)| *line).min() {
+        Some(line) => DmsError::new(kind, format!("{} line {line}: {message}", path.display())).into(),
+        None => e,
+    }
+}

@@ -1,0 +1,130 @@
+//! DMS user maintenance (seed 4.3, Appendix A, D c): Create / Change / Delete / Enquire User
+//! Profile, Unlock/Reset OTP Device Registration, bulk e-mail registration, bulk creation,
+//! and `da assign`. Every change is a maker-checker request submitted through
+//! `ops::maker_checker`.
+
+pub mod assign;
+pub mod change;
+pub mod create;
+pub mod delete;
+pub mod enquire;
+pub mod import;
+
+use crate::cli::InlineArgs;
+use crate::commands::signed_in;
+use crate::context::{Ctx, Mode};
+use crate::domain::change::{Change, NewProfile, RequestStatus};
+use crate::domain::profile::{self, AccessChannel, Cents, Groups, UserStatus};
+use crate::domain::role::Role;
+use crate::domain::user_id::UserId;
+use crate::error::{invalid, usage};
+use crate::ops::maker_checker::{self, AuthorisationCode, Submitted};
+use crate::ops::signin::{self, Secret};
+use crate::secrets::Secrets;
+use serde_json::{json, Value};
+
+/// Read the checker's authorisation code for inline mode: the password (stdin or a prompt),
+/// checked now, outside the write lock; the OTP from --otp or a prompt.
+pub fn inline_code(ctx: &Ctx, inline: &InlineArgs) -> anyhow::Result<Option<AuthorisationCode>> {
+    let Some(checker) = &inline.checker else { return Ok(None) };
+    let mut secrets = Secrets::new(inline.password_stdin)?;
+    let password = secrets.existing("checker password", &format!("Authorisation code - password of {checker}"))?;
+    let otp = match &inline.otp {
+        Some(o) => o.clone(),
+        None if secrets.tty() => {
+            dialoguer::Input::new().with_prompt(format!("Authorisation code - OTP of {checker}")).interact_text()?
+        }
+        None => return Err(usage("--otp CODE (the checker's one-time password) is required with --checker").into()),
+    };
+    let password = signin::check_secret(&ctx.store, checker, Secret::Password, &password)?;
+    Ok(Some(AuthorisationCode::TwoFactor { password, otp }))
+}
+
+/// Submit `change` as the signed-in maker (authorised at once with --checker).
+pub fn submit(ctx: &mut Ctx, change: Change, inline: &InlineArgs) -> anyhow::Result<Submitted> {
+    let code = inline_code(ctx, inline)?;
+    signed_in(ctx, &[Role::Maker], Mode::Write, |w, me| maker_checker::submit(w, me, change, code.as_ref()))
+}
+
+/// Print a submission: `{"request_id", "status", ...extra}` and what happens next.
+pub fn print_submitted(ctx: &Ctx, s: &Submitted, extra: &[(&str, Value)]) -> anyhow::Result<()> {
+    warn_all(ctx, &s.warnings);
+    let mut v = json!({ "request_id": s.request_id, "status": s.status.as_str() });
+    if let Some(m) = v.as_object_mut() {
+        for (k, x) in extra {
+            m.insert(k.to_string(), x.clone());
+        }
+    }
+    ctx.out.object(&v)?;
+    if s.status == RequestStatus::Pending {
+        ctx.out
+            .note(&format!("Request {} waits for a DA checker: `dms request approve {}`.", s.request_id, s.request_id));
+    }
+    Ok(())
+}
+
+/// Warnings about addresses: each one, up to ten, then how many more.
+pub fn warn_all(ctx: &Ctx, warnings: &[String]) {
+    const SHOWN: usize = 10;
+    for w in warnings.iter().take(SHOWN) {
+        ctx.out.warn(w);
+    }
+    if warnings.len() > SHOWN {
+        ctx.out.warn(&format!("... and {} more address warnings", warnings.len() - SHOWN));
+    }
+}
+
+/// The one user ID of a single-profile change, once generated.
+pub fn subject(s: &Submitted) -> Value {
+    json!(s.change.subject_ids().first())
+}
+
+/// A date as typed; empty or "none" is no date.
+fn opt_date(field: &'static str, s: Option<&str>) -> anyhow::Result<Option<chrono::NaiveDate>> {
+    match s.map(str::trim).filter(|s| !s.is_empty() && !s.eq_ignore_ascii_case("none")) {
+        Some(d) => Ok(Some(profile::parse_date(field, d)?)),
+        None => Ok(None),
+    }
+}
+
+/// The raw field values of a new profile, from flags or a CSV row.
+#[derive(Default)]
+pub struct Fields<'a> {
+    pub surname: Option<&'a str>,
+    pub other_names: Option<&'a str>,
+    pub email: Option<&'a str>,
+    pub status: Option<&'a str>,
+    pub enable_from: Option<&'a str>,
+    pub disable_after: Option<&'a str>,
+    pub channel: Option<&'a str>,
+    pub groups: Option<&'a str>,
+    pub limit: Option<&'a str>,
+}
+
+/// A value that was given and is not blank.
+fn given(v: Option<&str>) -> Option<&str> {
+    v.filter(|s| !s.trim().is_empty())
+}
+
+/// Build a new business-user profile: every field parsed into its type.
+pub fn new_profile(user_id: Option<UserId>, f: &Fields<'_>) -> anyhow::Result<NewProfile> {
+    let surname = profile::person_name("surname", f.surname.ok_or_else(|| invalid("surname is required"))?)?;
+    let other_names =
+        profile::person_name("other names", f.other_names.ok_or_else(|| invalid("other names is required"))?)?;
+    let email = profile::email(f.email.ok_or_else(|| invalid("email is required (it is needed to initialise 2FA)"))?)?;
+    let enable_from = opt_date("enable from", f.enable_from)?;
+    let disable_after = opt_date("disable after", f.disable_after)?;
+    profile::check_date_window(enable_from, disable_after)?;
+    Ok(NewProfile {
+        user_id,
+        surname,
+        other_names,
+        email,
+        status: given(f.status).map(UserStatus::parse).transpose()?.unwrap_or(UserStatus::Enabled),
+        enable_from,
+        disable_after,
+        channel: given(f.channel).map(AccessChannel::parse).transpose()?.unwrap_or(AccessChannel::Cst),
+        groups: Groups::parse(f.groups.unwrap_or(""))?,
+        limit: given(f.limit).map(Cents::parse).transpose()?.unwrap_or_default(),
+    })
+}

@@ -1,0 +1,719 @@
+//! The maker-checker engine (SPEC §4, seed Appendix A e-f): one path for every request.
+//!
+//! ```text
+//! submit:   maker rule → IDs generated → plan (every rule, nothing written) → insert
+//!           └─ inline --checker: authorise(this one request), in the same transaction
+//! approve:  load the batch (no duplicates, visible, pending) → authorise(batch)
+//! authorise: checker rules for each request → the checker's gate → SAVEPOINT →
+//!           for each request in order: maker rule → plan against the state the ones before
+//!           it left → apply → the authorisation code → RELEASE → decide → audit
+//! ```
+//!
+//! Inline, queued, batch and bulk approvals all run [`authorise`]. A plan is where every rule
+//! about the subjects lives (participant, stale version, DA rules, dates, DA minimum, quota,
+//! IDs), so submission refuses exactly what approval would. A refusal anywhere rolls the
+//! savepoint back and names the request; a wrong code rolls it back and is then recorded
+//! against the checker. All of it happens in the command's one write transaction.
+
+use crate::context::Work;
+use crate::domain::account::{Account, UserProfile};
+use crate::domain::change::{self, Change, RequestStatus};
+use crate::domain::credentials::Factor;
+use crate::domain::gate::{Act, Method};
+use crate::domain::maker_checker::{self as mc, DaCounts, Party};
+use crate::domain::role::Role;
+use crate::domain::user_id::{self, ParticipantKey, UserId};
+use crate::error::{auth, conflict, invalid, not_permitted, DmsError};
+use crate::mail;
+use crate::ops::credentials;
+use crate::ops::session::Actor;
+use crate::ops::signin::{self, Checked};
+use crate::storage::participants::{self, Participant};
+use crate::storage::requests::{self, NewRequest, RequestRow, Subject};
+use crate::storage::{audit, sessions, users};
+use chrono::Duration;
+use serde_json::json;
+use std::collections::{HashMap, HashSet};
+
+/// The checker's authorisation code (seed Appendix A f): its credentials at that moment.
+pub enum AuthorisationCode {
+    /// A checker with 2FA: its password (checked beforehand) and a fresh OTP.
+    TwoFactor { password: Checked, otp: String },
+    /// A smartcard-era checker: its smartcard PIN (checked beforehand).
+    Smartcard { pin: Checked },
+}
+
+impl AuthorisationCode {
+    pub fn checker(&self) -> &UserId {
+        match self {
+            AuthorisationCode::TwoFactor { password, .. } => &password.user_id,
+            AuthorisationCode::Smartcard { pin } => &pin.user_id,
+        }
+    }
+
+    fn method(&self) -> Method {
+        match self {
+            AuthorisationCode::TwoFactor { .. } => Method::TwoFactor,
+            AuthorisationCode::Smartcard { .. } => Method::Smartcard,
+        }
+    }
+}
+
+/// A submitted request.
+#[derive(Debug, Clone)]
+pub struct Submitted {
+    pub request_id: i64,
+    pub status: RequestStatus,
+    /// The change as stored, with generated user IDs filled in.
+    pub change: Change,
+    /// What the maker should know about the addresses it registers (never a refusal).
+    pub warnings: Vec<String>,
+}
+
+/// The seed's advice on every address a change registers (seed 3.1).
+fn warnings(p: &Participant, change: &Change) -> Vec<String> {
+    let emails: Vec<&str> = match change {
+        Change::CreateUser { profile } => vec![profile.email.as_str()],
+        Change::ImportUsers { profiles } => profiles.iter().map(|p| p.email.as_str()).collect(),
+        Change::ChangeUser { changes, .. } => changes.email.iter().map(String::as_str).collect(),
+        Change::ImportEmails { rows } => rows.iter().map(|r| r.email.as_str()).collect(),
+        _ => Vec::new(),
+    };
+    emails.into_iter().flat_map(|e| crate::domain::profile::email_warnings(e, &p.domains)).collect()
+}
+
+/// One pending request of a batch.
+struct Item {
+    id: i64,
+    participant: Participant,
+    maker: UserId,
+    change: Change,
+    recorded: Vec<Subject>,
+}
+
+fn party(a: &Account) -> Party<'_> {
+    Party {
+        user_id: a.id().as_str(),
+        role: a.role(),
+        participant: a.participant(),
+        enabled: a.profile.enabled(),
+        locked: a.cred.locked(),
+    }
+}
+
+fn refused(r: mc::Refusal) -> anyhow::Error {
+    DmsError::from(r).into()
+}
+
+/// Name the request an error is about.
+fn about(id: i64, e: anyhow::Error) -> anyhow::Error {
+    match e.downcast::<DmsError>() {
+        Ok(d) => d.prefixed(&format!("request {id}")).into(),
+        Err(e) => e,
+    }
+}
+
+fn participant(w: &Work<'_>, key: &ParticipantKey) -> anyhow::Result<Participant> {
+    participants::get(&w.tx, key)?.ok_or_else(|| not_permitted(format!("no participant {key}")).into())
+}
+
+/// The maker's participant, and the maker rule.
+fn maker_participant(w: &Work<'_>, maker: &Account) -> anyhow::Result<Participant> {
+    let key =
+        maker.participant().ok_or_else(|| not_permitted("only a DA maker of a participant submits DMS requests"))?;
+    mc::check_maker(&party(maker), key).map_err(refused)?;
+    participant(w, key)
+}
+
+/// Record the expiry of every pending request past its time (write transactions only; reads
+/// show them as EXPIRED already).
+pub fn expire_due(w: &mut Work<'_>) -> anyhow::Result<()> {
+    if !w.writable {
+        return Ok(());
+    }
+    for e in requests::expire_due(&w.tx, w.now)? {
+        w.audit(&audit::Event {
+            action: "request.expired",
+            participant_id: Some(e.participant.id()),
+            detail: json!({ "request_id": e.request_id, "maker": e.maker }).to_string(),
+            ..Default::default()
+        })?;
+    }
+    Ok(())
+}
+
+/// Generate User ID for every new profile of `change` that has none, inside the write
+/// transaction, so parallel makers never pick the same ID. IDs in use, retired, or reserved by
+/// a pending request are skipped, as are the IDs the change names itself.
+fn generate_ids(w: &Work<'_>, p: &Participant, change: &mut Change) -> anyhow::Result<()> {
+    let named: HashSet<String> = change.subject_ids().into_iter().map(UserId::to_string).collect();
+    let mut slots = change.ungenerated();
+    if slots.is_empty() {
+        return Ok(());
+    }
+    let mut taken = users::ids_of_participant(&w.tx, &p.key)?;
+    taken.extend(requests::pending_new_ids(&w.tx, &p.key)?);
+    taken.extend(named);
+    let mut free = user_id::business_user_id_candidates(&p.key.id, p.house()).filter(|id| !taken.contains(id.as_str()));
+    for slot in slots.iter_mut() {
+        **slot = Some(free.next().ok_or_else(|| {
+            conflict(format!(
+                "participant {} has no free business-user IDs left ({} in its ID space)",
+                p.key,
+                user_id::business_user_capacity(p.house())
+            ))
+        })?);
+    }
+    Ok(())
+}
+
+/// Check a change as submission would (for `--dry-run`): the maker rule, generated IDs and
+/// every rule of the plan. Nothing is written. Returns the change with its IDs.
+pub fn check(w: &mut Work<'_>, maker: &Actor, mut change: Change) -> anyhow::Result<DryRun> {
+    let p = maker_participant(w, &maker.account)?;
+    generate_ids(w, &p, &mut change)?;
+    plan(w, &p, &change, None)?;
+    let quota = participants::counts(&w.tx, &p.key)?;
+    Ok(DryRun { warnings: warnings(&p, &change), change, participant: p, quota })
+}
+
+/// What a dry run found: the change with its IDs, and where the participant's quota stands.
+pub struct DryRun {
+    pub change: Change,
+    pub participant: Participant,
+    pub quota: participants::Counts,
+    pub warnings: Vec<String>,
+}
+
+/// Submit a request as the signed-in maker; with `inline`, authorise and apply it at once.
+pub fn submit(
+    w: &mut Work<'_>,
+    maker: &Actor,
+    mut change: Change,
+    inline: Option<&AuthorisationCode>,
+) -> anyhow::Result<Submitted> {
+    expire_due(w)?;
+    let p = maker_participant(w, &maker.account)?;
+    generate_ids(w, &p, &mut change)?;
+    let subjects = plan(w, &p, &change, None)?.subjects;
+    let p_for_warnings = p.clone();
+    let mut checker = match inline {
+        Some(code) => {
+            let mut c = users::account(&w.tx, code.checker())?
+                .ok_or_else(|| auth(format!("unknown checker ID {}", code.checker())))?;
+            let subject_ids = change.subject_ids();
+            checker_may_authorise(w, &mut c, code, maker.account.id(), &p.key, &subject_ids)?;
+            Some(c)
+        }
+        None => None,
+    };
+    savepoint(w, "submit")?;
+    let expires = w.now + Duration::hours(expiry_hours(w)?);
+    let id = requests::insert(
+        &w.tx,
+        &NewRequest {
+            participant: &p.key,
+            change: &change,
+            maker: maker.account.id(),
+            created_at: w.now,
+            expires_at: expires,
+            subjects: &subjects,
+        },
+    )?;
+    let subject_ids = change.subject_ids();
+    w.audit(&audit::Event {
+        actor: Some(maker.account.id().as_str()),
+        action: "request.submitted",
+        subject: subject_ids.first().map(|s| s.as_str()).filter(|_| subject_ids.len() == 1),
+        participant_id: Some(p.id()),
+        detail: json!({ "request_id": id, "kind": change.kind(), "subjects": subject_ids.len(), "summary": change.summary() })
+            .to_string(),
+    })?;
+    let status = match (inline, checker.as_mut()) {
+        (Some(code), Some(c)) => {
+            let item = Item {
+                id,
+                participant: p,
+                maker: maker.account.id().clone(),
+                change: change.clone(),
+                recorded: subjects,
+            };
+            authorise(w, c, code, std::slice::from_ref(&item), "submit", true)?;
+            RequestStatus::Approved
+        }
+        _ => {
+            release(w, "submit")?;
+            RequestStatus::Pending
+        }
+    };
+    let warnings = warnings(&p_for_warnings, &change);
+    Ok(Submitted { request_id: id, status, change, warnings })
+}
+
+/// `request approve N [N...]`: one authorisation for the batch, by the signed-in checker.
+pub fn approve(
+    w: &mut Work<'_>,
+    checker: &mut Actor,
+    ids: &[i64],
+    code: &AuthorisationCode,
+) -> anyhow::Result<Vec<i64>> {
+    expire_due(w)?;
+    if code.checker() != checker.account.id() {
+        return Err(auth("the authorisation code must be the signed-in checker's own").into());
+    }
+    let mut seen = HashSet::new();
+    if let Some(dup) = ids.iter().find(|id| !seen.insert(**id)) {
+        return Err(invalid(format!("request {dup} is named twice")).into());
+    }
+    let mut items = Vec::with_capacity(ids.len());
+    for &id in ids {
+        let r = visible(w, &checker.account, id)?;
+        pending(&r)?;
+        let change = r.change()?;
+        let recorded = requests::subjects(&w.tx, id)?;
+        items.push(Item { id, participant: participant(w, &r.participant)?, maker: r.maker, change, recorded });
+    }
+    for it in &items {
+        let subject_ids = it.change.subject_ids();
+        mc::check_checker(&party(&checker.account), &it.maker, &it.participant.key, &subject_ids)
+            .map_err(|r| about(it.id, refused(r)))?;
+    }
+    signin::gate(w, &checker.account, Act::Authorise(code.method()), "authorisation")?;
+    savepoint(w, "approve")?;
+    authorise(w, &mut checker.account, code, &items, "approve", false)?;
+    Ok(ids.to_vec())
+}
+
+/// The checker rules for an inline checker, then its gate, before anything is written.
+fn checker_may_authorise(
+    w: &mut Work<'_>,
+    checker: &mut Account,
+    code: &AuthorisationCode,
+    maker: &UserId,
+    p: &ParticipantKey,
+    subjects: &[&UserId],
+) -> anyhow::Result<()> {
+    mc::check_checker(&party(checker), maker, p, subjects).map_err(refused)?;
+    signin::gate(w, checker, Act::Authorise(code.method()), "authorisation")
+}
+
+/// The shared core: inside savepoint `sp` (already open), apply each request in order against
+/// the state the ones before it left, then check the authorisation code. On any refusal the
+/// savepoint is rolled back; a wrong code is then recorded against the checker. On success the
+/// requests are decided APPROVED with their audit rows.
+fn authorise(
+    w: &mut Work<'_>,
+    checker: &mut Account,
+    code: &AuthorisationCode,
+    items: &[Item],
+    sp: &str,
+    inline: bool,
+) -> anyhow::Result<()> {
+    let outcome = (|| -> anyhow::Result<Result<Option<u64>, Factor>> {
+        for it in items {
+            let maker = users::account(&w.tx, &it.maker)?
+                .ok_or_else(|| about(it.id, conflict(format!("its maker {} no longer exists", it.maker)).into()))?;
+            mc::check_maker(&party(&maker), &it.participant.key).map_err(|r| about(it.id, refused(r)))?;
+            let plan = plan(w, &it.participant, &it.change, Some(&it.recorded)).map_err(|e| about(it.id, e))?;
+            apply(w, &it.participant, plan, it.id, checker.id())?;
+        }
+        check_code(w, checker, code)
+    })();
+    match outcome {
+        Ok(Ok(step)) => {
+            release(w, sp)?;
+            checker.cred.accept_authorisation(step);
+            users::save_credential(&w.tx, checker.id(), &checker.cred)?;
+            for it in items {
+                if !requests::decide(&w.tx, it.id, RequestStatus::Approved, Some(checker.id()), w.now, None)? {
+                    return Err(conflict(format!("request {} was decided by someone else", it.id)).into());
+                }
+                let mut detail = json!({ "request_id": it.id });
+                if inline {
+                    detail["inline"] = json!(true);
+                }
+                w.audit(&audit::Event {
+                    actor: Some(checker.id().as_str()),
+                    action: "request.approved",
+                    participant_id: Some(it.participant.id()),
+                    detail: detail.to_string(),
+                    ..Default::default()
+                })?;
+            }
+            Ok(())
+        }
+        Ok(Err(factor)) => {
+            rollback_to(w, sp)?;
+            Err(signin::fail(w, checker, factor, "authorisation")?)
+        }
+        Err(e) => {
+            rollback_to(w, sp)?;
+            Err(e)
+        }
+    }
+}
+
+/// Check the authorisation code at this moment, without recording a failure (the caller
+/// does, once the batch is rolled back). Ok(Err(factor)) names what was wrong.
+fn check_code(
+    w: &mut Work<'_>,
+    checker: &Account,
+    code: &AuthorisationCode,
+) -> anyhow::Result<Result<Option<u64>, Factor>> {
+    match code {
+        AuthorisationCode::TwoFactor { password, otp } => {
+            if !password.current(checker) {
+                return Err(conflict("the checker's password changed while authorising: try again").into());
+            }
+            if !password.ok {
+                return Ok(Err(Factor::AuthorisationCode));
+            }
+            let channel = signin::channel(checker)?;
+            signin::check_code_shape(otp, channel)?;
+            Ok(signin::check_otp(w, checker, channel, otp)?.ok_or(Factor::Otp))
+        }
+        AuthorisationCode::Smartcard { pin } => {
+            if !pin.current(checker) {
+                return Err(conflict("the checker's smartcard PIN changed while authorising: try again").into());
+            }
+            Ok(if pin.ok { Ok(None) } else { Err(Factor::AuthorisationCode) })
+        }
+    }
+}
+
+/// A request visible to `who`: its participant's DAs (the exchange and auditors see all).
+fn visible(w: &Work<'_>, who: &Account, id: i64) -> anyhow::Result<RequestRow> {
+    let r = requests::get(&w.tx, id, w.now)?.ok_or_else(|| invalid(format!("no request {id}")))?;
+    if who.participant().is_some_and(|p| *p != r.participant) {
+        return Err(not_permitted(format!("request {id} belongs to another participant")).into());
+    }
+    Ok(r)
+}
+
+fn pending(r: &RequestRow) -> anyhow::Result<()> {
+    match r.status {
+        RequestStatus::Pending => Ok(()),
+        s => Err(conflict(format!("request {} is already {s}", r.request_id)).into()),
+    }
+}
+
+/// A request as a reader sees it, for `request show`.
+pub fn view(w: &Work<'_>, who: &Account, id: i64) -> anyhow::Result<(RequestRow, Change, Vec<Subject>)> {
+    let r = visible(w, who, id)?;
+    let change = r.change()?;
+    let subjects = requests::subjects(&w.tx, id)?;
+    Ok((r, change, subjects))
+}
+
+/// The current profile of a subject (for showing a change beside what it replaces).
+pub fn current(w: &Work<'_>, id: &UserId) -> anyhow::Result<Option<UserProfile>> {
+    users::get(&w.tx, id)
+}
+
+/// How a decision other than approval ends a request.
+#[derive(Debug, Clone)]
+pub enum Decision {
+    /// The checker rejects it, with a reason.
+    Reject(String),
+    /// Its maker withdraws it.
+    Cancel,
+}
+
+/// Reject (checker) or cancel (its maker) a pending request.
+pub fn decide(w: &mut Work<'_>, who: &Actor, id: i64, d: Decision) -> anyhow::Result<RequestStatus> {
+    expire_due(w)?;
+    let me = who.account.id();
+    let r = visible(w, &who.account, id)?;
+    pending(&r)?;
+    let (status, checker, reason, action) = match &d {
+        Decision::Cancel => {
+            if r.maker != *me {
+                return Err(not_permitted(format!("only its maker {} can cancel request {id}", r.maker)).into());
+            }
+            (RequestStatus::Cancelled, None, None, "request.cancelled")
+        }
+        Decision::Reject(reason) => {
+            // The same rules as approval: a decision is the checker's, never about the checker.
+            if r.maker == *me {
+                return Err(not_permitted("the maker cannot decide their own request").into());
+            }
+            if requests::subjects(&w.tx, id)?.iter().any(|s| s.user_id == *me) {
+                return Err(refused(mc::Refusal::CheckerIsSubject(me.to_string())));
+            }
+            (RequestStatus::Rejected, Some(me), Some(reason.as_str()), "request.rejected")
+        }
+    };
+    if !requests::decide(&w.tx, id, status, checker, w.now, reason)? {
+        return Err(conflict(format!("request {id} was decided by someone else")).into());
+    }
+    w.audit(&audit::Event {
+        actor: Some(me.as_str()),
+        action,
+        participant_id: Some(r.participant.id()),
+        detail: json!({ "request_id": id, "reason": reason }).to_string(),
+        ..Default::default()
+    })?;
+    Ok(status)
+}
+
+// ------------------------------------------------------------------------------------------
+// Plans: every rule about a request's subjects, checked against the database as it is now.
+
+/// One write a change makes.
+enum Write {
+    Create(UserProfile),
+    Update {
+        before: Box<UserProfile>,
+        after: Box<UserProfile>,
+        action: &'static str,
+    },
+    Delete(UserProfile),
+    /// Unlock/Reset OTP Device Registration.
+    Reset(UserProfile),
+}
+
+struct Plan {
+    writes: Vec<Write>,
+    subjects: Vec<Subject>,
+}
+
+/// Check `change` against the current state and say what applying it writes. `recorded` are
+/// the subject versions seen at submission (None while submitting). Every rule that can fail
+/// at approval is here, so submission checks it too.
+fn plan(w: &mut Work<'_>, p: &Participant, change: &Change, recorded: Option<&[Subject]>) -> anyhow::Result<Plan> {
+    if let Change::AssignGroups { .. } = change {
+        // Seed 5.1: DAs get business user groups only once smartcards are decommissioned.
+        let today = signin::hkt(w.now).date_naive();
+        let timeline = w.policy()?.timeline;
+        if !timeline.decommissioned(today) {
+            return Err(not_permitted(format!(
+                "DAs can be assigned business user groups only after smartcard decommissioning ({})",
+                timeline.decommission
+            ))
+            .into());
+        }
+    }
+    let mut planner = Planner {
+        w,
+        p,
+        recorded: recorded.map(|r| r.iter().map(|s| (s.user_id.clone(), s.version)).collect()),
+        reserved: HashSet::new(),
+        seen: HashSet::new(),
+        plan: Plan { writes: Vec::new(), subjects: Vec::new() },
+        das_leaving: DaCounts { makers: 0, checkers: 0 },
+    };
+    if recorded.is_none() && change.creates() {
+        planner.reserved = requests::pending_new_ids(&planner.w.tx, &p.key)?;
+    }
+    match change {
+        Change::CreateUser { profile } => planner.create(profile)?,
+        Change::ImportUsers { profiles } => {
+            for np in profiles {
+                planner.create(np)?;
+            }
+        }
+        Change::ChangeUser { user_id, changes } => {
+            let before = planner.existing(user_id)?;
+            let after = changes.apply_to(&before)?;
+            planner.update(before, after, "user.changed")?;
+        }
+        Change::DeleteUser { user_id } => {
+            let before = planner.existing(user_id)?;
+            if before.role.is_da() {
+                return Err(da3_only(user_id).into());
+            }
+            planner.plan.writes.push(Write::Delete(before));
+        }
+        Change::UnlockUser { user_id } => {
+            let before = planner.existing(user_id)?;
+            if before.role.is_da() {
+                return Err(da3_only(user_id).into());
+            }
+            planner.plan.writes.push(Write::Reset(before));
+        }
+        Change::AssignGroups { user_id, groups } => {
+            let before = planner.existing(user_id)?;
+            if !before.role.is_da() {
+                return Err(
+                    invalid(format!("{user_id} is not a Delegated Administrator (da assign is for DAs)")).into()
+                );
+            }
+            let after = UserProfile { groups: groups.clone(), ..before.clone() };
+            planner.update(before, after, "da.groups.assigned")?;
+        }
+        Change::ImportEmails { rows } => {
+            for r in rows {
+                let before = planner.existing(&r.user_id)?;
+                let after = UserProfile { email: Some(r.email.clone()), ..before.clone() };
+                planner.update(before, after, "user.changed")?;
+            }
+        }
+    }
+    let Planner { w, das_leaving, plan, .. } = planner;
+    if das_leaving.makers + das_leaving.checkers > 0 {
+        let before = users::da_counts(&w.tx, &p.key)?;
+        let after =
+            DaCounts { makers: before.makers - das_leaving.makers, checkers: before.checkers - das_leaving.checkers };
+        mc::check_da_minimum(before, after).map_err(refused)?;
+    }
+    let creates = plan.writes.iter().filter(|x| matches!(x, Write::Create(_))).count() as i64;
+    if creates > 0 {
+        let counts = participants::counts(&w.tx, &p.key)?;
+        mc::check_quota(p.max_users, counts.total, creates).map_err(refused)?;
+    }
+    Ok(plan)
+}
+
+fn da3_only(id: &UserId) -> DmsError {
+    not_permitted(format!(
+        "{id} is a Delegated Administrator: DAs are deleted, unlocked and reset by the exchange through eService DA3"
+    ))
+}
+
+struct Planner<'w, 'a, 'p> {
+    w: &'w mut Work<'a>,
+    p: &'p Participant,
+    recorded: Option<HashMap<UserId, Option<i64>>>,
+    reserved: HashSet<String>,
+    seen: HashSet<UserId>,
+    plan: Plan,
+    das_leaving: DaCounts,
+}
+
+impl Planner<'_, '_, '_> {
+    fn once(&mut self, id: &UserId) -> anyhow::Result<()> {
+        if !self.seen.insert(id.clone()) {
+            return Err(invalid(format!("user {id} appears twice in the request")).into());
+        }
+        Ok(())
+    }
+
+    fn create(&mut self, np: &change::NewProfile) -> anyhow::Result<()> {
+        let id = np.user_id.clone().ok_or_else(|| anyhow::anyhow!("a new profile without its user ID"))?;
+        self.once(&id)?;
+        user_id::check_business_user_id(&id, &self.p.key.id, self.p.house())?;
+        if users::id_taken(&self.w.tx, &id)? {
+            return Err(
+                conflict(format!("user ID {id} is taken (user IDs are never reused, even after deletion)")).into()
+            );
+        }
+        if self.reserved.contains(id.as_str()) {
+            return Err(conflict(format!("user ID {id} is already proposed by another pending request")).into());
+        }
+        self.plan.subjects.push(Subject { user_id: id.clone(), version: None });
+        self.plan.writes.push(Write::Create(np.to_profile(id, &self.p.key, self.w.now)));
+        Ok(())
+    }
+
+    /// A subject that must exist, belong to the participant and (at approval) be unchanged
+    /// since submission.
+    fn existing(&mut self, id: &UserId) -> anyhow::Result<UserProfile> {
+        self.once(id)?;
+        let Some(p) = users::get(&self.w.tx, id)? else {
+            return Err(match self.recorded {
+                Some(_) => conflict(format!("stale request: user {id} no longer exists; resubmit")),
+                None => invalid(format!("no user {id}")),
+            }
+            .into());
+        };
+        if p.participant.as_ref() != Some(&self.p.key) {
+            return Err(not_permitted(format!("user {id} is not a user of participant {}", self.p.key)).into());
+        }
+        if let Some(rec) = &self.recorded {
+            if rec.get(id).copied().flatten() != Some(p.version) {
+                return Err(conflict(format!(
+                    "stale request: user {id} has changed since the request was made; resubmit it"
+                ))
+                .into());
+            }
+        }
+        self.plan.subjects.push(Subject { user_id: id.clone(), version: Some(p.version) });
+        Ok(p)
+    }
+
+    fn update(&mut self, before: UserProfile, after: UserProfile, action: &'static str) -> anyhow::Result<()> {
+        if before.enabled() && !after.enabled() {
+            match before.role {
+                Role::Maker => self.das_leaving.makers += 1,
+                Role::Checker => self.das_leaving.checkers += 1,
+                _ => {}
+            }
+        }
+        self.plan.writes.push(Write::Update { before: Box::new(before), after: Box::new(after), action });
+        Ok(())
+    }
+}
+
+/// Write a plan, with an audit row per subject, in the caller's transaction.
+fn apply(w: &mut Work<'_>, p: &Participant, plan: Plan, request_id: i64, checker: &UserId) -> anyhow::Result<()> {
+    let bulk = plan.writes.len() > 1;
+    let ev = |w: &Work<'_>, action: &str, subject: &UserId, detail: serde_json::Value| {
+        let mut d = json!({ "request_id": request_id, "change": detail });
+        if bulk {
+            d["bulk"] = json!(true);
+        }
+        w.audit(&audit::Event {
+            actor: Some(checker.as_str()),
+            action,
+            subject: Some(subject.as_str()),
+            participant_id: Some(p.id()),
+            detail: d.to_string(),
+        })
+    };
+    for write in plan.writes {
+        match write {
+            Write::Create(profile) => {
+                users::insert(&w.tx, &profile)?;
+                ev(w, "user.created", &profile.user_id, json!({ "email": profile.email, "groups": profile.groups }))?;
+            }
+            Write::Update { before, after, action } => {
+                users::update_profile(&w.tx, &after)?;
+                if before.enabled() && !after.enabled() {
+                    sessions::end_all_for_user(&w.tx, &after.user_id, None, w.now, "disabled")?;
+                }
+                ev(w, action, &after.user_id, change::diff(&before, &after))?;
+            }
+            Write::Delete(profile) => {
+                users::delete(&w.tx, &profile, w.now)?;
+                ev(
+                    w,
+                    "user.deleted",
+                    &profile.user_id,
+                    json!({ "surname": profile.surname, "other_names": profile.other_names }),
+                )?;
+            }
+            Write::Reset(profile) => {
+                let mut a = users::account(&w.tx, &profile.user_id)?
+                    .ok_or_else(|| conflict(format!("user {} no longer exists", profile.user_id)))?;
+                credentials::reset(w, &mut a, "OTP device registration reset")?;
+                ev(w, "user.unlocked-reset", &profile.user_id, json!({ "next_logon": "first-time" }))?;
+                if let Some(e) = &profile.email {
+                    w.notify(mail::notification(
+                        e,
+                        "Account unlocked and OTP device registration reset",
+                        "Your CCASS/CCMS account was unlocked and its password and OTP device registration were reset. \
+                         Your next logon is a first-time logon: set a password (Forgot/Reset) and set up the OTP channel again.",
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn expiry_hours(w: &Work<'_>) -> anyhow::Result<i64> {
+    let v = crate::storage::settings::get_or_default(&w.tx, "request-expiry-hours")?;
+    v.parse().map_err(|_| anyhow::anyhow!("setting request-expiry-hours {v:?} is not a number"))
+}
+
+fn savepoint(w: &Work<'_>, name: &str) -> anyhow::Result<()> {
+    crate::storage::savepoint(&w.tx, name)
+}
+
+fn release(w: &Work<'_>, name: &str) -> anyhow::Result<()> {
+    crate::storage::release(&w.tx, name)
+}
+
+fn rollback_to(w: &Work<'_>, name: &str) -> anyhow::Result<()> {
+    crate::storage::rollback_to(&w.tx, name)
+}

@@ -1,0 +1,232 @@
+//! Migration (seed 4.3): the exchange's participants and smartcard-era users arrive as CSV
+//! files. Each file is validated whole (errors name the line) and written in one transaction:
+//! all of it or nothing.
+
+use crate::bulk;
+use crate::context::Work;
+use crate::crypto;
+use crate::domain::account::{Smartcard, UserProfile};
+use crate::domain::profile::{self, AccessChannel};
+use crate::domain::role::Role;
+use crate::domain::user_id::{self, IdKind, UserId};
+use crate::error::{conflict, invalid};
+use crate::ops::exchange;
+use crate::storage::participants::{self, Participant};
+use crate::storage::{audit, users};
+use chrono::NaiveDateTime;
+use serde_json::json;
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+
+/// Largest migration file accepted (100,000 users is about 12 MB).
+const MAX_FILE_BYTES: u64 = 256 * 1024 * 1024;
+const MAX_ROWS: usize = 2_000_000;
+
+/// What an import wrote.
+pub struct Imported {
+    pub rows: usize,
+    pub participants: usize,
+    pub sha256: String,
+}
+
+/// Optional progress: called with the number of rows written so far.
+pub type Progress<'a> = &'a dyn Fn(u64);
+
+/// `hkex participant import FILE` (header `id,name,house,max_users,domains`).
+pub fn import_participants(
+    w: &mut Work<'_>,
+    op: &UserId,
+    path: &Path,
+    progress: Progress<'_>,
+) -> anyhow::Result<Imported> {
+    let file = bulk::open(path, MAX_FILE_BYTES, &["id", "name", "house", "max_users"], &["domains"])?;
+    let shown = file.path.clone();
+    let mut list: Vec<(usize, Participant)> = Vec::new();
+    let mut seen: HashMap<(String, String), usize> = HashMap::new();
+    let now = w.now;
+    let summary = file.for_each(MAX_ROWS, |r| {
+        let max: i64 = r
+            .req("max_users")
+            .parse()
+            .map_err(|_| invalid(format!("max_users {:?} is not a whole number", r.req("max_users"))))?;
+        let domains: Vec<String> = r.get("domains").map(|d| vec![d.to_string()]).unwrap_or_default();
+        let p = exchange::new_participant(r.req("id"), r.req("name"), r.req("house"), max, &domains, now)?;
+        if let Some(first) = seen.insert((p.id().to_string(), p.house().as_str().to_string()), r.line) {
+            return Err(invalid(format!("participant {} is listed twice (also line {first})", p.id())).into());
+        }
+        list.push((r.line, p));
+        Ok(())
+    })?;
+    for (i, (line, p)) in list.iter().enumerate() {
+        exchange::check_new_participant(w, p).map_err(|e| bulk::at_line(&shown, *line, e))?;
+        participants::insert(&w.tx, p)?;
+        progress(i as u64 + 1);
+    }
+    w.audit(&audit::Event {
+        actor: Some(op.as_str()),
+        action: "migration.participants",
+        detail: json!({ "rows": list.len(), "file_sha256": summary.sha256 }).to_string(),
+        ..Default::default()
+    })?;
+    Ok(Imported { rows: list.len(), participants: list.len(), sha256: summary.sha256 })
+}
+
+/// "31-Dec-30 23:59:59", "2030-12-31", "2030-12-31T23:59:59" → 2030-12-31 23:59:59.
+pub fn certificate_expiry(s: &str) -> anyhow::Result<NaiveDateTime> {
+    let s = s.trim();
+    let (date, time) = match s.split_once([' ', 'T']) {
+        Some((d, t)) => (d, t.trim()),
+        None => (s, "23:59:59"),
+    };
+    let d = profile::parse_date("certificate_expiry", date)?;
+    let t = chrono::NaiveTime::parse_from_str(time.trim_end_matches('Z'), "%H:%M:%S")
+        .map_err(|_| invalid(format!("certificate_expiry {s:?}: time must be HH:MM:SS")))?;
+    Ok(d.and_time(t))
+}
+
+/// A smartcard serial number: 8 to 32 letters and digits, upper-cased.
+pub fn srn(s: &str) -> anyhow::Result<String> {
+    let v = s.trim().to_ascii_uppercase();
+    if (8..=32).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        Ok(v)
+    } else {
+        Err(invalid(format!("srn {:?}: 8 to 32 letters and digits", s.chars().take(40).collect::<String>())).into())
+    }
+}
+
+/// `hkex import-smartcard-users FILE` (header
+/// `participant,user_id,surname,other_names,email,role,srn,certificate_expiry` and optional
+/// `pin_phc`, `access_channel`).
+pub fn import_smartcard_users(
+    w: &mut Work<'_>,
+    op: &UserId,
+    path: &Path,
+    progress: Progress<'_>,
+) -> anyhow::Result<Imported> {
+    let file = bulk::open(
+        path,
+        MAX_FILE_BYTES,
+        &["participant", "user_id", "surname", "other_names", "email", "role", "srn", "certificate_expiry"],
+        &["pin_phc", "access_channel"],
+    )?;
+    let shown = file.path.clone();
+    let mut by_code: HashMap<String, Vec<Participant>> = HashMap::new();
+    for p in participants::list(&w.tx)? {
+        by_code.entry(p.id().to_string()).or_default().push(p);
+    }
+    let mut seen: HashSet<UserId> = HashSet::new();
+    let mut adding: HashMap<usize, (usize, i64)> = HashMap::new();
+    let mut registrations: Vec<Participant> = Vec::new();
+    let mut rows: Vec<(usize, UserProfile)> = Vec::new();
+    let now = w.now;
+    let summary = file.for_each(MAX_ROWS, |r| {
+        let code = r.req("participant").to_ascii_uppercase();
+        let uid = UserId::parse(r.req("user_id"))?;
+        let candidates = by_code
+            .get(&code)
+            .ok_or_else(|| invalid(format!("unknown participant {code:?} (import participants first)")))?;
+        // A code in both HKCC and SEOCH: the user ID's digit says which house it belongs to.
+        let p = candidates
+            .iter()
+            .find(|p| p.key.owns(&uid))
+            .or_else(|| candidates.first().filter(|_| candidates.len() == 1))
+            .ok_or_else(|| invalid(format!("user ID {uid} is not an ID of participant {code}")))?;
+        let role: Role = r.req("role").parse().map_err(invalid)?;
+        let kind = user_id::classify(&uid, &p.key.id, p.house())?;
+        match (role, kind) {
+            (Role::User, IdKind::BusinessUser) | (Role::Maker | Role::Checker, IdKind::DelegatedAdministrator) => {}
+            (Role::User, _) => return Err(invalid(format!("{uid} has a DA user ID but role user")).into()),
+            (Role::Maker | Role::Checker, _) => {
+                return Err(invalid(format!("{uid} is not a DA user ID (DAs end in X/Y/Z + 1-9)")).into())
+            }
+            _ => return Err(invalid("role must be user, maker or checker").into()),
+        }
+        if !seen.insert(uid.clone()) {
+            return Err(invalid(format!("user {uid} is listed twice")).into());
+        }
+        let email = match r.req("email").trim() {
+            "" => None,
+            e => Some(profile::email(e)?),
+        };
+        let pin_phc = match r.get("pin_phc").map(str::trim).filter(|s| !s.is_empty()) {
+            Some(phc) => Some(crypto::imported_pin_phc(phc).map_err(|why| invalid(format!("pin_phc: {why}")))?),
+            None => None,
+        };
+        let channel = match r.get("access_channel").map(str::trim).filter(|s| !s.is_empty()) {
+            Some(c) => AccessChannel::parse(c)?,
+            None => AccessChannel::Cst,
+        };
+        let slot = match registrations.iter().position(|x| x.key == p.key) {
+            Some(i) => i,
+            None => {
+                registrations.push(p.clone());
+                registrations.len() - 1
+            }
+        };
+        adding.entry(slot).or_insert((r.line, 0)).1 += 1;
+        let profile = UserProfile {
+            channel,
+            smartcard: Some(Smartcard {
+                srn: srn(r.req("srn"))?,
+                cert_expiry: certificate_expiry(r.req("certificate_expiry"))?,
+                pin_phc,
+            }),
+            ..UserProfile::new(
+                uid,
+                Some(p.key.clone()),
+                role,
+                &profile::person_name("surname", r.req("surname"))?,
+                &profile::person_name("other names", r.req("other_names"))?,
+                email.as_deref(),
+                now,
+            )
+        };
+        rows.push((r.line, profile));
+        Ok(())
+    })?;
+    for (slot, (first_line, n)) in &adding {
+        let p = &registrations[*slot];
+        let c = participants::counts(&w.tx, &p.key)?;
+        if c.total + n > p.max_users {
+            return Err(conflict(format!(
+                "{shown} line {first_line}: participant {} would hold {} users, more than its maximum {}",
+                p.key,
+                c.total + n,
+                p.max_users
+            ))
+            .into());
+        }
+    }
+    for (i, (line, u)) in rows.iter().enumerate() {
+        if users::id_taken(&w.tx, &u.user_id)? {
+            return Err(
+                conflict(format!("{shown} line {line}: user ID {} is taken (or was used before)", u.user_id)).into()
+            );
+        }
+        users::insert(&w.tx, u)?;
+        progress(i as u64 + 1);
+    }
+    w.audit(&audit::Event {
+        actor: Some(op.as_str()),
+        action: "migration.smartcard-users",
+        detail: json!({ "rows": rows.len(), "participants": adding.len(), "file_sha256": summary.sha256 }).to_string(),
+        ..Default::default()
+    })?;
+    Ok(Imported { rows: rows.len(), participants: adding.len(), sha256: summary.sha256 })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn certificate_expiry_forms() {
+        let t = |s: &str| certificate_expiry(s).map(|d| d.format("%Y-%m-%d %H:%M:%S").to_string());
+        assert_eq!(t("31-Dec-30 23:59:59").expect("seed form"), "2030-12-31 23:59:59");
+        assert_eq!(t("2030-12-31").expect("date"), "2030-12-31 23:59:59");
+        assert_eq!(t("2030-12-31T08:00:00Z").expect("rfc3339-ish"), "2030-12-31 08:00:00");
+        assert!(certificate_expiry("soon").is_err());
+        assert_eq!(srn("0101101200012ab2").expect("srn"), "0101101200012AB2");
+        assert!(srn("x").is_err() && srn("'; DROP TABLE users;--").is_err());
+    }
+}

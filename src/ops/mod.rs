@@ -1,0 +1,19 @@
+//! The operations: where each rule is *enforced*, on one path (cargo's `ops::*`, kanidm's
+//! credential module). A command file parses its arguments, calls one function here inside
+//! `Ctx::transact`, and hands the result to `output`.
+//!
+//! - [`signin`]: load, the account gate, each factor, failure counting, sessions opened;
+//! - [`session`]: every command's session check (limits, then the gate);
+//! - [`credentials`]: the effects of the credential transitions (reset, set-up, change);
+//! - [`maker_checker`]: the one engine for inline, queued, batch and bulk requests;
+//! - [`exchange`]: DA3, DA4, participants, settings, holidays, the exchange's accounts;
+//! - [`migration`]: the smartcard-era imports;
+//! - [`views`]: who may read what (enquire, listing and report scopes).
+
+pub mod credentials;
+pub mod exchange;
+pub mod maker_checker;
+pub mod migration;
+pub mod session;
+pub mod signin;
+pub mod views;

@@ -1,0 +1,366 @@
+//! Sign-in, on one path: load the account, pass the gate, check each factor, count failures,
+//! open a session. Every sign-in, self-service step and authorisation code comes through the
+//! functions here.
+//!
+//! Passwords and PINs are checked with argon2 *before* the write transaction ([`check_secret`]
+//! gives a [`Checked`]); inside it, the stored hash is compared with the one that was checked,
+//! so the write lock is never held across the hash and a hash that changed meanwhile voids the
+//! check.
+
+use crate::context::Work;
+use crate::crypto;
+use crate::domain::account::Account;
+use crate::domain::credentials::Factor;
+use crate::domain::gate::{self, Act, Method};
+use crate::domain::lockout::AfterFailure;
+use crate::domain::otp::{self, OtpChannel};
+use crate::domain::user_id::UserId;
+use crate::error::{auth, conflict, invalid, not_permitted, DmsError};
+use crate::storage::{audit, otps, sessions, users, Store};
+use chrono::{DateTime, FixedOffset, Utc};
+use serde_json::json;
+use zeroize::Zeroizing;
+
+pub fn hkt(t: DateTime<Utc>) -> DateTime<FixedOffset> {
+    crate::domain::hours::hong_kong(t)
+}
+
+/// "Mon 23-Nov-2026 10:05 HKT".
+pub fn show_time(t: DateTime<Utc>) -> String {
+    hkt(t).format("%a %d-%b-%Y %H:%M HKT").to_string()
+}
+
+/// Which stored secret a [`Checked`] was checked against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Secret {
+    Password,
+    SmartcardPin,
+}
+
+/// A password or PIN checked with argon2 before the write lock was taken.
+#[derive(Debug, Clone)]
+pub struct Checked {
+    pub user_id: UserId,
+    pub secret: Secret,
+    /// The hash it was checked against (if it changes meanwhile, the check is void).
+    phc: Option<String>,
+    pub ok: bool,
+}
+
+/// A hash to burn the same time on when there is nothing to check against, so the time an
+/// answer takes does not tell whether an account exists or has a password.
+const DECOY_PHC: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$ZG1zLWRlY295LXNhbHQ$Qj1x3zmXeWeP/G0zw7nDkxP1QnCWeWkfkw2t5n9Bv1E";
+
+/// Check `secret` against the stored hash, outside any transaction.
+pub fn check_secret(store: &Store, user: &UserId, which: Secret, secret: &str) -> anyhow::Result<Checked> {
+    let phc = match which {
+        Secret::Password => users::password_phc(store.conn(), user)?,
+        Secret::SmartcardPin => users::pin_phc(store.conn(), user)?,
+    };
+    let ok = match &phc {
+        Some(p) => crypto::verify_secret(secret, p),
+        None => {
+            let _ = crypto::verify_secret(secret, DECOY_PHC);
+            false
+        }
+    };
+    Ok(Checked { user_id: user.clone(), secret: which, phc, ok })
+}
+
+impl Checked {
+    /// Does the stored hash still match the one that was checked?
+    pub fn current(&self, a: &Account) -> bool {
+        let stored = match self.secret {
+            Secret::Password => a.cred.password_phc(),
+            Secret::SmartcardPin => a.profile.smartcard.as_ref().and_then(|s| s.pin_phc.as_deref()),
+        };
+        stored == self.phc.as_deref() && a.id() == &self.user_id
+    }
+}
+
+/// Has this user set a password yet? (For the terminal's first-time logon walk-through.)
+pub fn has_password(store: &Store, user: &UserId) -> anyhow::Result<bool> {
+    Ok(users::password_phc(store.conn(), user)?.is_some())
+}
+
+/// Load an account for a sign-in step; an unknown ID is an authentication failure, recorded
+/// in the audit trail like any other attempt.
+pub fn load(w: &mut Work<'_>, user: &UserId, step: &str) -> anyhow::Result<Account> {
+    match users::account(&w.tx, user)? {
+        Some(a) => Ok(a),
+        None => {
+            w.audit(&audit::Event {
+                action: "signin.unknown-user",
+                subject: Some(user.as_str()),
+                detail: json!({ "step": step }).to_string(),
+                ..Default::default()
+            })?;
+            Err(auth(format!("unknown user ID {user}")).recorded().into())
+        }
+    }
+}
+
+/// The gate (SPEC §3) for a sign-in or self-service step; a refusal is audited.
+pub fn gate(w: &mut Work<'_>, a: &Account, act: Act, step: &str) -> anyhow::Result<()> {
+    let now = w.now;
+    let refused = gate::may_act(a, act, w.policy()?, now).err();
+    match refused {
+        None => Ok(()),
+        Some(r) => {
+            let e = DmsError::from(r);
+            audit_self(w, a, "signin.refused", json!({ "step": step, "reason": e.message }))?;
+            Err(e.recorded().into())
+        }
+    }
+}
+
+/// Append an audit row of something an account did to itself.
+pub fn audit_self(w: &Work<'_>, a: &Account, action: &str, detail: serde_json::Value) -> anyhow::Result<()> {
+    w.audit(&audit::Event {
+        actor: Some(a.id().as_str()),
+        action,
+        subject: Some(a.id().as_str()),
+        participant_id: a.profile.participant_id(),
+        detail: detail.to_string(),
+    })
+}
+
+/// Record a wrong secret: count it, lock the account when the rule says so (its sessions end),
+/// and return the error to report once this is committed.
+pub fn fail(w: &mut Work<'_>, a: &mut Account, factor: Factor, step: &str) -> anyhow::Result<anyhow::Error> {
+    let after = a.cred.record_failure(w.now, factor);
+    let action = match factor {
+        Factor::Password => "signin.fail.password",
+        Factor::Otp => "signin.fail.otp",
+        Factor::Pin => "signin.fail.pin",
+        Factor::AuthorisationCode => "authorisation.fail",
+    };
+    audit_self(w, a, action, json!({ "step": step }))?;
+    users::save_credential(&w.tx, a.id(), &a.cred)?;
+    if after == AfterFailure::Locked {
+        sessions::end_all_for_user(&w.tx, a.id(), None, w.now, "locked")?;
+        w.audit(&audit::Event {
+            action: "account.locked",
+            subject: Some(a.id().as_str()),
+            participant_id: a.profile.participant_id(),
+            detail: json!({ "rule": "5 unsuccessful sign-ins within 30 minutes" }).to_string(),
+            ..Default::default()
+        })?;
+        let locked = DmsError::from(gate::Refusal::Locked { user: a.id().to_string(), role: a.role() });
+        return Ok(locked.prefixed(factor.wrong()).recorded().into());
+    }
+    Ok(auth(factor.wrong()).recorded().into())
+}
+
+/// A password or PIN checked beforehand: void if the hash changed meanwhile, a counted
+/// failure if wrong.
+pub fn verify_checked(
+    w: &mut Work<'_>,
+    a: &mut Account,
+    checked: &Checked,
+    factor: Factor,
+    step: &str,
+) -> anyhow::Result<()> {
+    if !checked.current(a) {
+        return Err(conflict("the password or PIN changed while this command ran: try again").into());
+    }
+    if !checked.ok {
+        return Err(fail(w, a, factor, step)?);
+    }
+    Ok(())
+}
+
+/// Is this text shaped like an OTP of the channel at all? A typo is invalid input, not a
+/// failed attempt.
+pub fn check_code_shape(code: &str, channel: OtpChannel) -> anyhow::Result<()> {
+    let (digits, from) = match channel {
+        OtpChannel::App => (otp::TOTP_DIGITS as usize, "the authenticator app"),
+        OtpChannel::Email => (otp::EMAIL_OTP_DIGITS, "the e-mail"),
+    };
+    if otp::is_code_shaped(code, digits) {
+        Ok(())
+    } else {
+        Err(invalid(format!("--otp: a one-time password from {from} is {digits} digits")).into())
+    }
+}
+
+/// The account's OTP channel, or the error that says how to set one up.
+pub fn channel(a: &Account) -> anyhow::Result<OtpChannel> {
+    a.cred.channel().ok_or_else(|| {
+        let uid = a.id();
+        not_permitted(format!(
+            "{uid} has no OTP channel yet: run `dms otp setup --user {uid} --app` (authenticator app) or `--email --accept-warning`"
+        ))
+        .into()
+    })
+}
+
+/// Check an OTP from `channel` (a pending app key counts: the first accepted code confirms the
+/// device) at this moment. A wrong, expired or replayed code is a counted miss. On success the
+/// code is spent: an e-mail OTP is marked used; an app code's step is returned for the
+/// credential to remember.
+pub fn verify_otp(
+    w: &mut Work<'_>,
+    a: &mut Account,
+    channel: OtpChannel,
+    code: &str,
+    step: &str,
+) -> anyhow::Result<Option<u64>> {
+    match check_otp(w, a, channel, code)? {
+        Some(totp_step) => Ok(totp_step),
+        None => Err(fail(w, a, Factor::Otp, step)?),
+    }
+}
+
+/// [`verify_otp`] without counting a miss: `None` when the code is wrong, expired or
+/// replayed. For the authorisation code, whose miss is recorded after the batch it would have
+/// authorised is rolled back.
+pub fn check_otp(
+    w: &mut Work<'_>,
+    a: &Account,
+    channel: OtpChannel,
+    code: &str,
+) -> anyhow::Result<Option<Option<u64>>> {
+    check_code_shape(code, channel)?;
+    let accepted = match channel {
+        OtpChannel::App => {
+            let (sealed, last) = a.cred.app_key().map(|(k, s)| (k.to_vec(), s)).unwrap_or_default();
+            let secret = w.key()?.open(a.id().as_str(), &sealed)?;
+            let unix = u64::try_from(w.now.timestamp()).unwrap_or(0);
+            otp::verify_totp(&secret, code, unix, last).ok().map(Some)
+        }
+        OtpChannel::Email => {
+            let stored = otps::get(&w.tx, a.id())?;
+            let usable = otp::email_otp_usable(stored.as_ref().map(|s| &s.issued), w.now).is_ok();
+            let expected = stored.map(|s| s.code_hash).unwrap_or_default();
+            let given = w.key()?.otp_hash(a.id().as_str(), code);
+            if usable && crypto::ct_eq(&given, &expected) {
+                otps::mark_used(&w.tx, a.id(), w.now)?;
+                Some(None)
+            } else {
+                None
+            }
+        }
+    };
+    Ok(accepted)
+}
+
+/// Draw a fresh 8-digit e-mail OTP, store its keyed hash, and queue the mail for after the
+/// commit.
+pub fn issue_email_otp(w: &mut Work<'_>, a: &Account, requested: bool) -> anyhow::Result<()> {
+    let Some(email) = a.profile.email.clone() else {
+        return Err(not_permitted(format!("{} has no registered e-mail address", a.id())).into());
+    };
+    let code = Zeroizing::new(loop {
+        if let Some(c) = otp::email_otp_from_random(w.rng.next_u64()) {
+            break c;
+        }
+    });
+    let hash = w.key()?.otp_hash(a.id().as_str(), &code);
+    otps::put(&w.tx, a.id(), &hash, w.now, requested)?;
+    audit_self(w, a, "otp.email.sent", json!({ "requested": requested }))?;
+    w.send_otp(a.id(), crate::mail::otp_mail(&email, &code));
+    Ok(())
+}
+
+/// "a***@abc.com.hk": enough to recognise one's address, not to harvest it.
+pub fn mask_email(email: &str) -> String {
+    match email.split_once('@') {
+        Some((local, domain)) => {
+            let first: String = local.chars().take(1).collect();
+            format!("{first}***@{domain}")
+        }
+        None => "***".into(),
+    }
+}
+
+/// The password step of a sign-in: the gate, a password at all, the password itself.
+pub fn password_step(w: &mut Work<'_>, checked: &Checked, step: &str) -> anyhow::Result<Account> {
+    let mut a = load(w, &checked.user_id, step)?;
+    gate(w, &a, Act::SignIn(Method::TwoFactor), step)?;
+    if a.cred.password().is_none() {
+        let uid = a.id();
+        return Err(auth(format!(
+            "{uid} has no password yet: first-time logon starts with `dms otp request --user {uid}` and `dms password reset --user {uid} --otp CODE`"
+        ))
+        .into());
+    }
+    verify_checked(w, &mut a, checked, Factor::Password, step)?;
+    Ok(a)
+}
+
+/// A signed-in session, just opened.
+pub struct SignedIn {
+    pub account: Account,
+    pub token: Zeroizing<Vec<u8>>,
+    pub method: Method,
+    /// This sign-in confirmed the OTP channel (the end of a first-time logon).
+    pub first: bool,
+}
+
+/// Sign in with both factors (seed Appendix C): the password checked beforehand, then the OTP
+/// at this moment; the first accepted code confirms the channel. `replaces` is the token of
+/// the session file being overwritten, which ends.
+pub fn login(w: &mut Work<'_>, checked: &Checked, code: &str, replaces: Option<&[u8]>) -> anyhow::Result<SignedIn> {
+    let mut a = password_step(w, checked, "login")?;
+    if let Err(r) = gate::password_current(&a, w.now) {
+        let e = DmsError::from(r);
+        audit_self(w, &a, "signin.refused", json!({ "step": "login", "reason": "password expired" }))?;
+        return Err(e.recorded().into());
+    }
+    let channel = channel(&a)?;
+    let step = verify_otp(w, &mut a, channel, code, "login")?;
+    let channel = channel.as_str();
+    let first = a.cred.accept_logon(w.now, step);
+    users::save_credential(&w.tx, a.id(), &a.cred)?;
+    if first {
+        audit_self(w, &a, "otp.confirmed", json!({ "channel": channel }))?;
+    }
+    let token = open_session(w, &a, Method::TwoFactor, replaces)?;
+    audit_self(w, &a, "signin.ok", json!({ "channel": channel, "first_time": first }))?;
+    Ok(SignedIn { account: a, token, method: Method::TwoFactor, first })
+}
+
+/// Sign in with a smartcard and its PIN (legacy, until decommissioning; always on PG).
+pub fn login_smartcard(w: &mut Work<'_>, pin: &Checked, replaces: Option<&[u8]>) -> anyhow::Result<SignedIn> {
+    let mut a = load(w, &pin.user_id, "smartcard")?;
+    gate(w, &a, Act::SignIn(Method::Smartcard), "smartcard")?;
+    verify_checked(w, &mut a, pin, Factor::Pin, "smartcard")?;
+    a.cred.accept_smartcard(w.now);
+    users::save_credential(&w.tx, a.id(), &a.cred)?;
+    let token = open_session(w, &a, Method::Smartcard, replaces)?;
+    audit_self(w, &a, "signin.ok", json!({ "method": "smartcard", "access_channel": a.profile.channel }))?;
+    Ok(SignedIn { account: a, token, method: Method::Smartcard, first: false })
+}
+
+fn open_session(
+    w: &mut Work<'_>,
+    a: &Account,
+    method: Method,
+    replaces: Option<&[u8]>,
+) -> anyhow::Result<Zeroizing<Vec<u8>>> {
+    if let Some(old) = replaces {
+        sessions::end(&w.tx, &crypto::token_hash(old), w.now, "replaced by a new sign-in")?;
+    }
+    let token = Zeroizing::new(w.rng.bytes::<32>().to_vec());
+    sessions::insert(&w.tx, &crypto::token_hash(&token), a.id(), method, w.now)?;
+    Ok(token)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masks_email() {
+        assert_eq!(mask_email("chan.taiman@abc.com.hk"), "c***@abc.com.hk");
+        assert_eq!(mask_email("x"), "***");
+    }
+
+    #[test]
+    fn the_decoy_hash_is_a_valid_argon2id_phc() {
+        assert!(crypto::is_argon2_phc(DECOY_PHC));
+        assert!(!crypto::verify_secret("anything", DECOY_PHC));
+    }
+}
