@@ -14,8 +14,9 @@ writes, in OUT_DIR:
 ID formats follow src/domain/user_id.rs:
   HKSCC CP/DB participant: 6 chars [A-Z0-9]; business user = participant + 2 chars from
       0-9A-Z that are not a DA suffix [XYZ][1-9]; DA = participant + X1/X2/X3.
-  HKCC/SEOCH participant: HK + 3 chars; business user = participant + digit 1-4 + 2 such
-      chars; DA = participant + 1 + X1/X2/X3.
+  HKCC/SEOCH participant: HK + 3 chars; business user = participant + the house's user ID
+      digit (HKCC 1 or 3, SEOCH 2 or 4) + 2 such chars; DA = participant + 1 (HKCC) or 2
+      (SEOCH) + X1/X2/X3.
 An HKSCC participant has room for exactly 1,269 business users; one participant (the
 "full" one, HKSCC CP) gets all of them, every other at most 1,269. The full participant's
 business users have no e-mail address yet, so the bulk registration sets all 1,269.
@@ -33,9 +34,10 @@ ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 PAIRS = [a + b for a in ALPHABET for b in ALPHABET if not (a in "XYZ" and b in "123456789")]
 assert len(PAIRS) == 1269
 HKSCC_CAPACITY = len(PAIRS)  # business users of an HKSCC participant
-HK_CAPACITY = 4 * len(PAIRS)  # HKCC / SEOCH: digit 1-4 before the pair
+HK_CAPACITY = 2 * len(PAIRS)  # HKCC / SEOCH: two user ID digits each before the pair
+HOUSE_DIGITS = {"hkcc": "13", "seoch": "24"}
 DA_SPACE_HKSCC = 27  # X/Y/Z + 1-9
-DA_SPACE_HK = 4 * 27
+DA_SPACE_HK = 2 * 27
 
 SURNAMES = ["CHAN", "WONG", "LEE", "CHEUNG", "LAU", "HO", "NG", "LEUNG", "CHOW", "TSANG", "LAM", "YIP",
             "TANG", "KWOK", "FUNG", "LO", "MAK", "YEUNG", "SO", "CHU", "POON", "TAM", "SIU", "KWAN"]
@@ -124,14 +126,14 @@ def main():
             if parts.index((pid, house)) == full_index:
                 max_users = space  # 1,296: 1,269 business users + 27 DA IDs
             pw.writerow([pid, f"PARTICIPANT {pid} LIMITED", house, max_users, domain])
-            infix = "1" if hk else ""
+            infix = HOUSE_DIGITS[house][0] if hk else ""
             for suffix, role in (("X1", "maker"), ("X2", "checker"), ("X3", "checker")):
                 uid = pid + infix + suffix
                 uw.writerow([pid, uid, rng.choice(SURNAMES), rng.choice(GIVEN),
                              f"da.{uid.lower()}@{domain}", role, srn(rng), cert_expiry(rng)])
             # Business-user IDs: a random sample of the participant's ID space, in ID order.
             if hk:
-                space_ids = [pid + d + p for d in "1234" for p in PAIRS]
+                space_ids = [pid + d + p for d in HOUSE_DIGITS[house] for p in PAIRS]
             else:
                 space_ids = [pid + p for p in PAIRS]
             ids = sorted(rng.sample(space_ids, n))

@@ -1,6 +1,6 @@
 //! The command tree (clap derive). Names and flags here are the scripting contract of SPEC §8.
 
-use crate::domain::user_id::UserId;
+use crate::domain::user_id::{ClearingHouse, UserId};
 use crate::output::Format;
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
@@ -38,6 +38,10 @@ pub struct Global {
 
 pub fn user_id(s: &str) -> Result<UserId, String> {
     UserId::parse(s).map_err(|e| e.to_string())
+}
+
+pub fn house(s: &str) -> Result<ClearingHouse, String> {
+    ClearingHouse::parse(s).map_err(|e| e.to_string())
 }
 
 #[derive(Debug, Subcommand)]
@@ -207,11 +211,14 @@ pub struct InlineArgs {
     #[arg(long, value_parser = user_id, value_name = "ID")]
     pub checker: Option<UserId>,
     /// The checker's one-time password.
-    #[arg(long, value_name = "CODE", requires = "checker")]
+    #[arg(long, value_name = "CODE", requires = "checker", conflicts_with = "smartcard")]
     pub otp: Option<String>,
-    /// Read the checker's password from standard input.
+    /// Read the checker's password (or smartcard PIN) from standard input.
     #[arg(long, requires = "checker")]
     pub password_stdin: bool,
+    /// A smartcard-era checker authorises with its smartcard PIN as the authorisation code.
+    #[arg(long, requires = "checker")]
+    pub smartcard: bool,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -237,6 +244,9 @@ pub struct ProfileArgs {
     /// Transaction limit in HKD (0.00 - 9,999,999,999.99).
     #[arg(long, value_name = "HKD")]
     pub limit: Option<String>,
+    /// Access channel: CST (terminal, 2FA) or PG (Participant Gateway, smartcard only).
+    #[arg(long, value_name = "CST|PG")]
+    pub channel: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -249,9 +259,6 @@ pub enum UserCommand {
         /// Generate User ID: the next free one.
         #[arg(long)]
         generate: bool,
-        /// Access channel: CST (terminal) or PG (Participant Gateway).
-        #[arg(long, default_value = "CST")]
-        channel: String,
         #[command(flatten)]
         profile: ProfileArgs,
         #[command(flatten)]
@@ -327,6 +334,9 @@ pub enum RequestCommand {
         /// Operator and auditors: one participant.
         #[arg(long)]
         participant: Option<String>,
+        /// With --participant, where the code is registered with both HKCC and SEOCH.
+        #[arg(long, value_parser = house, requires = "participant")]
+        house: Option<ClearingHouse>,
     },
     /// Show one request with what it would change.
     Show { id: i64 },
@@ -334,10 +344,13 @@ pub enum RequestCommand {
     Approve {
         #[arg(required = true)]
         ids: Vec<i64>,
-        #[arg(long, value_name = "CODE")]
+        #[arg(long, value_name = "CODE", conflicts_with = "smartcard")]
         otp: Option<String>,
         #[arg(long)]
         password_stdin: bool,
+        /// A smartcard-era checker: the smartcard PIN is the authorisation code.
+        #[arg(long)]
+        smartcard: bool,
         /// Do not ask for confirmation on a terminal.
         #[arg(long, short)]
         yes: bool,
@@ -366,6 +379,9 @@ pub struct ListingArgs {
     /// Operator and auditors: every participant.
     #[arg(long)]
     pub all: bool,
+    /// With --participant, where the code is registered with both HKCC and SEOCH.
+    #[arg(long, value_parser = house, requires = "participant")]
+    pub house: Option<ClearingHouse>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -383,9 +399,15 @@ pub enum HkexCommand {
     Da4 {
         #[arg(long)]
         participant: String,
+        /// Where the code is registered with both HKCC and SEOCH.
+        #[arg(long, value_parser = house)]
+        house: Option<ClearingHouse>,
         #[arg(long)]
         accounts: i64,
     },
+    /// Smartcards of Participant Gateway users (the PIN on standard input).
+    #[command(subcommand)]
+    Smartcard(SmartcardCommand),
     /// Timeline and system settings.
     #[command(subcommand)]
     Settings(SettingsCommand),
@@ -395,6 +417,24 @@ pub enum HkexCommand {
     /// Migration: import smartcard-era users from CSV (header
     /// participant,user_id,surname,other_names,email,role,srn,certificate_expiry[,pin_phc]).
     ImportSmartcardUsers { file: PathBuf },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SmartcardCommand {
+    /// Issue a smartcard to a PG user created after the launch (SRN, certificate expiry; the
+    /// PIN, 6-8 digits, on standard input or a prompt).
+    Issue {
+        #[arg(value_parser = user_id)]
+        user_id: UserId,
+        #[arg(long)]
+        srn: String,
+        /// DATE [TIME], e.g. 2030-12-31 or "31-Dec-30 23:59:59" (Hong Kong time).
+        #[arg(long, value_name = "DATE")]
+        certificate_expiry: String,
+        /// Read the PIN from standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -461,7 +501,12 @@ pub enum ParticipantCommand {
     /// List participants with their quota use.
     List,
     /// Show one participant.
-    Show { id: String },
+    Show {
+        id: String,
+        /// Where the code is registered with both HKCC and SEOCH.
+        #[arg(long, value_parser = house)]
+        house: Option<ClearingHouse>,
+    },
     /// Migration: import participants from CSV (header id,name,house,max_users,domains).
     Import { file: PathBuf },
 }
@@ -472,6 +517,9 @@ pub enum Da3Command {
     Add {
         #[arg(long)]
         participant: String,
+        /// Where the code is registered with both HKCC and SEOCH.
+        #[arg(long, value_parser = house)]
+        house: Option<ClearingHouse>,
         /// maker or checker.
         #[arg(long)]
         role: String,
@@ -486,11 +534,24 @@ pub enum Da3Command {
     Unlock {
         #[arg(value_parser = user_id)]
         da_id: UserId,
+        /// The DA's registered e-mail address, checked as the eService checks it.
+        #[arg(long)]
+        email: Option<String>,
     },
     /// Reset a DA's password and OTP device registration (next logon is first-time).
     Reset {
         #[arg(value_parser = user_id)]
         da_id: UserId,
+        /// The DA's registered e-mail address, checked as the eService checks it.
+        #[arg(long)]
+        email: Option<String>,
+    },
+    /// Change a DA's registered e-mail address (the old and the new address are told).
+    ChangeEmail {
+        #[arg(value_parser = user_id)]
+        da_id: UserId,
+        #[arg(long)]
+        email: String,
     },
     Enable {
         #[arg(value_parser = user_id)]
@@ -532,6 +593,9 @@ pub struct ReportArgs {
     /// Operator and auditors: one participant (default: all).
     #[arg(long)]
     pub participant: Option<String>,
+    /// With --participant, where the code is registered with both HKCC and SEOCH.
+    #[arg(long, value_parser = house, requires = "participant")]
+    pub house: Option<ClearingHouse>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

@@ -97,7 +97,7 @@ pub fn run(ctx: &mut Ctx, a: ListingArgs) -> anyhow::Result<()> {
     };
     let printer = ctx.out.clone();
     let (out, footer) = signed_in(ctx, READERS, Mode::Read, |w, me| {
-        let scope = views::scope(w, me, a.participant.as_deref(), None, a.all, "lists")?;
+        let scope = views::scope(w, me, a.participant.as_deref(), a.house, a.all, "lists")?;
         let mut out = printer.rows("users", COLUMNS)?.table_columns(&COLUMNS[..TABLE_COLUMNS]);
         let footer = match &scope {
             Some(p) => {

@@ -48,8 +48,8 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
                     auth::settings::run(ctx, delete_device, use_email)
                 }
                 Command::Audit(AuditCommand::Verify) => audit::verify(ctx),
-                Command::User(UserCommand::Create { user_id, generate, channel, profile, inline }) => {
-                    user::create::run(ctx, user_id, generate, channel, profile, inline)
+                Command::User(UserCommand::Create { user_id, generate: _, profile, inline }) => {
+                    user::create::run(ctx, user_id, profile, inline)
                 }
                 Command::User(UserCommand::Change { id, profile, inline }) => {
                     user::change::run(ctx, id, profile, inline)
@@ -66,12 +66,12 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
                 Command::Da(DaCommand::Assign { da_id, groups, inline }) => {
                     user::assign::run(ctx, da_id, &groups, inline)
                 }
-                Command::Request(RequestCommand::List { status, participant }) => {
-                    request::list::run(ctx, status, participant)
+                Command::Request(RequestCommand::List { status, participant, house }) => {
+                    request::list::run(ctx, status, participant, house)
                 }
                 Command::Request(RequestCommand::Show { id }) => request::show::run(ctx, id),
-                Command::Request(RequestCommand::Approve { ids, otp, password_stdin, yes }) => {
-                    request::approve::run(ctx, &ids, otp, password_stdin, yes)
+                Command::Request(RequestCommand::Approve { ids, otp, password_stdin, smartcard, yes }) => {
+                    request::approve::run(ctx, &ids, otp, password_stdin, smartcard, yes)
                 }
                 Command::Request(RequestCommand::Reject { id, reason }) => request::decide::reject(ctx, id, &reason),
                 Command::Request(RequestCommand::Cancel { id }) => request::decide::cancel(ctx, id),

@@ -39,7 +39,7 @@ pub fn run(ctx: &mut Ctx, a: ReportArgs) -> anyhow::Result<()> {
     let (from, to) = period(&a)?;
     let out = ctx.out.clone();
     signed_in(ctx, READERS, Mode::Read, |w, me| {
-        let scope = views::scope(w, me, a.participant.as_deref(), None, true, "reports on")?;
+        let scope = views::scope(w, me, a.participant.as_deref(), a.house, true, "reports on")?;
         report(&w.tx, &out, &a, scope.as_ref(), from, to, w.now)
     })
 }
@@ -95,6 +95,14 @@ fn report(
                         out.push(vec![json!(pid), json!(r.user_id), json!(r.role), json!(f), json!(detail)])?;
                         Ok(())
                     };
+                    if r.channel == "PG" {
+                        // Participant Gateway users keep their smartcards; 2FA does not apply.
+                        let srn = r.srn.clone().unwrap_or_else(|| "none issued yet".into());
+                        return finding(
+                            "pg-smartcard",
+                            format!("Participant Gateway user (SRN {srn}): smartcard only"),
+                        );
+                    }
                     match &r.email {
                         None => finding(
                             "no-email",

@@ -183,8 +183,23 @@ pub struct NewDa {
     pub email: String,
 }
 
+/// The exchange processes the new DA3 request types and DA4 only from the 2FA launch (seed
+/// 4.1.1 footnote 3, 4.3.1 footnote 4).
+fn launched(w: &mut Work<'_>, what: &str) -> anyhow::Result<()> {
+    let timeline = w.policy()?.timeline;
+    if !timeline.launched(hkt(w.now).date_naive()) {
+        return Err(not_permitted(format!(
+            "HKEX processes {what} from the 2FA launch on {} (seed footnotes 3-4); until then DAs are maintained through eService SCard 1",
+            timeline.launch
+        ))
+        .into());
+    }
+    Ok(())
+}
+
 /// DA3 Add: the next DA ID of the participant, within its quota.
 pub fn da3_add(w: &mut Work<'_>, op: &Actor, p: &Participant, da: &NewDa) -> anyhow::Result<(UserId, String)> {
+    launched(w, "eService DA3 Add DA")?;
     let counts = participants::counts(&w.tx, &p.key)?;
     mc::check_quota(p.max_users, counts.total, 1).map_err(DmsError::from)?;
     let taken = users::ids_of_participant(&w.tx, &p.key)?;
@@ -247,9 +262,28 @@ fn load_da(w: &Work<'_>, da: &UserId) -> anyhow::Result<(Account, Participant)> 
     Ok((a, p))
 }
 
-/// DA3 Unlock / Reset / Enable / Disable / Delete. Returns the reference.
-pub fn da3(w: &mut Work<'_>, op: &Actor, da: &UserId, action: Da3Action) -> anyhow::Result<String> {
+/// DA3 Unlock / Reset / Enable / Disable / Delete. Returns the reference. `email` is the
+/// address the eService form gave for the DA (Unlock DA Account asks for the user ID *and*
+/// the registered address, seed Appendix D c); when given, it must be the registered one.
+pub fn da3(
+    w: &mut Work<'_>,
+    op: &Actor,
+    da: &UserId,
+    action: Da3Action,
+    email: Option<&str>,
+) -> anyhow::Result<String> {
+    launched(w, &format!("eService DA3 {}", action.name()))?;
     let (mut a, p) = load_da(w, da)?;
+    if let Some(given) = email {
+        let given = profile::email(given)?;
+        let matches = a.profile.email.as_deref().is_some_and(|r| r.eq_ignore_ascii_case(&given));
+        if !matches {
+            return Err(not_permitted(format!(
+                "{given} is not the registered e-mail address of DA {da}: the eService needs the DA's user ID and its registered address"
+            ))
+            .into());
+        }
+    }
     if matches!(action, Da3Action::Disable | Da3Action::Delete) && a.profile.enabled() {
         let before = users::da_counts(&w.tx, &p.key)?;
         let mut after = before;
@@ -298,6 +332,60 @@ pub fn da3(w: &mut Work<'_>, op: &Actor, da: &UserId, action: Da3Action) -> anyh
     Ok(reference)
 }
 
+/// DA3 change of a DA's registered e-mail address (a DA's identity belongs to the exchange,
+/// SPEC §4): both the old and the new address are told.
+pub fn da3_change_email(w: &mut Work<'_>, op: &Actor, da: &UserId, email: &str) -> anyhow::Result<String> {
+    let (a, p) = load_da(w, da)?;
+    let old = a.profile.email.clone();
+    if old.as_deref().is_some_and(|o| o.eq_ignore_ascii_case(email)) {
+        return Err(conflict(format!("{email} is already the registered address of {da}")).into());
+    }
+    users::update_profile(&w.tx, &UserProfile { email: Some(email.to_string()), ..a.profile.clone() })?;
+    let reference = record_da3(w, op.account.id(), &p.key, "change-email", da, json!({ "email": [old, email] }))?;
+    let what = format!("The registered e-mail address of Delegated Administrator {da} was changed.");
+    for to in old.iter().chain(std::iter::once(&email.to_string())) {
+        w.notify(mail::eservice(to, &reference, p.id(), mail::DA3_TITLE, &what));
+    }
+    Ok(reference)
+}
+
+/// Issue a smartcard to a Participant Gateway user (SPEC §3: PG users keep smartcards; one
+/// created after the launch gets its card from the exchange). Replaces any card it had.
+pub fn issue_smartcard(
+    w: &mut Work<'_>,
+    op: &Actor,
+    user: &UserId,
+    srn: String,
+    cert_expiry: chrono::NaiveDateTime,
+    pin_phc: String,
+) -> anyhow::Result<()> {
+    let prof = users::get(&w.tx, user)?.ok_or_else(|| invalid(format!("no user {user}")))?;
+    if prof.channel != crate::domain::profile::AccessChannel::Pg {
+        return Err(not_permitted(format!(
+            "{user} uses the terminal (access channel CST): only Participant Gateway (PG) users get a smartcard after the launch; a DA changes the channel under maker-checker"
+        ))
+        .into());
+    }
+    let previous = prof.smartcard.as_ref().map(|c| c.srn.clone());
+    let card = crate::domain::account::Smartcard { srn: srn.clone(), cert_expiry, pin_phc: Some(pin_phc) };
+    users::update_profile(&w.tx, &UserProfile { smartcard: Some(card), ..prof.clone() })?;
+    w.audit(&audit::Event {
+        actor: Some(op.account.id().as_str()),
+        action: "smartcard.issued",
+        subject: Some(user.as_str()),
+        participant_id: prof.participant_id(),
+        detail: json!({ "srn": srn, "replaces": previous, "certificate_expiry": cert_expiry.to_string() }).to_string(),
+    })?;
+    if let Some(e) = &prof.email {
+        w.notify(mail::notification(
+            e,
+            "Smartcard issued",
+            &format!("A smartcard (SRN {srn}) was issued for your Participant Gateway access."),
+        ));
+    }
+    Ok(())
+}
+
 /// DA3 Assign DA role to an existing business user (after smartcard decommissioning, seed 5.1).
 pub fn da3_assign_da(w: &mut Work<'_>, op: &Actor, user: &UserId, role: Role) -> anyhow::Result<String> {
     let timeline = w.policy()?.timeline;
@@ -343,6 +431,7 @@ pub struct Da4Granted {
 
 /// DA4: raise the participant's maximum by `accounts`, record the fee, tell its DAs.
 pub fn da4(w: &mut Work<'_>, op: &Actor, p: &Participant, accounts: i64) -> anyhow::Result<Da4Granted> {
+    launched(w, "eService DA4")?;
     if !(1..=5_000).contains(&accounts) {
         return Err(invalid("--accounts: 1 to 5000").into());
     }

@@ -514,6 +514,9 @@ fn plan(w: &mut Work<'_>, p: &Participant, change: &Change, recorded: Option<&[S
         }
         Change::ChangeUser { user_id, changes } => {
             let before = planner.existing(user_id)?;
+            if before.role.is_da() && (changes.email.is_some() || changes.status.is_some()) {
+                return Err(da3_identity(user_id).into());
+            }
             let after = changes.apply_to(&before)?;
             planner.update(before, after, "user.changed")?;
         }
@@ -544,6 +547,9 @@ fn plan(w: &mut Work<'_>, p: &Participant, change: &Change, recorded: Option<&[S
         Change::ImportEmails { rows } => {
             for r in rows {
                 let before = planner.existing(&r.user_id)?;
+                if before.role.is_da() {
+                    return Err(da3_identity(&r.user_id).into());
+                }
                 let after = UserProfile { email: Some(r.email.clone()), ..before.clone() };
                 planner.update(before, after, "user.changed")?;
             }
@@ -562,6 +568,15 @@ fn plan(w: &mut Work<'_>, p: &Participant, change: &Change, recorded: Option<&[S
         mc::check_quota(p.max_users, counts.total, creates).map_err(refused)?;
     }
     Ok(plan)
+}
+
+/// A DA's identity belongs to the exchange (seed 3.1, 4.1.1; SPEC §4): otherwise a maker could
+/// point a new checker's e-mail at itself, do its first-time logon, and authorise its own
+/// requests.
+fn da3_identity(id: &UserId) -> DmsError {
+    not_permitted(format!(
+        "{id} is a Delegated Administrator: a DA's e-mail address and User Status change only through eService DA3 (the exchange); DMS maintains its other fields"
+    ))
 }
 
 fn da3_only(id: &UserId) -> DmsError {
@@ -671,6 +686,9 @@ fn apply(w: &mut Work<'_>, p: &Participant, plan: Plan, request_id: i64, checker
                 if before.enabled() && !after.enabled() {
                     sessions::end_all_for_user(&w.tx, &after.user_id, None, w.now, "disabled")?;
                 }
+                if before.email != after.email {
+                    email_changed(w, before.email.as_deref(), after.email.as_deref());
+                }
                 ev(w, action, &after.user_id, change::diff(&before, &after))?;
             }
             Write::Delete(profile) => {
@@ -699,6 +717,25 @@ fn apply(w: &mut Work<'_>, p: &Participant, plan: Plan, request_id: i64, checker
         }
     }
     Ok(())
+}
+
+/// Every change of an address is told to the old address as well as the new one (SPEC §4):
+/// no user ID, no link, no secret.
+fn email_changed(w: &mut Work<'_>, old: Option<&str>, new: Option<&str>) {
+    if let Some(old) = old {
+        w.notify(mail::notification(
+            old,
+            "Registered e-mail address changed",
+            "The e-mail address registered for your CCASS/CCMS account was changed to another address by your firm's Delegated Administrators. One-time passwords and notices now go there.",
+        ));
+    }
+    if let Some(new) = new {
+        w.notify(mail::notification(
+            new,
+            "E-mail address registered",
+            "This address is now registered for a CCASS/CCMS account by your firm's Delegated Administrators: one-time passwords and notices for it will come here.",
+        ));
+    }
 }
 
 fn expiry_hours(w: &Work<'_>) -> anyhow::Result<i64> {

@@ -85,8 +85,13 @@ pub fn authenticate(w: &mut Work<'_>, token: Option<&[u8]>) -> anyhow::Result<Ac
     let hash = crypto::token_hash(token);
     let row = sessions::get(&w.tx, &hash)?.ok_or_else(not_signed_in)?;
     if row.ended {
+        // A lock ends the account's sessions; say so (exit 4, and who unlocks) rather than
+        // only that the session ended, whatever raced with whom.
+        if let Some(a) = users::account(&w.tx, &row.user_id)?.filter(|a| a.cred.locked()) {
+            return Err(DmsError::from(gate::Refusal::Locked { user: a.id().to_string(), role: a.role() }).into());
+        }
         return Err(auth(
-            "this session has ended (logged out, password or device changed, account locked or reset): sign in again",
+            "this session has ended (logged out, password or device changed, account reset or disabled): sign in again",
         )
         .into());
     }

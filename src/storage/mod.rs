@@ -25,8 +25,11 @@ fn migrations() -> Migrations<'static> {
     Migrations::new(MIGRATIONS.iter().map(|sql| M::up(sql).foreign_key_check()).collect())
 }
 
-const MIGRATIONS: &[&str] =
-    &[include_str!("../../schema.sql"), include_str!("migrations/0002_houses_and_session_methods.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../../schema.sql"),
+    include_str!("migrations/0002_houses_and_session_methods.sql"),
+    include_str!("migrations/0003_hardening.sql"),
+];
 
 /// The schema version this dms writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

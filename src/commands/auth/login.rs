@@ -145,10 +145,7 @@ fn interactive_setup(ctx: &mut Ctx, checked: &Checked) -> anyhow::Result<()> {
 
 /// Smartcard sign-in (legacy, until decommissioning; always on the PG access channel).
 fn smartcard(ctx: &mut Ctx, user: &UserId, secrets: &mut Secrets) -> anyhow::Result<()> {
-    let pin = secrets.existing("smartcard PIN", "Smartcard PIN")?;
-    if !(6..=8).contains(&pin.len()) || !pin.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(invalid("a smartcard PIN is 6 to 8 digits").into());
-    }
+    let pin = crate::commands::user::read_pin(secrets, "Smartcard PIN")?;
     let checked = signin::check_secret(&ctx.store, user, Secret::SmartcardPin, &pin)?;
     let replaces = session_file::read_token(&ctx.session_path)?;
     let signed =

@@ -1,13 +1,14 @@
-//! eService DA3: `hkex da3 add|unlock|reset|enable|disable|delete|assign-da`.
+//! eService DA3: `hkex da3 add|unlock|reset|enable|disable|delete|change-email|assign-da`.
 
 use crate::commands::signed_in;
 use crate::context::{Ctx, Mode};
 use crate::domain::profile;
 use crate::domain::role::Role;
-use crate::domain::user_id::UserId;
+use crate::domain::user_id::{ClearingHouse, UserId};
 use crate::error::invalid;
 use crate::ops::exchange::{self, Da3Action, NewDa};
 use serde_json::json;
+use std::io::IsTerminal as _;
 
 fn da_role(role: &str) -> anyhow::Result<Role> {
     let role: Role = role.parse().map_err(invalid)?;
@@ -20,6 +21,7 @@ fn da_role(role: &str) -> anyhow::Result<Role> {
 pub fn add(
     ctx: &mut Ctx,
     participant: &str,
+    house: Option<ClearingHouse>,
     role: &str,
     surname: &str,
     other_names: &str,
@@ -32,16 +34,51 @@ pub fn add(
         email: profile::email(email)?,
     };
     let (id, reference) = signed_in(ctx, &[Role::Operator], Mode::Write, |w, op| {
-        let p = exchange::resolve(w, participant, None)?;
+        let p = exchange::resolve(w, participant, house)?;
         exchange::da3_add(w, op, &p, &da)
     })?;
     ctx.out.object(&json!({ "da_id": id, "reference": reference, "status": "Completed" }))?;
     Ok(())
 }
 
+/// Unlock DA Account / Reset: the form names the DA's user ID and registered e-mail address.
+/// The old form without `--email` still works, with a deprecation warning (a terminal asks).
+pub fn unlock(ctx: &mut Ctx, da: UserId, action: Da3Action, email: Option<String>) -> anyhow::Result<()> {
+    let email = match email {
+        Some(e) => Some(e),
+        None if std::io::stdin().is_terminal() => Some(
+            dialoguer::Input::<String>::new()
+                .with_prompt(format!("Registered e-mail address of {da}"))
+                .interact_text()?,
+        ),
+        None => {
+            ctx.out.warn(&format!(
+                "deprecated: `hkex da3 {}` without --email; the eService checks the DA's registered address, give it with --email",
+                action.name()
+            ));
+            None
+        }
+    };
+    run(ctx, da, action, email.as_deref())
+}
+
 pub fn action(ctx: &mut Ctx, da: UserId, action: Da3Action) -> anyhow::Result<()> {
-    let reference = signed_in(ctx, &[Role::Operator], Mode::Write, |w, op| exchange::da3(w, op, &da, action))?;
+    run(ctx, da, action, None)
+}
+
+fn run(ctx: &mut Ctx, da: UserId, action: Da3Action, email: Option<&str>) -> anyhow::Result<()> {
+    let reference = signed_in(ctx, &[Role::Operator], Mode::Write, |w, op| exchange::da3(w, op, &da, action, email))?;
     ctx.out.object(&json!({ "da_id": da, "action": action.name(), "reference": reference, "status": "Completed" }))?;
+    Ok(())
+}
+
+pub fn change_email(ctx: &mut Ctx, da: UserId, email: &str) -> anyhow::Result<()> {
+    let email = profile::email(email)?;
+    let reference =
+        signed_in(ctx, &[Role::Operator], Mode::Write, |w, op| exchange::da3_change_email(w, op, &da, &email))?;
+    ctx.out.object(&json!({
+        "da_id": da, "action": "change-email", "email": email, "reference": reference, "status": "Completed",
+    }))?;
     Ok(())
 }
 

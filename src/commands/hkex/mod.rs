@@ -7,8 +7,11 @@ pub mod da4;
 pub mod migrate;
 pub mod participant;
 pub mod settings;
+pub mod smartcard;
 
-use crate::cli::{AccountCommand, Da3Command, HkexCommand, HolidayCommand, ParticipantCommand, SettingsCommand};
+use crate::cli::{
+    AccountCommand, Da3Command, HkexCommand, HolidayCommand, ParticipantCommand, SettingsCommand, SmartcardCommand,
+};
 use crate::context::Ctx;
 use crate::ops::exchange::Da3Action;
 
@@ -18,19 +21,23 @@ pub fn dispatch(ctx: &mut Ctx, c: HkexCommand) -> anyhow::Result<()> {
             participant::add(ctx, &id, &name, &house, max_users, &domains)
         }
         HkexCommand::Participant(ParticipantCommand::List) => participant::list(ctx),
-        HkexCommand::Participant(ParticipantCommand::Show { id }) => participant::show(ctx, &id),
+        HkexCommand::Participant(ParticipantCommand::Show { id, house }) => participant::show(ctx, &id, house),
         HkexCommand::Participant(ParticipantCommand::Import { file }) => migrate::participants(ctx, &file),
         HkexCommand::ImportSmartcardUsers { file } => migrate::smartcard_users(ctx, &file),
-        HkexCommand::Da3(Da3Command::Add { participant, role, surname, other_names, email }) => {
-            da3::add(ctx, &participant, &role, &surname, &other_names, &email)
+        HkexCommand::Da3(Da3Command::Add { participant, house, role, surname, other_names, email }) => {
+            da3::add(ctx, &participant, house, &role, &surname, &other_names, &email)
         }
-        HkexCommand::Da3(Da3Command::Unlock { da_id }) => da3::action(ctx, da_id, Da3Action::Unlock),
-        HkexCommand::Da3(Da3Command::Reset { da_id }) => da3::action(ctx, da_id, Da3Action::Reset),
+        HkexCommand::Da3(Da3Command::Unlock { da_id, email }) => da3::unlock(ctx, da_id, Da3Action::Unlock, email),
+        HkexCommand::Da3(Da3Command::Reset { da_id, email }) => da3::unlock(ctx, da_id, Da3Action::Reset, email),
         HkexCommand::Da3(Da3Command::Enable { da_id }) => da3::action(ctx, da_id, Da3Action::Enable),
         HkexCommand::Da3(Da3Command::Disable { da_id }) => da3::action(ctx, da_id, Da3Action::Disable),
         HkexCommand::Da3(Da3Command::Delete { da_id }) => da3::action(ctx, da_id, Da3Action::Delete),
+        HkexCommand::Da3(Da3Command::ChangeEmail { da_id, email }) => da3::change_email(ctx, da_id, &email),
+        HkexCommand::Smartcard(SmartcardCommand::Issue { user_id, srn, certificate_expiry, password_stdin }) => {
+            smartcard::issue(ctx, user_id, &srn, &certificate_expiry, password_stdin)
+        }
         HkexCommand::Da3(Da3Command::AssignDa { user_id, role }) => da3::assign_da(ctx, user_id, &role),
-        HkexCommand::Da4 { participant, accounts } => da4::run(ctx, &participant, accounts),
+        HkexCommand::Da4 { participant, house, accounts } => da4::run(ctx, &participant, house, accounts),
         HkexCommand::Settings(SettingsCommand::Show) => settings::show(ctx),
         HkexCommand::Settings(SettingsCommand::Set { key, value }) => settings::set(ctx, &key, &value),
         HkexCommand::Holiday(HolidayCommand::Add { date, name }) => settings::holiday_add(ctx, &date, &name),

@@ -3,6 +3,7 @@
 use crate::commands::signed_in;
 use crate::context::{Ctx, Mode};
 use crate::domain::role::Role;
+use crate::domain::user_id::ClearingHouse;
 use crate::ops::exchange::{self, ParticipantSummary};
 use crate::storage::ts;
 use serde_json::{json, Value};
@@ -41,9 +42,9 @@ pub fn list(ctx: &mut Ctx) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub fn show(ctx: &mut Ctx, id: &str) -> anyhow::Result<()> {
+pub fn show(ctx: &mut Ctx, id: &str, house: Option<ClearingHouse>) -> anyhow::Result<()> {
     let v = signed_in(ctx, &[Role::Operator, Role::Auditor], Mode::Read, |w, _| {
-        let p = exchange::resolve(w, id, None)?;
+        let p = exchange::resolve(w, id, house)?;
         Ok(summary_json(&exchange::summary(w, p)?))
     })?;
     ctx.out.object(&v)?;

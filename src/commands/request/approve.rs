@@ -10,7 +10,14 @@ use crate::ops::signin::{self, Secret};
 use crate::secrets::Secrets;
 use serde_json::json;
 
-pub fn run(ctx: &mut Ctx, ids: &[i64], otp: Option<String>, password_stdin: bool, yes: bool) -> anyhow::Result<()> {
+pub fn run(
+    ctx: &mut Ctx,
+    ids: &[i64],
+    otp: Option<String>,
+    password_stdin: bool,
+    smartcard: bool,
+    yes: bool,
+) -> anyhow::Result<()> {
     let mut secrets = Secrets::new(password_stdin)?;
     let me = checker(ctx)?;
     // On a terminal, show what will change and ask first.
@@ -29,19 +36,26 @@ pub fn run(ctx: &mut Ctx, ids: &[i64], otp: Option<String>, password_stdin: bool
             return Err(usage("not authorised").into());
         }
     }
-    let password = secrets.existing("password", "Authorisation code - your password")?;
-    let otp = match otp {
-        Some(o) => o,
-        None if secrets.tty() => {
-            dialoguer::Input::new().with_prompt("Authorisation code - your OTP").interact_text()?
+    let code = if smartcard {
+        let pin = crate::commands::user::read_pin(&mut secrets, "Authorisation code - your smartcard PIN")?;
+        AuthorisationCode::Smartcard { pin: signin::check_secret(&ctx.store, &me, Secret::SmartcardPin, &pin)? }
+    } else {
+        let password = secrets.existing("password", "Authorisation code - your password")?;
+        let otp = match otp {
+            Some(o) => o,
+            None if secrets.tty() => {
+                dialoguer::Input::new().with_prompt("Authorisation code - your OTP").interact_text()?
+            }
+            None => {
+                return Err(
+                    usage("--otp CODE is required: the authorisation code is your password and a fresh OTP").into()
+                )
+            }
+        };
+        AuthorisationCode::TwoFactor {
+            password: signin::check_secret(&ctx.store, &me, Secret::Password, &password)?,
+            otp,
         }
-        None => {
-            return Err(usage("--otp CODE is required: the authorisation code is your password and a fresh OTP").into())
-        }
-    };
-    let code = AuthorisationCode::TwoFactor {
-        password: signin::check_secret(&ctx.store, &me, Secret::Password, &password)?,
-        otp,
     };
     let done = signed_in(ctx, &[Role::Checker], Mode::Write, |w, c| maker_checker::approve(w, c, ids, &code))?;
     let done: Vec<_> = done.iter().map(|id| json!({ "request_id": id, "status": "APPROVED" })).collect();

@@ -4,7 +4,7 @@ use super::{print_submitted, submit};
 use crate::cli::{InlineArgs, ProfileArgs};
 use crate::context::Ctx;
 use crate::domain::change::{Change, DateEdit, ProfileChanges};
-use crate::domain::profile::{self, Cents, Groups, UserStatus};
+use crate::domain::profile::{self, AccessChannel, Cents, Groups, UserStatus};
 use crate::domain::user_id::UserId;
 use crate::error::invalid;
 use serde_json::json;
@@ -25,13 +25,13 @@ pub fn run(ctx: &mut Ctx, uid: UserId, p: ProfileArgs, inline: InlineArgs) -> an
         status: p.status.as_deref().map(UserStatus::parse).transpose()?,
         enable_from: p.enable_from.as_deref().map(|d| date_edit("enable from", d)).transpose()?,
         disable_after: p.disable_after.as_deref().map(|d| date_edit("disable after", d)).transpose()?,
-        channel: None,
+        channel: p.channel.as_deref().map(AccessChannel::parse).transpose()?,
         groups: p.groups.as_deref().map(Groups::parse).transpose()?,
         limit: p.limit.as_deref().map(Cents::parse).transpose()?,
     };
     if changes.is_empty() {
         return Err(invalid(
-            "nothing to change: give at least one of --email --surname --other-names --status --enable-from --disable-after --groups --limit",
+            "nothing to change: give at least one of --email --surname --other-names --status --enable-from --disable-after --groups --limit --channel",
         )
         .into());
     }

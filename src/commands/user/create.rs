@@ -6,14 +6,7 @@ use crate::context::Ctx;
 use crate::domain::change::Change;
 use crate::domain::user_id::UserId;
 
-pub fn run(
-    ctx: &mut Ctx,
-    user_id: Option<UserId>,
-    _generate: bool,
-    channel: String,
-    p: ProfileArgs,
-    inline: InlineArgs,
-) -> anyhow::Result<()> {
+pub fn run(ctx: &mut Ctx, user_id: Option<UserId>, p: ProfileArgs, inline: InlineArgs) -> anyhow::Result<()> {
     // Without --user-id the ID is generated inside the write transaction (Generate User ID).
     let profile = new_profile(
         user_id,
@@ -24,7 +17,7 @@ pub fn run(
             status: p.status.as_deref(),
             enable_from: p.enable_from.as_deref(),
             disable_after: p.disable_after.as_deref(),
-            channel: Some(&channel),
+            channel: p.channel.as_deref(),
             groups: p.groups.as_deref(),
             limit: p.limit.as_deref(),
         },

@@ -28,6 +28,11 @@ use serde_json::{json, Value};
 pub fn inline_code(ctx: &Ctx, inline: &InlineArgs) -> anyhow::Result<Option<AuthorisationCode>> {
     let Some(checker) = &inline.checker else { return Ok(None) };
     let mut secrets = Secrets::new(inline.password_stdin)?;
+    if inline.smartcard {
+        let pin = read_pin(&mut secrets, &format!("Authorisation code - smartcard PIN of {checker}"))?;
+        let pin = signin::check_secret(&ctx.store, checker, Secret::SmartcardPin, &pin)?;
+        return Ok(Some(AuthorisationCode::Smartcard { pin }));
+    }
     let password = secrets.existing("checker password", &format!("Authorisation code - password of {checker}"))?;
     let otp = match &inline.otp {
         Some(o) => o.clone(),
@@ -38,6 +43,15 @@ pub fn inline_code(ctx: &Ctx, inline: &InlineArgs) -> anyhow::Result<Option<Auth
     };
     let password = signin::check_secret(&ctx.store, checker, Secret::Password, &password)?;
     Ok(Some(AuthorisationCode::TwoFactor { password, otp }))
+}
+
+/// A smartcard PIN (6 to 8 digits) from standard input or a hidden prompt.
+pub fn read_pin(secrets: &mut Secrets, prompt: &str) -> anyhow::Result<zeroize::Zeroizing<String>> {
+    let pin = secrets.existing("smartcard PIN", prompt)?;
+    if !(6..=8).contains(&pin.len()) || !pin.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(invalid("a smartcard PIN is 6 to 8 digits").into());
+    }
+    Ok(pin)
 }
 
 /// Submit `change` as the signed-in maker (authorised at once with --checker).
