@@ -3,7 +3,6 @@
 
 mod harness;
 mod hkex_support;
-mod mc_support;
 
 mod concurrency;
 mod contract;

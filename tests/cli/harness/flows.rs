@@ -106,6 +106,12 @@ impl World {
 
     // -- maker-checker ---------------------------------------------------------------------
 
+    /// A maker's command queued for a checker: insists on success, returns the request ID.
+    #[track_caller]
+    pub fn submit(&self, maker: &str, args: &[&str]) -> i64 {
+        self.as_user(maker, args).ok().request_id()
+    }
+
     /// `request approve IDS` by `checker` with [`PASSWORD`] and a fresh app code.
     pub fn approve(&self, checker: &str, ids: &[i64]) -> Run {
         let code = self.totp(checker);
