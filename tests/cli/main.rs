@@ -2,7 +2,6 @@
 //! with a clean environment and a pinned clock, through the one harness in `harness/`.
 
 mod harness;
-mod hkex_support;
 
 mod concurrency;
 mod contract;
