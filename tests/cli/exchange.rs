@@ -229,7 +229,7 @@ fn da3_delete_keeps_the_da_minimum_and_never_reuses_the_id() {
 #[test]
 fn da3_assign_da_only_after_smartcard_decommissioning() {
     let w = World::with_operator();
-    w.op(&["hkex", "settings", "set", "decommission-date", "2027-01-01"]).ok();
+    w.setting("decommission-date", "2027-01-01").ok();
     let before = w.state_and_credentials();
     w.op(&["hkex", "da3", "assign-da", "B0123401", "--role", "checker"])
         .refused(Exit::NotPermitted, &["decommissioning", "2027-01-01"]);
@@ -237,8 +237,8 @@ fn da3_assign_da_only_after_smartcard_decommissioning() {
     assert_eq!(role_of(&w, "B0123401"), "user");
 
     // Decommissioning cannot come before the 2FA launch (2023-06-12).
-    w.op(&["hkex", "settings", "set", "decommission-date", "2023-01-01"]).refused(Exit::Invalid, &["launch"]);
-    w.op(&["hkex", "settings", "set", "decommission-date", "2023-09-04"]).ok();
+    w.setting("decommission-date", "2023-01-01").refused(Exit::Invalid, &["launch"]);
+    w.setting("decommission-date", "2023-09-04").ok();
     let v = w.op(&["hkex", "da3", "assign-da", "B0123401", "--role", "checker"]).ok().json();
     assert_eq!(
         v,
@@ -358,14 +358,14 @@ fn da4_fees_report_periods_are_hong_kong_days() {
 #[test]
 fn da_assign_only_after_decommissioning_and_never_by_the_da_concerned() {
     let w = World::with_operator();
-    w.op(&["hkex", "settings", "set", "decommission-date", "2027-01-01"]).ok();
+    w.setting("decommission-date", "2027-01-01").ok();
     w.first_time_app("B01234X1");
     let before = w.state_and_credentials();
     w.as_user("B01234X1", &["da", "assign", "B01234X2", "--groups", "11,A"])
         .refused(Exit::NotPermitted, &["decommissioning"]);
     assert_eq!(w.state_and_credentials(), before);
 
-    w.op(&["hkex", "settings", "set", "decommission-date", "2023-09-04"]).ok();
+    w.setting("decommission-date", "2023-09-04").ok();
     let r = w.as_user(MAKER, &["da", "assign", CHECKER, "--groups", "11,A"]).ok();
     assert_eq!(r.json()["status"], "PENDING");
     let id = r.request_id();
@@ -382,10 +382,10 @@ fn da_assign_only_after_decommissioning_and_never_by_the_da_concerned() {
     w.first_time_app(CHECKER2);
     // The rule is checked again at approval: with decommissioning moved back into the
     // future, the pending request cannot be authorised.
-    w.op(&["hkex", "settings", "set", "decommission-date", "2027-01-01"]).ok();
+    w.setting("decommission-date", "2027-01-01").ok();
     w.approve(CHECKER2, &[id]).refused(Exit::NotPermitted, &["decommissioning"]);
     assert_eq!(groups(), json!([]));
-    w.op(&["hkex", "settings", "set", "decommission-date", "2023-09-04"]).ok();
+    w.setting("decommission-date", "2023-09-04").ok();
     // `--yes` skips the confirmation a terminal would ask for.
     let code = w.totp(CHECKER2);
     let approve = ["request", "approve", &id.to_string(), "--otp", &code, "--password-stdin", "--yes"];
@@ -490,15 +490,15 @@ fn sunday_is_closed_to_users_and_das_but_not_to_the_operator() {
     assert_eq!(w.login(OPERATOR).ok().json()["role"], "operator");
     w.op(&["hkex", "settings", "show"]).ok();
     // ... and may turn enforcement off: then a DA gets in on a Sunday.
-    w.op(&["hkex", "settings", "set", "service-hours", "off"]).ok();
+    w.setting("service-hours", "off").ok();
     assert_eq!(w.op(&["hkex", "settings", "show"]).ok().json()["service-hours"], "off");
     w.login("B01234X1").ok();
     w.as_user("B01234X1", &["listing"]).ok();
     w.login("B0123401").ok();
-    w.op(&["hkex", "settings", "set", "service-hours", "on"]).ok();
+    w.setting("service-hours", "on").ok();
     w.advance(secs(30));
     w.login("B01234X1").expect(Exit::Locked);
-    w.op(&["hkex", "settings", "set", "service-hours", "sometimes"]).expect(Exit::Invalid);
+    w.setting("service-hours", "sometimes").expect(Exit::Invalid);
 }
 
 #[test]
@@ -539,7 +539,7 @@ fn a_holiday_closes_both_services_until_the_next_working_day() {
 /// the future.
 fn smartcard_exchange() -> World {
     let w = World::with_operator();
-    w.op(&["hkex", "settings", "set", "decommission-date", "2027-01-01"]).ok();
+    w.setting("decommission-date", "2027-01-01").ok();
     let f = w.write(
         "participants.csv",
         "id,name,house,max_users,domains\nC00001,Legacy Securities,hkscc-cp,10,legacy.com.hk\n",
@@ -572,11 +572,11 @@ fn smartcard_sign_in_works_until_decommissioning() {
 
     // A DA signs in with its smartcard and enquires: the smartcard fields, not the 2FA ones.
     w.smartcard("C00001X1", PIN).ok();
-    let e = w.as_user("C00001X1", &["user", "enquire", "C0000101"]).ok().json();
+    let e = w.enquire("C00001X1", "C0000101");
     assert_eq!(e["srn"], "0101101200012AB4");
     assert_eq!(e["certificate_expiry_date"], "2029-06-29 12:00:00");
     assert!(e.get("locked").is_none() && e.get("otp_enabled").is_none(), "{e}");
-    let e = w.op(&["user", "enquire", "C00001X1"]).ok().json();
+    let e = w.enquire(OPERATOR, "C00001X1");
     assert_eq!(e["certificate_expiry_date"], "2030-12-31 23:59:59");
     // A DA of another participant may not look.
     w.first_time_app("B01234X1");
@@ -615,7 +615,7 @@ fn after_decommissioning_only_the_pg_channel_keeps_smartcards() {
     let w = smartcard_exchange();
     // No command moves an existing user to another access channel.
     w.sql_write("UPDATE users SET channel = 'PG' WHERE user_id = 'C0000102'");
-    w.op(&["hkex", "settings", "set", "decommission-date", "2026-11-23"]).ok();
+    w.setting("decommission-date", "2026-11-23").ok();
 
     let before = w.state_and_credentials();
     w.smartcard("C0000101", PIN).refused(Exit::NotPermitted, &["decommissioned", "2026-11-23"]);
@@ -624,10 +624,10 @@ fn after_decommissioning_only_the_pg_channel_keeps_smartcards() {
     assert_eq!(w.smartcard("C0000102", PIN).ok().json()["method"], "smartcard");
 
     // Enquire no longer shows the smartcard fields of a CST user...
-    let e = w.op(&["user", "enquire", "C0000101"]).ok().json();
+    let e = w.enquire(OPERATOR, "C0000101");
     assert!(e.get("srn").is_none() && e.get("certificate_expiry_date").is_none(), "{e}");
     // ...but a PG user still signs in with its smartcard, so its fields stay.
-    let e = w.op(&["user", "enquire", "C0000102"]).ok().json();
+    let e = w.enquire(OPERATOR, "C0000102");
     assert_eq!(e["access_channel"], "PG");
     assert_eq!(e["srn"], "0101101200012AB5", "{e}");
     assert_eq!(e["certificate_expiry_date"], "2029-06-30 23:59:59", "{e}");
@@ -636,7 +636,7 @@ fn after_decommissioning_only_the_pg_channel_keeps_smartcards() {
 #[test]
 fn a_smartcard_whose_certificate_has_expired_is_refused() {
     let w = smartcard_exchange();
-    w.op(&["hkex", "settings", "set", "decommission-date", "2031-06-30"]).ok();
+    w.setting("decommission-date", "2031-06-30").ok();
     // C0000101's certificate is valid to Friday 2029-06-29 12:00:00, Hong Kong time.
     w.at("2029-06-29T12:00:00+08:00");
     w.smartcard("C0000101", PIN).ok();
@@ -664,17 +664,17 @@ fn users_without_a_smartcard_are_refused_smartcard_sign_in() {
 fn enquire_shows_locked_and_otp_enabled_once_2fa_is_initialised() {
     let w = smartcard_exchange();
     w.first_time_app("C0000101");
-    let e = w.op(&["user", "enquire", "C0000101"]).ok().json();
+    let e = w.enquire(OPERATOR, "C0000101");
     assert_eq!((e["locked"].as_str(), e["otp_enabled"].as_str()), (Some("No"), Some("Yes")), "{e}");
     assert!(e.get("srn").is_none() && e.get("certificate_expiry_date").is_none(), "{e}");
     // Until decommissioning the smartcard stays in reserve.
     w.smartcard("C0000101", PIN).ok();
     // An uninitialised neighbour still shows its smartcard fields.
-    assert_eq!(w.op(&["user", "enquire", "C0000102"]).ok().json()["srn"], "0101101200012AB5");
+    assert_eq!(w.enquire(OPERATOR, "C0000102")["srn"], "0101101200012AB5");
     // Locked shows once it is.
     w.advance(secs(60));
     w.wrong_passwords("C0000101", 5);
-    assert_eq!(w.op(&["user", "enquire", "C0000101"]).ok().json()["locked"], "Yes");
+    assert_eq!(w.enquire(OPERATOR, "C0000101")["locked"], "Yes");
 }
 
 // ---------------------------------------------------------------------------------------
@@ -874,24 +874,9 @@ fn locked_and_audit_reports() {
 #[test]
 fn the_exchange_adds_operators_and_read_only_auditors_and_resets_them() {
     let w = World::with_operator();
-    let add = |role: &str, surname: &str, other_names: &str, email: &str| {
-        w.op(&[
-            "hkex",
-            "account",
-            "add",
-            "--role",
-            role,
-            "--surname",
-            surname,
-            "--other-names",
-            other_names,
-            "--email",
-            email,
-        ])
-    };
-    assert_eq!(add("auditor", "AUDIT", "ONE", "audit@hkex.example").ok().json()["user_id"], "HKEXAU01");
-    assert_eq!(add("operator", "OPS", "TWO", "ops2@hkex.example").ok().json()["user_id"], "HKEXOP02");
-    add("maker", "X", "Y", "x@hkex.example").refused(Exit::Invalid, &["operator or auditor"]);
+    assert_eq!(w.account_add("auditor", "AUDIT", "ONE", "audit@hkex.example").ok().json()["user_id"], "HKEXAU01");
+    assert_eq!(w.account_add("operator", "OPS", "TWO", "ops2@hkex.example").ok().json()["user_id"], "HKEXOP02");
+    w.account_add("maker", "X", "Y", "x@hkex.example").refused(Exit::Invalid, &["operator or auditor"]);
 
     // The auditor reads (listing, reports, audit) but changes nothing.
     w.first_time_app("HKEXAU01");

@@ -24,6 +24,15 @@ fn keys(v: &Value) -> Vec<&str> {
     k
 }
 
+/// ARGS, and `--dry-run` when `dry`.
+fn dry_run<'a>(args: &[&'a str], dry: bool) -> Vec<&'a str> {
+    let mut all = args.to_vec();
+    if dry {
+        all.push("--dry-run");
+    }
+    all
+}
+
 /// The usual new user B0123404 (Chan Siu Ming).
 fn create_0404() -> Vec<&'static str> {
     create_args("B0123404", "sm.chan@abc.com.hk")
@@ -545,7 +554,7 @@ fn bulk_email_registration_is_one_request() {
         "user_id,email\nB0123401,wk.cheung@new.abc.com.hk\nb0123402,ml.ho@new.abc.com.hk\nB0123403,cf.lau@abc.com.hk\n",
     );
     let before = w.state();
-    let v = w.as_user(MAKER, &["user", "import-emails", &f, "--dry-run"]).ok().json();
+    let v = w.as_user(MAKER, &dry_run(&["user", "import-emails", &f], true)).ok().json();
     assert_eq!(v["dry_run"], true);
     assert_eq!(v["rows"], 3);
     assert_eq!(w.state(), before, "--dry-run submits nothing");
@@ -584,11 +593,7 @@ fn a_malformed_bulk_email_file_is_refused_whole_naming_the_line() {
     for (what, contents, line_no) in cases {
         let f = w.write("bad.csv", &contents);
         for dry in [false, true] {
-            let mut args = vec!["user", "import-emails", f.as_str()];
-            if dry {
-                args.push("--dry-run");
-            }
-            let r = w.as_user(MAKER, &args).expect(Exit::Invalid);
+            let r = w.as_user(MAKER, &dry_run(&["user", "import-emails", &f], dry)).expect(Exit::Invalid);
             assert!(r.message().contains(line_no), "{what}: the message names {line_no}: {r}");
             assert_eq!(w.state(), before, "{what} changed something");
         }
@@ -649,11 +654,7 @@ fn bulk_creation_generates_empty_ids_and_an_over_quota_file_is_refused_whole() {
     );
     let before = w.state();
     for dry in [true, false] {
-        let mut args = vec!["user", "import", f.as_str()];
-        if dry {
-            args.push("--dry-run");
-        }
-        w.as_user(MAKER, &args).refused(Exit::Conflict, &["DA4"]);
+        w.as_user(MAKER, &dry_run(&["user", "import", &f], dry)).refused(Exit::Conflict, &["DA4"]);
     }
     assert_eq!(w.state(), before);
     let listed = w.as_user(MAKER, &["listing"]).ok().json();

@@ -179,6 +179,16 @@ impl World {
         self.as_user(OPERATOR, &da3_add_args(participant, role, surname, email))
     }
 
+    /// `hkex account add` (an operator or an auditor of the exchange) as the operator.
+    pub fn account_add(&self, role: &str, surname: &str, other_names: &str, email: &str) -> Run {
+        self.op(&[&["hkex", "account", "add"][..], &person(role, surname, other_names, email)].concat())
+    }
+
+    /// `hkex settings set KEY VALUE` as the operator.
+    pub fn setting(&self, key: &str, value: &str) -> Run {
+        self.op(&["hkex", "settings", "set", key, value])
+    }
+
     /// The user IDs the operator's listing of `participant` shows, and its quota object.
     #[track_caller]
     pub fn listing(&self, participant: &str) -> (Vec<String>, Value) {
@@ -200,19 +210,10 @@ impl World {
 
 /// `hkex da3 add` arguments (other names: TEST), for whoever runs them.
 pub fn da3_add_args<'a>(participant: &'a str, role: &'a str, surname: &'a str, email: &'a str) -> Vec<&'a str> {
-    vec![
-        "hkex",
-        "da3",
-        "add",
-        "--participant",
-        participant,
-        "--role",
-        role,
-        "--surname",
-        surname,
-        "--other-names",
-        "TEST",
-        "--email",
-        email,
-    ]
+    [&["hkex", "da3", "add", "--participant", participant][..], &person(role, surname, "TEST", email)].concat()
+}
+
+/// The arguments that describe a new person.
+fn person<'a>(role: &'a str, surname: &'a str, other_names: &'a str, email: &'a str) -> [&'a str; 8] {
+    ["--role", role, "--surname", surname, "--other-names", other_names, "--email", email]
 }
