@@ -43,15 +43,16 @@ impl World {
         self.sql(&format!("SELECT {column} FROM credentials WHERE user_id = '{user}'"))
     }
 
-    fn snapshot(&self, queries: &[&str]) -> String {
-        queries.iter().map(|q| format!("-- {q}\n{}\n", self.sql(q))).collect()
+    /// The rows of each query under a line naming it, from one run of the shell.
+    fn rows_of(&self, queries: &[&str]) -> String {
+        self.sql(&queries.iter().map(|q| format!("SELECT '-- {q}'; {q};")).collect::<Vec<_>>().join(" "))
     }
 
     /// Everything a request or an eService can change: participants, profiles, retired IDs,
     /// eServices, settings, holidays and requests (not credentials, sessions or the audit
     /// trail, which record the attempts themselves).
     pub fn state(&self) -> String {
-        self.snapshot(&STATE)
+        self.rows_of(&STATE)
     }
 
     /// [`World::state`] and the credentials that sign-in changes (password, OTP channel, lock
@@ -61,7 +62,7 @@ impl World {
         all.push(
             "SELECT user_id, password_phc, otp_channel, otp_confirmed, locked_at, failures FROM credentials ORDER BY 1",
         );
-        self.snapshot(&all)
+        self.rows_of(&all)
     }
 }
 

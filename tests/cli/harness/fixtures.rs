@@ -86,70 +86,99 @@ impl World {
         World::init(MONDAY_10, &INIT_DEMO)
     }
 
-    /// The demo with the operator through first-time logon (app), signed in.
+    /// The demo with the operator through first-time logon (app), signed in (a copy of a
+    /// world made once per test run).
     pub fn with_operator() -> World {
-        let w = World::demo();
-        w.first_time_app(OPERATOR);
-        w
+        static SNAPSHOT: OnceLock<Snapshot> = OnceLock::new();
+        World::from(SNAPSHOT.get_or_init(|| {
+            let w = World::demo();
+            w.first_time_app(OPERATOR);
+            w.snapshot(Sessions::Kept)
+        }))
     }
 
     /// The demo with the DA maker B01234X1 and the DA checkers B01234X2 and B01234X3 through
-    /// first-time logon (app), each signed in to its own session file.
+    /// first-time logon (app), each signed in to its own session file (a copy of a world made
+    /// once per test run).
     pub fn with_das() -> World {
-        let w = World::demo();
-        for da in [MAKER, CHECKER, CHECKER2] {
-            w.first_time_app(da);
-        }
+        static SNAPSHOT: OnceLock<Snapshot> = OnceLock::new();
+        World::from(SNAPSHOT.get_or_init(|| {
+            let w = World::demo();
+            for da in [MAKER, CHECKER, CHECKER2] {
+                w.first_time_app(da);
+            }
+            w.snapshot(Sessions::Kept)
+        }))
+    }
+
+    /// A database where first-time logons are done, made once per test run and copied into
+    /// each test that starts from it (the flows themselves are tested from scratch elsewhere):
+    ///
+    /// - `HKEXOP01`: password [`PASSWORD`], authenticator app confirmed (its key: `key(OPERATOR)`);
+    /// - `B0123401` (business user): password [`PASSWORD`], e-mail OTP confirmed;
+    /// - `B01234X1` (DA maker): password [`PASSWORD`], no OTP channel yet;
+    /// - everyone else of the demo participant: no password.
+    ///
+    /// All of it happened at [`FIXTURE_TIME`]; nobody is signed in, and the clock is at
+    /// [`MONDAY_10`].
+    pub fn ready() -> World {
+        static SNAPSHOT: OnceLock<Snapshot> = OnceLock::new();
+        let w = World::from(SNAPSHOT.get_or_init(|| {
+            let w = World::init(FIXTURE_TIME, &INIT_DEMO);
+            w.first_time_app(OPERATOR);
+            w.first_time_email(USER1);
+            w.set_first_password(MAKER);
+            w.snapshot(Sessions::Dropped)
+        }));
+        w.at(MONDAY_10);
         w
     }
 
-    /// A copy of the shared fixture (see [`Ready`]), with the clock at [`MONDAY_10`].
-    pub fn ready() -> World {
+    /// Everything of this world a copy needs: its files, the app keys, the TOTP steps used,
+    /// the clock.
+    pub fn snapshot(&self, sessions: Sessions) -> Snapshot {
+        let mut files = Vec::new();
+        for entry in std::fs::read_dir(self.dir()).expect("the world's dir") {
+            let entry = entry.expect("a dir entry");
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if sessions == Sessions::Kept || !name.ends_with(".session") {
+                files.push((name, std::fs::read(entry.path()).expect("reading a file of the world")));
+            }
+        }
+        Snapshot {
+            files,
+            keys: self.keys.borrow().clone(),
+            last_step: self.last_step.borrow().clone(),
+            now: self.now(),
+        }
+    }
+
+    /// A new world, in a temp dir of its own, from a snapshot.
+    pub fn from(snapshot: &Snapshot) -> World {
         let w = World::empty(MONDAY_10);
-        let ready = ready_fixture();
-        for (name, bytes) in &ready.files {
+        for (name, bytes) in &snapshot.files {
             write_private(&w.path(name), bytes);
         }
-        w.keys.borrow_mut().clone_from(&ready.keys);
-        w.last_step.borrow_mut().clone_from(&ready.last_step);
+        w.keys.borrow_mut().clone_from(&snapshot.keys);
+        w.last_step.borrow_mut().clone_from(&snapshot.last_step);
+        w.set_now(snapshot.now);
         w
     }
 }
 
-/// A database where first-time logons are done, made once per test run and copied into each
-/// test that starts from it (the flows themselves are tested from scratch elsewhere):
-///
-/// - `HKEXOP01`: password [`PASSWORD`], authenticator app confirmed (its key: `key(OPERATOR)`);
-/// - `B0123401` (business user): password [`PASSWORD`], e-mail OTP confirmed;
-/// - `B01234X1` (DA maker): password [`PASSWORD`], no OTP channel yet;
-/// - everyone else of the demo participant: no password.
-///
-/// All of it happened at [`FIXTURE_TIME`]; no session file is copied.
-pub struct Ready {
+/// Whether a snapshot keeps the session files (who is signed in).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sessions {
+    Kept,
+    Dropped,
+}
+
+/// A world as it was: see [`World::snapshot`].
+pub struct Snapshot {
     files: Vec<(String, Vec<u8>)>,
     keys: HashMap<String, String>,
     last_step: HashMap<String, i64>,
-}
-
-fn ready_fixture() -> &'static Ready {
-    static READY: OnceLock<Ready> = OnceLock::new();
-    READY.get_or_init(|| {
-        let w = World::init(FIXTURE_TIME, &INIT_DEMO);
-        w.first_time_app(OPERATOR);
-        w.first_time_email(USER1);
-        w.set_first_password(MAKER);
-        let mut files = Vec::new();
-        for entry in std::fs::read_dir(w.dir()).expect("the fixture dir") {
-            let entry = entry.expect("a fixture dir entry");
-            let name = entry.file_name().to_string_lossy().into_owned();
-            if !name.ends_with(".session") {
-                files.push((name, std::fs::read(entry.path()).expect("reading a fixture file")));
-            }
-        }
-        let keys = w.keys.borrow().clone();
-        let last_step = w.last_step.borrow().clone();
-        Ready { files, keys, last_step }
-    })
+    now: DateTime<Utc>,
 }
 
 fn write_private(path: &Path, bytes: &[u8]) {
