@@ -215,6 +215,7 @@ fn da3_delete_keeps_the_da_minimum_and_never_reuses_the_id() {
     let (ids, quota) = w.listing("B01234");
     assert!(!ids.contains(&"B01234X3".to_string()), "{ids:?}");
     assert_eq!(quota["delegated_administrators"], 3);
+    // No command lists the retired IDs.
     assert_eq!(w.sql("SELECT user_id FROM retired_user_ids"), "B01234X3");
     w.as_user("B01234X3", &["whoami"]).expect(Exit::Auth);
     w.advance(secs(30));
@@ -343,7 +344,12 @@ fn da4_fees_report_periods_are_hong_kong_days() {
         let mut all = vec!["report", "da4-fees"];
         all.extend_from_slice(args);
         let v = w.op(&all).ok().json();
-        v["da4"].as_array().expect("rows").iter().map(|r| r["reference"].as_str().unwrap_or("").to_string()).collect()
+        v["da4"]
+            .as_array()
+            .expect("rows")
+            .iter()
+            .map(|r| r["reference"].as_str().expect("a reference").to_string())
+            .collect()
     };
     assert_eq!(refs(&["--to", "2026-11-23"]), vec!["DA4_00000001"]);
     assert_eq!(refs(&["--from", "2026-11-24"]), vec!["DA4_00000002"]);
@@ -686,7 +692,7 @@ fn participant_ids(w: &World) -> Vec<String> {
         .as_array()
         .expect("rows")
         .iter()
-        .map(|p| p["participant_id"].as_str().unwrap_or("").to_string())
+        .map(|p| p["participant_id"].as_str().expect("a participant_id").to_string())
         .collect()
 }
 
@@ -796,6 +802,16 @@ fn a_smartcard_user_file_with_one_bad_line_imports_nothing() {
 // ---------------------------------------------------------------------------------------
 // Reports for auditors
 
+/// A JSON string, or "" for null; anything else fails.
+#[track_caller]
+fn text_or_null(v: &Value) -> String {
+    match v {
+        Value::Null => String::new(),
+        Value::String(s) => s.clone(),
+        _ => panic!("neither a string nor null: {v}"),
+    }
+}
+
 fn findings(v: &Value) -> Vec<(String, String, String)> {
     v["findings"]
         .as_array()
@@ -803,9 +819,9 @@ fn findings(v: &Value) -> Vec<(String, String, String)> {
         .iter()
         .map(|f| {
             (
-                f["participant_id"].as_str().unwrap_or("").to_string(),
-                f["user_id"].as_str().unwrap_or("").to_string(),
-                f["finding"].as_str().unwrap_or("").to_string(),
+                text_or_null(&f["participant_id"]),
+                text_or_null(&f["user_id"]), // null: a finding about the participant itself
+                text_or_null(&f["finding"]),
             )
         })
         .collect()
@@ -852,7 +868,7 @@ fn locked_and_audit_reports() {
     let v = w.op(&["report", "locked"]).ok().json();
     assert_eq!(v["locked"].as_array().map(|a| a.len()), Some(1), "{v}");
     assert_eq!(v["locked"][0]["user_id"], "B0123401");
-    assert!(v["locked"][0]["unlock_by"].as_str().unwrap_or("").contains("Delegated Administrator"), "{v}");
+    assert!(v["locked"][0]["unlock_by"].as_str().is_some_and(|u| u.contains("Delegated Administrator")), "{v}");
 
     w.da3_add("B01234", "checker", "CHOI", "kw.choi@abc.com.hk").ok();
     let audit = w.op(&["report", "audit", "--from", "2026-11-23", "--to", "2026-11-23"]).ok().json();

@@ -7,7 +7,11 @@ const OTP_LINE: &str = "One Time Password (OTP) for CCASS: ";
 impl World {
     /// The whole outbox ("" before the first mail).
     pub fn mbox(&self) -> String {
-        std::fs::read_to_string(self.path("dms-outbox.mbox")).unwrap_or_default()
+        match std::fs::read_to_string(self.path("dms-outbox.mbox")) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(e) => panic!("reading dms-outbox.mbox: {e}"),
+        }
     }
 
     /// The messages in the outbox, oldest first.

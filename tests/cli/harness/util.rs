@@ -22,7 +22,7 @@ pub fn sha256sum(bytes: &[u8]) -> String {
     child.stdin.take().expect("sha256sum's stdin").write_all(bytes).expect("writing to sha256sum");
     let out = child.wait_with_output().expect("waiting for sha256sum");
     assert!(out.status.success(), "sha256sum failed");
-    String::from_utf8_lossy(&out.stdout).split_whitespace().next().unwrap_or_default().to_string()
+    String::from_utf8_lossy(&out.stdout).split_whitespace().next().expect("sha256sum printed a hash").to_string()
 }
 
 pub fn hex_decode(s: &str) -> Vec<u8> {
