@@ -90,7 +90,7 @@ impl World {
     /// world made once per test run).
     pub fn with_operator() -> World {
         static SNAPSHOT: OnceLock<Snapshot> = OnceLock::new();
-        World::from(SNAPSHOT.get_or_init(|| {
+        World::restore(SNAPSHOT.get_or_init(|| {
             let w = World::demo();
             w.first_time_app(OPERATOR);
             w.snapshot(Sessions::Kept)
@@ -102,7 +102,7 @@ impl World {
     /// once per test run).
     pub fn with_das() -> World {
         static SNAPSHOT: OnceLock<Snapshot> = OnceLock::new();
-        World::from(SNAPSHOT.get_or_init(|| {
+        World::restore(SNAPSHOT.get_or_init(|| {
             let w = World::demo();
             for da in [MAKER, CHECKER, CHECKER2] {
                 w.first_time_app(da);
@@ -123,7 +123,7 @@ impl World {
     /// [`MONDAY_10`].
     pub fn ready() -> World {
         static SNAPSHOT: OnceLock<Snapshot> = OnceLock::new();
-        let w = World::from(SNAPSHOT.get_or_init(|| {
+        let w = World::restore(SNAPSHOT.get_or_init(|| {
             let w = World::init(FIXTURE_TIME, &INIT_DEMO);
             w.first_time_app(OPERATOR);
             w.first_time_email(USER1);
@@ -154,7 +154,7 @@ impl World {
     }
 
     /// A new world, in a temp dir of its own, from a snapshot.
-    pub fn from(snapshot: &Snapshot) -> World {
+    pub fn restore(snapshot: &Snapshot) -> World {
         let w = World::empty(MONDAY_10);
         for (name, bytes) in &snapshot.files {
             write_private(&w.path(name), bytes);
