@@ -1,30 +1,23 @@
 //! The scripting contract (SPEC §8): secrets never hang and never come from argv, the test
 //! clock is refused on a real database, JSON errors, and the generated help.
 
-use crate::support::*;
-use predicates::prelude::*;
+use crate::harness::*;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 #[test]
 fn a_secret_needed_without_password_stdin_fails_fast_on_a_pipe() {
-    let d = Dms::ready();
-    let args = ["--format", "json", "login", "--user", OPERATOR, "--otp", "123456"];
-    d.cmd()
-        .args(args)
-        .timeout(Duration::from_secs(10))
-        .assert()
-        .code(2)
-        .stdout(predicate::str::is_empty())
-        .stderr(predicate::str::contains("--password-stdin"));
+    let w = World::ready();
+    let args = ["login", "--user", OPERATOR, "--otp", "123456"];
+    let start = Instant::now();
+    let r = w.run(&args, None).expect(Exit::Usage);
+    assert!(r.message().contains("--password-stdin"), "{r}");
+    assert!(start.elapsed() < Duration::from_secs(10), "took {:?}", start.elapsed());
 
     // The same with a pipe that stays open and never delivers a line.
     let start = Instant::now();
-    let mut child = std::process::Command::new(dms_bin())
-        .args(args)
-        .env_clear()
-        .env("DMS_NOW", "2026-11-23T10:00:00+08:00")
-        .current_dir(d.path())
+    let mut child = w
+        .command(None, &[&["--format", "json"], &args[..]].concat())
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -42,50 +35,59 @@ fn a_secret_needed_without_password_stdin_fails_fast_on_a_pipe() {
         }
         std::thread::sleep(Duration::from_millis(20));
     };
-    assert_eq!(status.code(), Some(2));
-    assert_eq!(d.cred(OPERATOR, "failures || '/' || otp_misses"), "/0", "not an attempt");
+    assert_eq!(Exit::of(status.code().unwrap_or(-1)), Some(Exit::Usage));
+    assert_eq!(w.cred(OPERATOR, "failures || '/' || otp_misses"), "/0", "not an attempt");
 }
 
 #[test]
 fn password_stdin_without_the_lines_exits_2() {
-    let d = Dms::ready();
-    let msg = d.fails(2, &["login", "--user", OPERATOR, "--password-stdin", "--otp", "123456"], Some(""));
+    let w = World::ready();
+    let msg = w.fails(Exit::Usage, &["login", "--user", OPERATOR, "--password-stdin", "--otp", "123456"], Some(""));
     assert!(msg.contains("no password"), "{msg}");
     // Change Password reads two lines: the new password, then the current one.
-    let msg = d.fails(2, &["password", "change", "--user", OPERATOR, "--password-stdin"], Some(&line(NEW_PASSWORD)));
+    let msg = w.fails(
+        Exit::Usage,
+        &["password", "change", "--user", OPERATOR, "--password-stdin"],
+        Some(&line(NEW_PASSWORD)),
+    );
     assert!(msg.contains("current password"), "{msg}");
-    assert_eq!(d.cred(OPERATOR, "password_set_at"), "2026-11-23T01:00:00Z", "nothing changed");
+    assert_eq!(w.cred(OPERATOR, "password_set_at"), "2026-11-23T01:00:00Z", "nothing changed");
 }
 
 #[test]
 fn dms_now_is_refused_by_a_database_without_the_test_clock() {
-    let d = Dms::empty(MONDAY_10);
-    let msg = d.fails(2, &["init", "--operator-email", "ops@hkex.example"], None);
+    let w = World::empty(MONDAY_10);
+    let msg = w.fails(Exit::Usage, &["init", "--operator-email", OPERATOR_EMAIL], None);
     assert!(msg.contains("DMS_NOW") && msg.contains("--allow-test-clock"), "{msg}");
-    assert!(!d.file("dms.db").exists() && !d.file("dms.db.key").exists(), "nothing is created");
+    assert!(!w.path("dms.db").exists() && !w.path("dms.db.key").exists(), "nothing is created");
 
-    d.cmd().env_remove("DMS_NOW").args(["init", "--operator-email", "ops@hkex.example"]).assert().success();
-    let msg = d.fails(2, &["otp", "request", "--user", OPERATOR], None);
-    assert!(msg.contains("DMS_NOW") && msg.contains("--allow-test-clock"), "{msg}");
-    assert!(!d.file("dms-outbox.mbox").exists(), "nothing is sent");
+    let mut real_clock = w.command(None, &["--format", "json", "init", "--operator-email", OPERATOR_EMAIL]);
+    real_clock.env_remove("DMS_NOW");
+    w.run_command(real_clock, None).ok();
+    w.otp_request(OPERATOR).refused(Exit::Usage, &["DMS_NOW", "--allow-test-clock"]);
+    assert!(!w.path("dms-outbox.mbox").exists(), "nothing is sent");
 }
 
 #[test]
 fn json_errors_go_to_stderr_with_nothing_on_stdout() {
-    let d = Dms::ready();
+    let w = World::ready();
     let pw = line(PASSWORD);
-    let cases: [(i32, &str, &[&str], Option<&str>); 5] = [
-        (3, "authentication_failed", &["whoami"], None),
-        (6, "invalid_input", &["login", "--user", OPERATOR, "--password-stdin", "--otp", "abcdef"], Some("x\n")),
-        (7, "conflict", &["otp", "setup", "--user", OPERATOR, "--app", "--password-stdin"], Some(&pw)),
+    let cases: [(Exit, &str, &[&str], Option<&str>); 5] = [
+        (Exit::Auth, "authentication_failed", &["whoami"], None),
+        (
+            Exit::Invalid,
+            "invalid_input",
+            &["login", "--user", OPERATOR, "--password-stdin", "--otp", "abcdef"],
+            Some("x\n"),
+        ),
+        (Exit::Conflict, "conflict", &["otp", "setup", "--user", OPERATOR, "--app", "--password-stdin"], Some(&pw)),
         // A command line clap rejects is a failure like any other.
-        (2, "usage", &["otp", "setup", "--user", OPERATOR, "--password-stdin"], Some(&pw)),
+        (Exit::Usage, "usage", &["otp", "setup", "--user", OPERATOR, "--password-stdin"], Some(&pw)),
         // A malformed value is invalid input, named by its field.
-        (6, "invalid_input", &["otp", "request", "--user", "B01'; DROP TABLE users;--"], None),
+        (Exit::Invalid, "invalid_input", &["otp", "request", "--user", "B01'; DROP TABLE users;--"], None),
     ];
     for (exit, code, args, stdin) in cases {
-        let r = d.run(args, stdin);
-        assert_eq!(r.code, exit, "{r}");
+        let r = w.run(args, stdin).expect(exit);
         let (got, message) = r.error();
         assert_eq!(got, code, "{r}");
         assert!(!message.is_empty(), "{r}");
@@ -94,15 +96,12 @@ fn json_errors_go_to_stderr_with_nothing_on_stdout() {
 
 #[test]
 fn completions_man_page_and_help_are_printed() {
-    let d = Dms::empty(MONDAY_10);
-    let r = d.run_raw(&["completions", "bash"], None);
-    assert_eq!(r.code, 0, "{r}");
+    let w = World::empty(MONDAY_10);
+    let r = w.raw(&["completions", "bash"]).ok();
     assert!(r.stdout.contains("complete") && r.stdout.contains("dms"), "{r}");
-    let r = d.run_raw(&["man"], None);
-    assert_eq!(r.code, 0, "{r}");
+    let r = w.raw(&["man"]).ok();
     assert!(r.stdout.contains(".TH") && r.stdout.contains("login"), "{r}");
-    let r = d.run_raw(&["--help"], None);
-    assert_eq!(r.code, 0, "{r}");
+    let r = w.raw(&["--help"]).ok();
     let listed: Vec<&str> = r.stdout.lines().filter_map(|l| l.split_whitespace().next()).collect();
     for command in
         ["init", "demo", "login", "logout", "whoami", "otp", "password", "auth", "audit", "completions", "man"]

@@ -2,122 +2,110 @@
 //! 3 wrong OTPs = 1 unsuccessful login, a success resets both counts, and a locked account is
 //! refused everywhere with a message naming who can unlock it.
 
-use crate::support::*;
+use crate::harness::*;
 
-fn login_at(d: &mut Dms, minute: i64, user: &str, password: &str, code: &str) -> Run {
-    d.at(MONDAY_10).advance(mins(minute));
-    d.login(None, user, password, code)
+/// `login` at MONDAY_10 + `minute`.
+fn login_at(w: &World, minute: i64, user: &str, password: &str, code: &str) -> Run {
+    w.at(MONDAY_10).advance(mins(minute));
+    w.login_with(user, password, code)
+}
+
+/// A wrong app code for the operator at MONDAY_10 + `minute`, with the right password.
+fn wrong_code_at(w: &World, minute: i64) -> Run {
+    w.at(MONDAY_10).advance(mins(minute));
+    w.login_with(OPERATOR, PASSWORD, &w.wrong_totp(OPERATOR))
+}
+
+/// Four wrong passwords of the operator, at minutes 0 to 3: one more failure locks.
+fn four_wrong_passwords(w: &World) {
+    for minute in 0..4 {
+        login_at(w, minute, OPERATOR, WRONG_PASSWORD, "123456").expect(Exit::Auth);
+    }
 }
 
 #[test]
 fn five_wrong_passwords_in_29_minutes_lock_a_business_user() {
-    let mut d = Dms::ready();
-    let phc = d.cred(USER1, "password_phc");
+    let w = World::ready();
+    let phc = w.cred(USER1, "password_phc");
     for minute in [0, 7, 14, 21] {
-        let r = login_at(&mut d, minute, USER1, WRONG_PASSWORD, "12345678");
-        assert_eq!(r.code, 3, "failure at minute {minute} does not lock yet:\n{r}");
+        let r = login_at(&w, minute, USER1, WRONG_PASSWORD, "12345678");
+        assert_eq!(r.exit(), Exit::Auth, "failure at minute {minute} does not lock yet:\n{r}");
     }
-    assert_eq!(d.cred(USER1, "locked_at IS NULL"), "1");
+    assert_eq!(w.cred(USER1, "locked_at IS NULL"), "1");
 
-    let r = login_at(&mut d, 29, USER1, WRONG_PASSWORD, "12345678");
-    assert_eq!(r.code, 4, "{r}");
-    let msg = r.message();
-    assert!(msg.contains("locked") && msg.contains("Delegated Administrator"), "{msg}");
-    assert_eq!(d.cred(USER1, "locked_at IS NOT NULL"), "1");
+    login_at(&w, 29, USER1, WRONG_PASSWORD, "12345678").refused(Exit::Locked, &["locked", "Delegated Administrator"]);
+    assert_eq!(w.cred(USER1, "locked_at IS NOT NULL"), "1");
 
     // Locked: the right password, an OTP request and a self-service reset are all refused.
-    d.advance(mins(1));
-    let mailed = d.otp_lines().len();
-    let msg = d.fails(4, &["login", "--user", USER1, "--password-stdin", "--otp", "12345678"], Some(&line(PASSWORD)));
-    assert!(msg.contains("Delegated Administrator"), "{msg}");
-    let msg = d.fails(4, &["otp", "request", "--user", USER1], None);
-    assert!(msg.contains("locked"), "{msg}");
-    let msg = d.fails(
-        4,
+    w.advance(mins(1));
+    let mailed = w.otps().len();
+    w.login_with(USER1, PASSWORD, "12345678").refused(Exit::Locked, &["Delegated Administrator"]);
+    w.otp_request(USER1).refused(Exit::Locked, &["locked"]);
+    let msg = w.fails(
+        Exit::Locked,
         &["password", "reset", "--user", USER1, "--otp", "12345678", "--password-stdin"],
         Some(&line(NEW_PASSWORD)),
     );
     assert!(msg.contains("locked"), "{msg}");
-    assert_eq!(d.otp_lines().len(), mailed, "no OTP is sent to a locked account");
-    assert_eq!(d.cred(USER1, "password_phc"), phc, "the password is unchanged");
+    assert_eq!(w.otps().len(), mailed, "no OTP is sent to a locked account");
+    assert_eq!(w.cred(USER1, "password_phc"), phc, "the password is unchanged");
 }
 
 #[test]
 fn a_locked_da_is_told_to_go_through_the_exchange_with_da3() {
-    let mut d = Dms::ready();
+    let w = World::ready();
     for minute in 0..4 {
-        assert_eq!(login_at(&mut d, minute, DA_MAKER, WRONG_PASSWORD, "123456").code, 3);
+        login_at(&w, minute, MAKER, WRONG_PASSWORD, "123456").expect(Exit::Auth);
     }
-    let r = login_at(&mut d, 4, DA_MAKER, WRONG_PASSWORD, "123456");
-    assert_eq!(r.code, 4, "{r}");
-    let msg = r.message();
-    assert!(msg.contains("locked") && msg.contains("DA3"), "{msg}");
-    assert_eq!(d.cred(DA_MAKER, "locked_at IS NOT NULL"), "1");
+    login_at(&w, 4, MAKER, WRONG_PASSWORD, "123456").refused(Exit::Locked, &["locked", "DA3"]);
+    assert_eq!(w.cred(MAKER, "locked_at IS NOT NULL"), "1");
 }
 
 #[test]
 fn failures_ten_minutes_apart_do_not_lock() {
-    let mut d = Dms::ready();
-    let secret = op_secret();
+    let w = World::ready();
     for minute in [0, 10, 20, 30, 40] {
-        let r = login_at(&mut d, minute, OPERATOR, WRONG_PASSWORD, "123456");
-        assert_eq!(r.code, 3, "failure at minute {minute}:\n{r}");
+        let r = login_at(&w, minute, OPERATOR, WRONG_PASSWORD, "123456");
+        assert_eq!(r.exit(), Exit::Auth, "failure at minute {minute}:\n{r}");
     }
-    assert_eq!(d.cred(OPERATOR, "locked_at IS NULL"), "1");
-    d.at(MONDAY_10).advance(mins(41));
-    let r = d.login_app(None, OPERATOR, PASSWORD, &secret);
-    assert_eq!(r.code, 0, "the sixth attempt, right password and OTP, signs in:\n{r}");
+    assert_eq!(w.cred(OPERATOR, "locked_at IS NULL"), "1");
+    w.at(MONDAY_10).advance(mins(41));
+    let r = w.login(OPERATOR);
+    assert_eq!(r.exit(), Exit::Ok, "the sixth attempt, right password and OTP, signs in:\n{r}");
 }
 
 #[test]
 fn three_wrong_otps_count_as_one_failed_login() {
-    let mut d = Dms::ready();
-    let secret = op_secret();
-    for minute in 0..4 {
-        assert_eq!(login_at(&mut d, minute, OPERATOR, WRONG_PASSWORD, "123456").code, 3);
-    }
+    let w = World::ready();
+    four_wrong_passwords(&w);
     // The right password with a wrong code: two misses are not yet a failed login...
     for minute in [4, 5] {
-        d.at(MONDAY_10).advance(mins(minute));
-        let wrong = d.wrong_totp(&secret);
-        let r = d.login(None, OPERATOR, PASSWORD, &wrong);
-        assert_eq!(r.code, 3, "wrong OTP at minute {minute}:\n{r}");
+        let r = wrong_code_at(&w, minute);
+        assert_eq!(r.exit(), Exit::Auth, "wrong OTP at minute {minute}:\n{r}");
     }
-    assert_eq!(d.cred(OPERATOR, "otp_misses"), "2");
-    assert_eq!(d.cred(OPERATOR, "locked_at IS NULL"), "1");
+    assert_eq!(w.cred(OPERATOR, "otp_misses"), "2");
+    assert_eq!(w.cred(OPERATOR, "locked_at IS NULL"), "1");
     // ...the third is, and it is the fifth within 30 minutes.
-    d.at(MONDAY_10).advance(mins(6));
-    let wrong = d.wrong_totp(&secret);
-    let r = d.login(None, OPERATOR, PASSWORD, &wrong);
-    assert_eq!(r.code, 4, "{r}");
-    assert!(r.message().contains("locked"), "{r}");
-    assert_eq!(d.cred(OPERATOR, "locked_at IS NOT NULL"), "1");
+    wrong_code_at(&w, 6).refused(Exit::Locked, &["locked"]);
+    assert_eq!(w.cred(OPERATOR, "locked_at IS NOT NULL"), "1");
 }
 
 #[test]
 fn a_successful_logon_resets_the_counts() {
-    let mut d = Dms::ready();
-    let secret = op_secret();
-    for minute in 0..4 {
-        assert_eq!(login_at(&mut d, minute, OPERATOR, WRONG_PASSWORD, "123456").code, 3);
-    }
+    let w = World::ready();
+    four_wrong_passwords(&w);
     for minute in [4, 5] {
-        d.at(MONDAY_10).advance(mins(minute));
-        let wrong = d.wrong_totp(&secret);
-        assert_eq!(d.login(None, OPERATOR, PASSWORD, &wrong).code, 3);
+        wrong_code_at(&w, minute).expect(Exit::Auth);
     }
-    d.at(MONDAY_10).advance(mins(6));
-    assert_eq!(d.login_app(None, OPERATOR, PASSWORD, &secret).code, 0);
-    assert_eq!(d.cred(OPERATOR, "failures || '/' || otp_misses"), "/0");
+    w.at(MONDAY_10).advance(mins(6));
+    w.login(OPERATOR).ok();
+    assert_eq!(w.cred(OPERATOR, "failures || '/' || otp_misses"), "/0");
 
     // Without the reset, this wrong OTP would be the third miss and the fifth failure...
-    d.at(MONDAY_10).advance(mins(7));
-    let wrong = d.wrong_totp(&secret);
-    assert_eq!(d.login(None, OPERATOR, PASSWORD, &wrong).code, 3);
+    wrong_code_at(&w, 7).expect(Exit::Auth);
     // ...and this wrong password the fifth failure within 30 minutes.
-    let r = login_at(&mut d, 8, OPERATOR, WRONG_PASSWORD, "123456");
-    assert_eq!(r.code, 3, "{r}");
-    assert_eq!(d.cred(OPERATOR, "locked_at IS NULL"), "1");
-    assert_eq!(d.cred(OPERATOR, "otp_misses"), "1");
-    assert_eq!(d.cred(OPERATOR, "failures"), "2026-11-23T02:08:00Z");
+    login_at(&w, 8, OPERATOR, WRONG_PASSWORD, "123456").expect(Exit::Auth);
+    assert_eq!(w.cred(OPERATOR, "locked_at IS NULL"), "1");
+    assert_eq!(w.cred(OPERATOR, "otp_misses"), "1");
+    assert_eq!(w.cred(OPERATOR, "failures"), "2026-11-23T02:08:00Z");
 }

@@ -1,10 +1,7 @@
 //! The one integration-test binary: every test runs the `dms` binary in a temp dir of its own
-//! with a clean environment and a pinned clock. Helpers: `support` (sign-in tests),
-//! `mc_support` (maker-checker), `hkex_support` (exchange side).
+//! with a clean environment and a pinned clock, through the one harness in `harness/`.
 
-mod hkex_support;
-mod mc_support;
-mod support;
+mod harness;
 
 mod concurrency;
 mod contract;

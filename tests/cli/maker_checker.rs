@@ -1,16 +1,21 @@
 //! Maker-checker (SPEC §4, §5, §8): requests submitted by the DA maker B01234X1 and authorised
 //! by a DA checker, queued or inline; every refusal with its exit code and no change of state.
 
-use crate::mc_support::*;
-use chrono::Duration;
-use serde_json::Value;
+use crate::harness::*;
+use serde_json::{json, Value};
 
-fn create_args<'a>(id: &'a str, email: &'a str) -> Vec<&'a str> {
-    vec!["user", "create", "--user-id", id, "--surname", "Chan", "--other-names", "Siu Ming", "--email", email]
-}
-
-fn user_exists(mc: &Mc, id: &str) -> bool {
-    mc.count(&format!("SELECT COUNT(*) FROM users WHERE user_id = '{id}'")) == 1
+/// Whether the maker's `user enquire` finds the profile (Invalid: there is none).
+#[track_caller]
+fn user_exists(w: &World, id: &str) -> bool {
+    let r = w.as_user(MAKER, &["user", "enquire", id]);
+    match r.exit() {
+        Exit::Ok => {
+            assert_eq!(r.json()["user_id"], id, "{r}");
+            true
+        }
+        Exit::Invalid => false,
+        _ => panic!("user enquire {id}:\n{r}"),
+    }
 }
 
 fn keys(v: &Value) -> Vec<&str> {
@@ -19,45 +24,52 @@ fn keys(v: &Value) -> Vec<&str> {
     k
 }
 
+/// ARGS, and `--dry-run` when `dry`.
+fn dry_run<'a>(args: &[&'a str], dry: bool) -> Vec<&'a str> {
+    let mut all = args.to_vec();
+    if dry {
+        all.push("--dry-run");
+    }
+    all
+}
+
+/// The usual new user B0123404 (Chan Siu Ming).
+fn create_0404() -> Vec<&'static str> {
+    create_args("B0123404", "sm.chan@abc.com.hk")
+}
+
 #[test]
 fn queued_create_is_listed_pending_then_approved_and_enquire_shows_the_state_fields() {
-    let mc = Mc::with_das();
+    let w = World::with_das();
     let mut args = create_args("b0123404", "sm.chan@abc.com.hk");
     args.extend(["--groups", "11,a", "--limit", "1000.50", "--disable-after", "2027-12-31"]);
-    let o = mc.as_user(MAKER, &args);
-    o.ok();
-    let v = o.json();
+    let r = w.as_user(MAKER, &args).ok();
+    let v = r.json();
     assert_eq!(v["status"], "PENDING");
     assert_eq!(v["user_id"], "B0123404", "input is normalised to upper case");
-    let id = o.request_id();
-    assert!(!user_exists(&mc, "B0123404"), "a queued request changes no profile");
-    mc.as_user(MAKER, &["user", "enquire", "B0123404"]).code(6);
+    let id = r.request_id();
+    assert!(!user_exists(&w, "B0123404"), "a queued request changes no profile");
 
-    let list = mc.as_user(CHECKER, &["request", "list", "--status", "PENDING"]);
-    list.ok();
-    let rows = list.json()["requests"].as_array().expect("requests").clone();
-    assert_eq!(rows.len(), 1, "{list}");
+    let rows = w.request_list(CHECKER, Some("PENDING"));
+    assert_eq!(rows.len(), 1, "{rows:?}");
     assert_eq!(rows[0]["request_id"], id);
     assert_eq!(rows[0]["status"], "PENDING");
     assert_eq!(rows[0]["maker"], MAKER);
     assert_eq!(rows[0]["kind"], "create-user");
-    let shown = mc.request(CHECKER, id);
-    assert_eq!(shown["subjects"], serde_json::json!(["B0123404"]));
+    let shown = w.request_show(CHECKER, id);
+    assert_eq!(shown["subjects"], json!(["B0123404"]));
     assert_eq!(shown["change"]["profile"]["limit_cents"], 100050);
 
-    let a = mc.approve(CHECKER, &[id]);
-    a.ok();
-    assert_eq!(a.json(), serde_json::json!({ "request_id": id, "status": "APPROVED" }));
-    let shown = mc.request(MAKER, id);
+    let a = w.approve(CHECKER, &[id]).ok();
+    assert_eq!(a.json(), json!({ "request_id": id, "status": "APPROVED" }));
+    let shown = w.request_show(MAKER, id);
     assert_eq!(shown["status"], "APPROVED");
     assert_eq!(shown["checker"], CHECKER);
-    assert!(mc.as_user(CHECKER, &["request", "list", "--status", "PENDING"]).json()["requests"]
-        .as_array()
-        .is_some_and(Vec::is_empty));
+    assert!(w.request_list(CHECKER, Some("PENDING")).is_empty());
 
     // Before 2FA is initialised: no Locked / OTP fields, and no smartcard fields either
     // (a user created after the 2FA launch never had a smartcard).
-    let e = mc.enquire("B0123404");
+    let e = w.enquire(MAKER, "B0123404");
     assert_eq!(
         keys(&e),
         [
@@ -88,156 +100,135 @@ fn queued_create_is_listed_pending_then_approved_and_enquire_shows_the_state_fie
     assert_eq!(e["clearing_house_options"], "Cash");
     assert_eq!(e["access_channel"], "CST");
     assert_eq!(e["transaction_limit_hkd"], "1,000.50");
-    assert_eq!(e["user_groups"], serde_json::json!(["11", "A"]));
+    assert_eq!(e["user_groups"], json!(["11", "A"]));
     assert!(e["disable_after"].as_str().is_some_and(|d| !d.is_empty()), "{e:#}");
 
     // Once 2FA is initialised (the maker's own profile), Locked and OTP Enabled appear.
-    let x1 = mc.enquire(MAKER);
+    let x1 = w.enquire(MAKER, MAKER);
     assert_eq!(x1["locked"], "No");
     assert_eq!(x1["otp_enabled"], "Yes");
     assert_eq!(x1["otp_channel"], "app");
-    mc.assert_audit_ok();
+    w.assert_audit_ok();
 }
 
 #[test]
 fn inline_authorisation_applies_at_once() {
-    let mc = Mc::with_das();
-    let o = mc.inline(MAKER, &create_args("B0123404", "sm.chan@abc.com.hk"), CHECKER, PW);
-    o.ok();
-    assert_eq!(o.json()["status"], "APPROVED");
-    assert!(user_exists(&mc, "B0123404"));
-    let shown = mc.request(MAKER, o.request_id());
+    let w = World::with_das();
+    let r = w.inline(MAKER, &create_0404(), CHECKER, PASSWORD).ok();
+    assert_eq!(r.json()["status"], "APPROVED");
+    assert!(user_exists(&w, "B0123404"));
+    let shown = w.request_show(MAKER, r.request_id());
     assert_eq!(shown["status"], "APPROVED");
     assert_eq!(shown["checker"], CHECKER);
 
-    let o = mc.inline(MAKER, &["user", "change", USER1, "--email", "wk.cheung2@abc.com.hk"], CHECKER2, PW);
-    o.ok();
-    assert_eq!(o.json()["status"], "APPROVED");
-    assert_eq!(mc.enquire(USER1)["email"], "wk.cheung2@abc.com.hk");
-    assert_eq!(mc.count("SELECT COUNT(*) FROM requests WHERE status = 'PENDING'"), 0);
-    mc.assert_audit_ok();
+    let r = w.inline(MAKER, &["user", "change", USER1, "--email", "wk.cheung2@abc.com.hk"], CHECKER2, PASSWORD).ok();
+    assert_eq!(r.json()["status"], "APPROVED");
+    assert_eq!(w.enquire(MAKER, USER1)["email"], "wk.cheung2@abc.com.hk");
+    assert!(w.request_list(MAKER, Some("PENDING")).is_empty());
+    w.assert_audit_ok();
 }
 
 #[test]
 fn a_wrong_authorisation_code_creates_nothing_and_counts_against_the_checker() {
-    let mc = Mc::with_das();
-    let before = mc.state();
+    let w = World::with_das();
+    let before = w.state();
     for attempt in 1..=4 {
-        let o = mc.inline(MAKER, &create_args("B0123404", "sm.chan@abc.com.hk"), CHECKER, WRONG_PW);
-        o.code(3);
-        assert!(o.message().contains("authorisation code"), "attempt {attempt}: {}", o.message());
-        assert_eq!(mc.state(), before, "attempt {attempt} changed something");
-        mc.advance(Duration::minutes(1));
+        let r = w.inline(MAKER, &create_0404(), CHECKER, WRONG_PASSWORD).expect(Exit::Auth);
+        assert!(r.message().contains("authorisation code"), "attempt {attempt}: {r}");
+        assert_eq!(w.state(), before, "attempt {attempt} changed something");
+        w.advance(mins(1));
     }
-    assert_eq!(mc.sql(&format!("SELECT locked_at IS NULL FROM credentials WHERE user_id = '{CHECKER}'")), "1");
-    let o = mc.inline(MAKER, &create_args("B0123404", "sm.chan@abc.com.hk"), CHECKER, WRONG_PW);
-    o.code(4);
-    let m = o.message();
-    assert!(m.contains("locked") && m.contains("DA3"), "the lock message says who unlocks a DA: {m}");
-    assert_eq!(mc.state(), before);
-    assert_eq!(mc.sql(&format!("SELECT locked_at IS NOT NULL FROM credentials WHERE user_id = '{CHECKER}'")), "1");
-    assert!(!user_exists(&mc, "B0123404"));
-    assert_eq!(mc.requests(), 0);
+    assert_eq!(w.enquire(MAKER, CHECKER)["locked"], "No");
+    // The lock message says who unlocks a DA.
+    w.inline(MAKER, &create_0404(), CHECKER, WRONG_PASSWORD).refused(Exit::Locked, &["locked", "DA3"]);
+    assert_eq!(w.state(), before);
+    assert_eq!(w.enquire(MAKER, CHECKER)["locked"], "Yes");
+    assert!(!user_exists(&w, "B0123404"));
+    assert!(w.request_list(MAKER, None).is_empty());
 
     // Locked: even the right code is refused, and the checker's session has ended.
-    let o = mc.inline(MAKER, &create_args("B0123404", "sm.chan@abc.com.hk"), CHECKER, PW);
-    o.code(4);
-    assert!(o.message().contains("locked") && o.message().contains("DA3"), "{o}");
-    assert_eq!(mc.state(), before);
-    let o = mc.as_user(CHECKER, &["request", "list"]);
-    o.code(3);
-    assert!(o.message().contains("session has ended"), "{o}");
+    w.inline(MAKER, &create_0404(), CHECKER, PASSWORD).refused(Exit::Locked, &["locked", "DA3"]);
+    assert_eq!(w.state(), before);
+    w.as_user(CHECKER, &["request", "list"]).refused(Exit::Auth, &["session has ended"]);
     // The other checker still works.
-    mc.inline(MAKER, &create_args("B0123404", "sm.chan@abc.com.hk"), CHECKER2, PW).ok();
-    assert!(user_exists(&mc, "B0123404"));
-    mc.assert_audit_ok();
+    w.inline(MAKER, &create_0404(), CHECKER2, PASSWORD).ok();
+    assert!(user_exists(&w, "B0123404"));
+    w.assert_audit_ok();
 }
 
 #[test]
 fn a_queued_approval_needs_the_password_and_a_fresh_otp() {
-    let mc = Mc::with_das();
-    let a = mc.as_user(MAKER, &create_args("B0123404", "sm.chan@abc.com.hk")).request_id();
-    let b = mc.as_user(MAKER, &create_args("B0123405", "k.ho@abc.com.hk")).request_id();
-    let before = mc.state();
-    let code = mc.totp(CHECKER);
-    let o = mc.approve_with(CHECKER, &[a], &code, WRONG_PW);
-    o.code(3);
-    assert!(o.message().contains("wrong authorisation code"), "{o}");
+    let w = World::with_das();
+    let a = w.submit(MAKER, &create_0404());
+    let b = w.submit(MAKER, &create_args("B0123405", "k.ho@abc.com.hk"));
+    let before = w.state();
+    let code = w.totp(CHECKER);
+    w.approve_with(CHECKER, &[a], &code, WRONG_PASSWORD).refused(Exit::Auth, &["wrong authorisation code"]);
     let wrong_otp = if code == "000000" { "000001" } else { "000000" };
-    mc.approve_with(CHECKER, &[a], wrong_otp, PW).code(3);
-    mc.approve_with(CHECKER, &[a], "12345", PW).code(6);
-    mc.run(Some(CHECKER), &["--format", "json", "request", "approve", &a.to_string(), "--otp", &code], None).code(2);
-    assert_eq!(mc.state(), before);
-    assert_eq!(mc.count(&format!("SELECT failures != '' FROM credentials WHERE user_id = '{CHECKER}'")), 1);
+    w.approve_with(CHECKER, &[a], wrong_otp, PASSWORD).expect(Exit::Auth);
+    w.approve_with(CHECKER, &[a], "12345", PASSWORD).expect(Exit::Invalid);
+    w.as_user(CHECKER, &["request", "approve", &a.to_string(), "--otp", &code]).expect(Exit::Usage);
+    assert_eq!(w.state(), before);
+    assert_eq!(w.cred(CHECKER, "failures != ''"), "1");
 
-    mc.approve_with(CHECKER, &[a], &code, PW).ok();
-    assert!(user_exists(&mc, "B0123404"));
+    w.approve_with(CHECKER, &[a], &code, PASSWORD).ok();
+    assert!(user_exists(&w, "B0123404"));
     // The same code again is a replay: refused, and b stays pending.
-    let after_a = mc.state();
-    mc.approve_with(CHECKER, &[b], &code, PW).code(3);
-    assert_eq!(mc.state(), after_a);
-    mc.approve(CHECKER, &[b]).ok();
-    assert!(user_exists(&mc, "B0123405"));
+    let after_a = w.state();
+    w.approve_with(CHECKER, &[b], &code, PASSWORD).expect(Exit::Auth);
+    assert_eq!(w.state(), after_a);
+    w.approve(CHECKER, &[b]).ok();
+    assert!(user_exists(&w, "B0123405"));
     // A successful authorisation resets the failure count.
-    assert_eq!(mc.sql(&format!("SELECT failures FROM credentials WHERE user_id = '{CHECKER}'")), "");
+    assert_eq!(w.cred(CHECKER, "failures"), "");
 }
 
 #[test]
 fn the_checker_must_not_be_the_maker() {
-    let mc = Mc::with_das();
-    let before = mc.state();
-    let o = mc.inline(MAKER, &create_args("B0123404", "sm.chan@abc.com.hk"), MAKER, PW);
-    o.code(5);
-    assert!(o.message().contains("different DA from the maker"), "{o}");
-    assert_eq!(mc.state(), before);
+    let w = World::with_das();
+    let before = w.state();
+    w.inline(MAKER, &create_0404(), MAKER, PASSWORD).refused(Exit::NotPermitted, &["different DA from the maker"]);
+    assert_eq!(w.state(), before);
 
     // Queued: the maker cannot approve (or reject) the maker's own request.
-    let id = mc.as_user(MAKER, &create_args("B0123404", "sm.chan@abc.com.hk")).request_id();
-    let queued = mc.state();
-    let o = mc.approve(MAKER, &[id]);
-    o.code(5);
-    assert!(o.message().contains("only a DA checker"), "{o}");
-    mc.as_user(MAKER, &["request", "reject", &id.to_string(), "--reason", "mine"]).code(5);
-    assert_eq!(mc.state(), queued);
-    assert_eq!(mc.request(MAKER, id)["status"], "PENDING");
+    let id = w.submit(MAKER, &create_0404());
+    let queued = w.state();
+    w.approve(MAKER, &[id]).refused(Exit::NotPermitted, &["only a DA checker"]);
+    w.as_user(MAKER, &["request", "reject", &id.to_string(), "--reason", "mine"]).expect(Exit::NotPermitted);
+    assert_eq!(w.state(), queued);
+    assert_eq!(w.request_show(MAKER, id)["status"], "PENDING");
 }
 
 #[test]
 fn the_checker_must_not_be_the_subject() {
-    let mc = Mc::with_das();
-    let o = mc.as_user(MAKER, &["user", "change", CHECKER, "--email", "siuming.wong@abc.com.hk"]);
-    o.ok();
-    let id = o.request_id();
-    let queued = mc.state();
+    let w = World::with_das();
+    let id = w.submit(MAKER, &["user", "change", CHECKER, "--email", "siuming.wong@abc.com.hk"]);
+    let queued = w.state();
 
-    let o = mc.approve(CHECKER, &[id]);
-    o.code(5);
-    assert!(o.message().contains("no one-handed operation"), "{o}");
-    assert_eq!(mc.state(), queued);
-    assert_eq!(mc.enquire(CHECKER)["email"], "sm.wong@abc.com.hk");
+    w.approve(CHECKER, &[id]).refused(Exit::NotPermitted, &["no one-handed operation"]);
+    assert_eq!(w.state(), queued);
+    assert_eq!(w.enquire(MAKER, CHECKER)["email"], "sm.wong@abc.com.hk");
 
     // Inline, too.
-    let o = mc.inline(MAKER, &["user", "change", CHECKER, "--surname", "Wang"], CHECKER, PW);
-    o.code(5);
-    assert_eq!(mc.state(), queued);
+    w.inline(MAKER, &["user", "change", CHECKER, "--surname", "Wang"], CHECKER, PASSWORD).expect(Exit::NotPermitted);
+    assert_eq!(w.state(), queued);
 
     // Nor may the subject reject it.
-    let o = mc.as_user(CHECKER, &["request", "reject", &id.to_string(), "--reason", "not me"]);
-    o.code(5);
-    assert!(o.message().contains("no one-handed operation"), "{o}");
-    assert_eq!(mc.state(), queued);
+    w.as_user(CHECKER, &["request", "reject", &id.to_string(), "--reason", "not me"])
+        .refused(Exit::NotPermitted, &["no one-handed operation"]);
+    assert_eq!(w.state(), queued);
 
-    mc.approve(CHECKER2, &[id]).ok();
-    assert_eq!(mc.enquire(CHECKER)["email"], "siuming.wong@abc.com.hk");
-    assert_eq!(mc.request(MAKER, id)["checker"], CHECKER2);
+    w.approve(CHECKER2, &[id]).ok();
+    assert_eq!(w.enquire(MAKER, CHECKER)["email"], "siuming.wong@abc.com.hk");
+    assert_eq!(w.request_show(MAKER, id)["checker"], CHECKER2);
 }
 
 #[test]
 fn business_users_and_checkers_cannot_submit() {
-    let mc = Mc::with_das();
-    mc.logon(USER1);
-    let id = mc.as_user(MAKER, &create_args("B0123404", "sm.chan@abc.com.hk")).request_id();
-    let before = mc.state();
+    let w = World::with_das();
+    w.first_time_app(USER1);
+    let id = w.submit(MAKER, &create_0404());
+    let before = w.state();
 
     for args in [
         create_args("B0123405", "a.b@abc.com.hk"),
@@ -246,13 +237,10 @@ fn business_users_and_checkers_cannot_submit() {
         vec!["user", "enquire", USER2],
         vec!["listing"],
     ] {
-        let o = mc.as_user(USER1, &args);
-        o.code(5);
-        assert!(o.message().contains("business users cannot use DMS functions"), "{o}");
+        w.as_user(USER1, &args).refused(Exit::NotPermitted, &["business users cannot use DMS functions"]);
     }
-    let o = mc.approve(USER1, &[id]);
-    o.code(5);
-    assert_eq!(mc.state(), before);
+    w.approve(USER1, &[id]).expect(Exit::NotPermitted);
+    assert_eq!(w.state(), before);
 
     // A checker authorises; it does not submit.
     for args in [
@@ -261,398 +249,298 @@ fn business_users_and_checkers_cannot_submit() {
         vec!["user", "unlock", USER2],
         vec!["request", "cancel", "1"],
     ] {
-        mc.as_user(CHECKER, &args).code(5);
+        w.as_user(CHECKER, &args).expect(Exit::NotPermitted);
     }
-    assert_eq!(mc.state(), before);
-    assert_eq!(mc.request(MAKER, id)["status"], "PENDING");
+    assert_eq!(w.state(), before);
+    assert_eq!(w.request_show(MAKER, id)["status"], "PENDING");
 }
 
 /// The operator registers C05678 and its three DAs through DA3; C05678X2 signs in.
-fn second_participant(mc: &Mc) {
-    mc.logon(OPERATOR);
-    mc.as_user(
-        OPERATOR,
-        &[
-            "hkex",
-            "participant",
-            "add",
-            "--id",
-            "C05678",
-            "--name",
-            "XYZ Brokers",
-            "--house",
-            "hkscc-cp",
-            "--max-users",
-            "10",
-        ],
-    )
-    .ok();
+fn second_participant(w: &World) {
+    w.first_time_app(OPERATOR);
+    w.participant_add("C05678", "XYZ Brokers", "hkscc-cp", 10).ok();
     for (role, email) in [("maker", "m@xyz.com.hk"), ("checker", "c1@xyz.com.hk"), ("checker", "c2@xyz.com.hk")] {
-        let args = [
-            "hkex",
-            "da3",
-            "add",
-            "--participant",
-            "C05678",
-            "--role",
-            role,
-            "--surname",
-            "Ho",
-            "--other-names",
-            "Ka",
-            "--email",
-            email,
-        ];
-        mc.as_user(OPERATOR, &args).ok();
+        w.da3_add("C05678", role, "Ho", email).ok();
     }
-    mc.logon("C05678X2");
+    w.first_time_app("C05678X2");
 }
 
 #[test]
 fn a_da_of_another_participant_cannot_see_or_authorise() {
-    let mc = Mc::with_das();
-    second_participant(&mc);
-    let id = mc.as_user(MAKER, &create_args("B0123404", "sm.chan@abc.com.hk")).request_id();
-    let before = mc.state();
+    let w = World::with_das();
+    second_participant(&w);
+    let id = w.submit(MAKER, &create_0404());
+    let before = w.state();
     let other = "C05678X2";
     let n = id.to_string();
 
-    mc.as_user(other, &["request", "show", &n]).code(5);
-    let o = mc.approve(other, &[id]);
-    o.code(5);
-    assert!(o.message().contains("another participant"), "{o}");
-    mc.as_user(other, &["request", "reject", &n, "--reason", "not ours"]).code(5);
-    mc.as_user(other, &["request", "list", "--participant", "B01234"]).code(5);
-    let list = mc.as_user(other, &["request", "list"]);
-    list.ok();
-    assert_eq!(list.json()["requests"], serde_json::json!([]), "{list}");
-    mc.as_user(other, &["user", "enquire", USER1]).code(5);
-    mc.as_user(other, &["listing", "--participant", "B01234"]).code(5);
+    w.as_user(other, &["request", "show", &n]).expect(Exit::NotPermitted);
+    w.approve(other, &[id]).refused(Exit::NotPermitted, &["another participant"]);
+    w.as_user(other, &["request", "reject", &n, "--reason", "not ours"]).expect(Exit::NotPermitted);
+    w.as_user(other, &["request", "list", "--participant", PARTICIPANT]).expect(Exit::NotPermitted);
+    assert_eq!(w.request_list(other, None), Vec::<Value>::new());
+    w.as_user(other, &["user", "enquire", USER1]).expect(Exit::NotPermitted);
+    w.as_user(other, &["listing", "--participant", PARTICIPANT]).expect(Exit::NotPermitted);
     // Nor inline, named by B01234's maker.
-    let o = mc.inline(MAKER, &create_args("B0123405", "a.b@abc.com.hk"), other, PW);
-    o.code(5);
-    assert!(o.message().contains("not a DA of participant B01234"), "{o}");
-    assert_eq!(mc.state(), before);
-    mc.approve(CHECKER, &[id]).ok();
+    w.inline(MAKER, &create_args("B0123405", "a.b@abc.com.hk"), other, PASSWORD)
+        .refused(Exit::NotPermitted, &["not a DA of participant B01234"]);
+    assert_eq!(w.state(), before);
+    w.approve(CHECKER, &[id]).ok();
 }
 
 #[test]
 fn the_participant_keeps_one_maker_and_two_checkers() {
-    let mc = Mc::with_das();
-    let before = mc.state();
-    let o = mc.as_user(MAKER, &["user", "change", CHECKER2, "--status", "disabled"]);
-    o.code(5);
-    assert!(o.message().contains("at least one DA maker and two DA checkers"), "{o}");
-    let o = mc.as_user(MAKER, &["user", "delete", CHECKER2]);
-    o.code(5);
-    assert!(o.message().contains("DA3"), "DAs are deleted by the exchange: {o}");
-    let o = mc.inline(MAKER, &["user", "change", CHECKER2, "--status", "disabled"], CHECKER, PW);
-    o.code(5);
-    assert_eq!(mc.state(), before);
-    assert_eq!(mc.enquire(CHECKER2)["user_status"], "ENABLED");
+    let w = World::with_das();
+    let before = w.state();
+    let disable_x3 = ["user", "change", CHECKER2, "--status", "disabled"];
+    w.as_user(MAKER, &disable_x3).refused(Exit::NotPermitted, &["at least one DA maker and two DA checkers"]);
+    // DAs are deleted by the exchange.
+    w.as_user(MAKER, &["user", "delete", CHECKER2]).refused(Exit::NotPermitted, &["DA3"]);
+    w.inline(MAKER, &disable_x3, CHECKER, PASSWORD).expect(Exit::NotPermitted);
+    assert_eq!(w.state(), before);
+    assert_eq!(w.enquire(MAKER, CHECKER2)["user_status"], "ENABLED");
 
     // With a third checker one may go, but the rule is checked again at approval.
-    mc.logon(OPERATOR);
-    let args = [
-        "hkex",
-        "da3",
-        "add",
-        "--participant",
-        "B01234",
-        "--role",
-        "checker",
-        "--surname",
-        "Ng",
-        "--other-names",
-        "Wing",
-        "--email",
-        "w.ng@abc.com.hk",
-    ];
-    assert_eq!(mc.as_user(OPERATOR, &args).json()["da_id"], "B01234X4");
-    let first = mc.as_user(MAKER, &["user", "change", CHECKER2, "--status", "disabled"]).request_id();
-    let second = mc.as_user(MAKER, &["user", "change", "B01234X4", "--status", "disabled"]).request_id();
-    mc.approve(CHECKER, &[first]).ok();
-    assert_eq!(mc.enquire(CHECKER2)["user_status"], "DISABLED");
-    let queued = mc.state();
-    let o = mc.approve(CHECKER, &[second]);
-    o.code(5);
-    assert!(o.message().contains("at least one DA maker and two DA checkers"), "{o}");
-    assert_eq!(mc.state(), queued);
-    assert_eq!(mc.enquire("B01234X4")["user_status"], "ENABLED");
+    w.first_time_app(OPERATOR);
+    assert_eq!(w.da3_add(PARTICIPANT, "checker", "Ng", "w.ng@abc.com.hk").ok().json()["da_id"], "B01234X4");
+    let first = w.submit(MAKER, &disable_x3);
+    let second = w.submit(MAKER, &["user", "change", "B01234X4", "--status", "disabled"]);
+    w.approve(CHECKER, &[first]).ok();
+    assert_eq!(w.enquire(MAKER, CHECKER2)["user_status"], "DISABLED");
+    let queued = w.state();
+    w.approve(CHECKER, &[second]).refused(Exit::NotPermitted, &["at least one DA maker and two DA checkers"]);
+    assert_eq!(w.state(), queued);
+    assert_eq!(w.enquire(MAKER, "B01234X4")["user_status"], "ENABLED");
     // The disabled checker's session ended with the change, and signing in is refused.
-    mc.as_user(CHECKER2, &["request", "list"]).code(3);
-    mc.login(CHECKER2).code(4);
+    w.as_user(CHECKER2, &["request", "list"]).expect(Exit::Auth);
+    w.login(CHECKER2).expect(Exit::Locked);
 }
 
 #[test]
 fn a_full_quota_refuses_creation_and_names_da4() {
-    let mc = Mc::with_das();
-    mc.sql("UPDATE participants SET max_users = 6 WHERE participant_id = 'B01234'");
-    let before = mc.state();
-    let o = mc.as_user(MAKER, &create_args("B0123404", "sm.chan@abc.com.hk"));
-    o.code(7);
-    assert!(o.message().contains("DA4"), "{o}");
-    let mut gen =
-        vec!["user", "create", "--generate", "--surname", "Ho", "--other-names", "Ka", "--email", "k@abc.com.hk"];
-    mc.as_user(MAKER, &gen).code(7);
-    assert_eq!(mc.state(), before);
+    let w = World::with_das();
+    w.sql_write("UPDATE participants SET max_users = 6 WHERE participant_id = 'B01234'");
+    let before = w.state();
+    w.as_user(MAKER, &create_0404()).refused(Exit::Conflict, &["DA4"]);
+    let gen = ["user", "create", "--generate", "--surname", "Ho", "--other-names", "Ka", "--email", "k@abc.com.hk"];
+    w.as_user(MAKER, &gen).expect(Exit::Conflict);
+    assert_eq!(w.state(), before);
 
     // Changes are still allowed at a full quota, and room made by DA4 is used at once.
-    mc.as_user(MAKER, &["user", "change", USER1, "--surname", "Cheung"]).ok();
-    mc.sql("UPDATE participants SET max_users = 7 WHERE participant_id = 'B01234'");
-    gen.extend(["--checker", CHECKER]);
-    let code = mc.totp(CHECKER);
-    gen.extend(["--otp", &code, "--password-stdin"]);
-    let o = mc.as_user_stdin(MAKER, &gen, Some(&line(PW)));
-    o.ok();
-    assert_eq!(o.json()["user_id"], "B0123404");
+    w.as_user(MAKER, &["user", "change", USER1, "--surname", "Cheung"]).ok();
+    w.sql_write("UPDATE participants SET max_users = 7 WHERE participant_id = 'B01234'");
+    let r = w.inline(MAKER, &gen, CHECKER, PASSWORD).ok();
+    assert_eq!(r.json()["user_id"], "B0123404");
 }
 
 #[test]
 fn a_full_quota_is_checked_again_at_approval() {
-    let mc = Mc::with_das();
-    let id = mc.as_user(MAKER, &create_args("B0123404", "sm.chan@abc.com.hk")).request_id();
-    mc.sql("UPDATE participants SET max_users = 6 WHERE participant_id = 'B01234'");
-    let before = mc.state();
-    let o = mc.approve(CHECKER, &[id]);
-    o.code(7);
-    assert!(o.message().contains("DA4"), "{o}");
-    assert_eq!(mc.state(), before);
+    let w = World::with_das();
+    let id = w.submit(MAKER, &create_0404());
+    w.sql_write("UPDATE participants SET max_users = 6 WHERE participant_id = 'B01234'");
+    let before = w.state();
+    w.approve(CHECKER, &[id]).refused(Exit::Conflict, &["DA4"]);
+    assert_eq!(w.state(), before);
 }
 
 #[test]
 fn a_user_id_is_taken_once_and_never_reused() {
-    let mc = Mc::with_das();
-    let before = mc.state();
-    let o = mc.as_user(MAKER, &create_args(USER1, "sm.chan@abc.com.hk"));
-    o.code(7);
-    assert!(o.message().contains("taken"), "{o}");
-    mc.as_user(MAKER, &create_args("B01234X5", "sm.chan@abc.com.hk")).code(6); // a DA suffix
-    mc.as_user(MAKER, &create_args("C0567801", "sm.chan@abc.com.hk")).code(6); // another participant's
-    assert_eq!(mc.state(), before);
+    let w = World::with_das();
+    let before = w.state();
+    w.as_user(MAKER, &create_args(USER1, "sm.chan@abc.com.hk")).refused(Exit::Conflict, &["taken"]);
+    w.as_user(MAKER, &create_args("B01234X5", "sm.chan@abc.com.hk")).expect(Exit::Invalid); // a DA suffix
+    w.as_user(MAKER, &create_args("C0567801", "sm.chan@abc.com.hk")).expect(Exit::Invalid); // another participant's
+    assert_eq!(w.state(), before);
 
     // A pending create reserves its ID.
-    mc.as_user(MAKER, &create_args("B0123404", "sm.chan@abc.com.hk")).ok();
-    mc.as_user(MAKER, &create_args("B0123404", "sm.chan@abc.com.hk")).code(7);
+    w.as_user(MAKER, &create_0404()).ok();
+    w.as_user(MAKER, &create_0404()).expect(Exit::Conflict);
 
     // Delete B0123403: its ID is retired.
-    let del = mc.as_user(MAKER, &["user", "delete", USER3]).request_id();
-    mc.approve(CHECKER, &[del]).ok();
-    mc.as_user(MAKER, &["user", "enquire", USER3]).code(6);
-    assert_eq!(mc.count("SELECT COUNT(*) FROM retired_user_ids WHERE user_id = 'B0123403'"), 1);
-    let after_delete = mc.state();
-    let o = mc.as_user(MAKER, &create_args(USER3, "sm.chan@abc.com.hk"));
-    o.code(7);
-    assert!(o.message().contains("never reused"), "{o}");
-    assert_eq!(mc.state(), after_delete);
+    let del = w.submit(MAKER, &["user", "delete", USER3]);
+    w.approve(CHECKER, &[del]).ok();
+    assert!(!user_exists(&w, USER3));
+    // No command lists the retired IDs.
+    assert_eq!(w.count("SELECT COUNT(*) FROM retired_user_ids WHERE user_id = 'B0123403'"), 1);
+    let after_delete = w.state();
+    w.as_user(MAKER, &create_args(USER3, "sm.chan@abc.com.hk")).refused(Exit::Conflict, &["never reused"]);
+    assert_eq!(w.state(), after_delete);
 
     // Generate User ID skips the retired B0123403 and the reserved B0123404.
     let gen = ["user", "create", "--generate", "--surname", "Ho", "--other-names", "Ka", "--email", "k@abc.com.hk"];
-    let o = mc.as_user(MAKER, &gen);
-    o.ok();
-    assert_eq!(o.json()["user_id"], "B0123405");
+    assert_eq!(w.as_user(MAKER, &gen).ok().json()["user_id"], "B0123405");
 }
 
 #[test]
 fn a_stale_request_is_refused_and_the_first_change_stays() {
-    let mc = Mc::with_das();
-    let first = mc.as_user(MAKER, &["user", "change", USER1, "--email", "first@abc.com.hk"]).request_id();
-    let second = mc
-        .as_user(MAKER, &["user", "change", USER1, "--email", "second@abc.com.hk", "--surname", "Zhang"])
-        .request_id();
-    mc.approve(CHECKER, &[first]).ok();
-    let after_first = mc.state();
-    let o = mc.approve(CHECKER2, &[second]);
-    o.code(7);
-    assert!(o.message().contains("stale"), "{o}");
-    assert_eq!(mc.state(), after_first);
-    let e = mc.enquire(USER1);
+    let w = World::with_das();
+    let first = w.submit(MAKER, &["user", "change", USER1, "--email", "first@abc.com.hk"]);
+    let second = w.submit(MAKER, &["user", "change", USER1, "--email", "second@abc.com.hk", "--surname", "Zhang"]);
+    w.approve(CHECKER, &[first]).ok();
+    let after_first = w.state();
+    w.approve(CHECKER2, &[second]).refused(Exit::Conflict, &["stale"]);
+    assert_eq!(w.state(), after_first);
+    let e = w.enquire(MAKER, USER1);
     assert_eq!(e["email"], "first@abc.com.hk");
     assert_eq!(e["surname"], "CHEUNG");
-    assert_eq!(mc.request(MAKER, second)["status"], "PENDING");
+    assert_eq!(w.request_show(MAKER, second)["status"], "PENDING");
 }
 
 #[test]
 fn approving_several_is_all_or_nothing() {
-    let mc = Mc::with_das();
-    let good = mc.as_user(MAKER, &["user", "change", USER2, "--email", "good@abc.com.hk"]).request_id();
-    let first = mc.as_user(MAKER, &["user", "change", USER1, "--email", "first@abc.com.hk"]).request_id();
-    let stale = mc.as_user(MAKER, &["user", "change", USER1, "--surname", "Zhang"]).request_id();
-    mc.approve(CHECKER, &[first]).ok();
-    let before = mc.state();
-    mc.approve(CHECKER, &[good, stale]).code(7);
-    assert_eq!(mc.state(), before);
-    assert_eq!(mc.enquire(USER2)["email"], "ml.ho@abc.com.hk");
-    let o = mc.approve(CHECKER, &[good]);
-    o.ok();
-    assert_eq!(mc.enquire(USER2)["email"], "good@abc.com.hk");
+    let w = World::with_das();
+    let good = w.submit(MAKER, &["user", "change", USER2, "--email", "good@abc.com.hk"]);
+    let first = w.submit(MAKER, &["user", "change", USER1, "--email", "first@abc.com.hk"]);
+    let stale = w.submit(MAKER, &["user", "change", USER1, "--surname", "Zhang"]);
+    w.approve(CHECKER, &[first]).ok();
+    let before = w.state();
+    w.approve(CHECKER, &[good, stale]).expect(Exit::Conflict);
+    assert_eq!(w.state(), before);
+    assert_eq!(w.enquire(MAKER, USER2)["email"], "ml.ho@abc.com.hk");
+    w.approve(CHECKER, &[good]).ok();
+    assert_eq!(w.enquire(MAKER, USER2)["email"], "good@abc.com.hk");
 }
 
 #[test]
 fn a_request_expires() {
-    let mc = Mc::with_das();
-    mc.sql("INSERT OR REPLACE INTO settings (key, value) VALUES ('request-expiry-hours', '1')");
-    let id = mc.as_user(MAKER, &create_args("B0123404", "sm.chan@abc.com.hk")).request_id();
-    mc.advance(Duration::minutes(61));
-    mc.login(CHECKER).ok(); // the old session is 61 minutes idle
-    let list = mc.as_user(CHECKER, &["request", "list", "--status", "EXPIRED"]);
-    list.ok();
-    let rows = list.json()["requests"].as_array().expect("requests").clone();
-    assert_eq!(rows.len(), 1, "{list}");
+    let w = World::with_das();
+    w.sql_write("INSERT OR REPLACE INTO settings (key, value) VALUES ('request-expiry-hours', '1')");
+    let id = w.submit(MAKER, &create_0404());
+    w.advance(mins(61));
+    w.login(CHECKER).ok(); // the old session is 61 minutes idle
+    let rows = w.request_list(CHECKER, Some("EXPIRED"));
+    assert_eq!(rows.len(), 1, "{rows:?}");
     assert_eq!(rows[0]["request_id"], id);
     assert_eq!(rows[0]["status"], "EXPIRED");
-    let before = mc.state();
-    let o = mc.approve(CHECKER, &[id]);
-    o.code(7);
-    assert!(o.message().contains("EXPIRED"), "{o}");
-    assert_eq!(mc.state(), before);
-    assert!(!user_exists(&mc, "B0123404"));
+    let before = w.state();
+    w.approve(CHECKER, &[id]).refused(Exit::Conflict, &["EXPIRED"]);
+    assert_eq!(w.state(), before);
     // An expired request frees its reserved ID.
-    mc.login(MAKER).ok();
-    mc.as_user(MAKER, &create_args("B0123404", "sm.chan@abc.com.hk")).ok();
-    mc.assert_audit_ok();
+    w.login(MAKER).ok();
+    assert!(!user_exists(&w, "B0123404"));
+    w.as_user(MAKER, &create_0404()).ok();
+    w.assert_audit_ok();
 }
 
 #[test]
 fn reject_with_a_reason_and_cancel_by_the_maker() {
-    let mc = Mc::with_das();
-    let rejected = mc.as_user(MAKER, &create_args("B0123404", "sm.chan@abc.com.hk")).request_id();
-    let cancelled = mc.as_user(MAKER, &create_args("B0123405", "k.ho@abc.com.hk")).request_id();
-    let kept = mc.as_user(MAKER, &create_args("B0123406", "w.ng@abc.com.hk")).request_id();
+    let w = World::with_das();
+    let rejected = w.submit(MAKER, &create_0404());
+    let cancelled = w.submit(MAKER, &create_args("B0123405", "k.ho@abc.com.hk"));
+    let kept = w.submit(MAKER, &create_args("B0123406", "w.ng@abc.com.hk"));
 
-    mc.as_user(CHECKER, &["request", "reject", &rejected.to_string(), "--reason", "   "]).code(6);
-    let o = mc.as_user(CHECKER, &["request", "reject", &rejected.to_string(), "--reason", "wrong surname"]);
-    o.ok();
-    assert_eq!(o.json()["status"], "REJECTED");
-    let r = mc.request(MAKER, rejected);
-    assert_eq!(r["status"], "REJECTED");
-    assert_eq!(r["reason"], "wrong surname");
-    assert_eq!(r["checker"], CHECKER);
+    w.as_user(CHECKER, &["request", "reject", &rejected.to_string(), "--reason", "   "]).expect(Exit::Invalid);
+    let r = w.as_user(CHECKER, &["request", "reject", &rejected.to_string(), "--reason", "wrong surname"]).ok();
+    assert_eq!(r.json()["status"], "REJECTED");
+    let shown = w.request_show(MAKER, rejected);
+    assert_eq!(shown["status"], "REJECTED");
+    assert_eq!(shown["reason"], "wrong surname");
+    assert_eq!(shown["checker"], CHECKER);
 
     // Only its maker cancels: not a checker, not another maker.
-    mc.as_user(CHECKER, &["request", "cancel", &cancelled.to_string()]).code(5);
-    mc.logon(OPERATOR);
-    let args = [
-        "hkex",
-        "da3",
-        "add",
-        "--participant",
-        "B01234",
-        "--role",
-        "maker",
-        "--surname",
-        "Ng",
-        "--other-names",
-        "Wing",
-        "--email",
-        "w.ng@abc.com.hk",
-    ];
-    mc.as_user(OPERATOR, &args).ok();
-    mc.logon("B01234X4");
-    let o = mc.as_user("B01234X4", &["request", "cancel", &cancelled.to_string()]);
-    o.code(5);
-    assert!(o.message().contains("only its maker"), "{o}");
-    assert_eq!(mc.request(MAKER, cancelled)["status"], "PENDING");
-    let o = mc.as_user(MAKER, &["request", "cancel", &cancelled.to_string()]);
-    o.ok();
-    assert_eq!(o.json()["status"], "CANCELLED");
+    w.as_user(CHECKER, &["request", "cancel", &cancelled.to_string()]).expect(Exit::NotPermitted);
+    w.first_time_app(OPERATOR);
+    w.da3_add(PARTICIPANT, "maker", "Ng", "w.ng@abc.com.hk").ok();
+    w.first_time_app("B01234X4");
+    w.as_user("B01234X4", &["request", "cancel", &cancelled.to_string()])
+        .refused(Exit::NotPermitted, &["only its maker"]);
+    assert_eq!(w.request_show(MAKER, cancelled)["status"], "PENDING");
+    let r = w.as_user(MAKER, &["request", "cancel", &cancelled.to_string()]).ok();
+    assert_eq!(r.json()["status"], "CANCELLED");
 
-    let before = mc.state();
+    let before = w.state();
     for id in [rejected, cancelled] {
-        let o = mc.approve(CHECKER2, &[id]);
-        o.code(7);
-        assert!(o.message().contains("already"), "{o}");
-        mc.as_user(MAKER, &["request", "cancel", &id.to_string()]).code(7);
-        mc.as_user(CHECKER2, &["request", "reject", &id.to_string(), "--reason", "again"]).code(7);
+        w.approve(CHECKER2, &[id]).refused(Exit::Conflict, &["already"]);
+        w.as_user(MAKER, &["request", "cancel", &id.to_string()]).expect(Exit::Conflict);
+        w.as_user(CHECKER2, &["request", "reject", &id.to_string(), "--reason", "again"]).expect(Exit::Conflict);
     }
-    assert_eq!(mc.state(), before);
-    assert!(!user_exists(&mc, "B0123404") && !user_exists(&mc, "B0123405"));
-    mc.approve(CHECKER2, &[kept]).ok();
-    assert!(user_exists(&mc, "B0123406"));
-    mc.assert_audit_ok();
+    assert_eq!(w.state(), before);
+    assert!(!user_exists(&w, "B0123404") && !user_exists(&w, "B0123405"));
+    w.approve(CHECKER2, &[kept]).ok();
+    assert!(user_exists(&w, "B0123406"));
+    w.assert_audit_ok();
 }
 
 #[test]
 fn two_checkers_racing_on_one_request_exactly_one_wins() {
-    let mc = Mc::with_das();
-    let id = mc.as_user(MAKER, &create_args("B0123404", "sm.chan@abc.com.hk")).request_id();
+    let w = World::with_das();
+    let id = w.submit(MAKER, &create_0404());
     let n = id.to_string();
-    let racers: Vec<_> = [CHECKER, CHECKER2]
+    let racers: Vec<Spawned> = [CHECKER, CHECKER2]
         .iter()
         .map(|checker| {
-            let code = mc.totp(checker);
+            let code = w.totp(checker);
             let args = ["--format", "json", "request", "approve", &n, "--otp", &code, "--password-stdin"];
-            mc.spawn(Some(checker), &args, &line(PW))
+            w.spawn(Some(checker), &args, Some(&line(PASSWORD)))
         })
         .collect();
-    let outs: Vec<Out> = racers.into_iter().map(|(args, child)| Mc::wait(args, child)).collect();
-    let mut codes: Vec<i32> = outs.iter().map(|o| o.code).collect();
-    codes.sort_unstable();
-    assert_eq!(codes, [0, 7], "{}\n{}", outs[0], outs[1]);
-    let loser = outs.iter().find(|o| o.code == 7).expect("a loser");
+    let runs: Vec<Run> = racers.into_iter().map(Spawned::wait).collect();
+    let mut exits: Vec<Exit> = runs.iter().map(Run::exit).collect();
+    exits.sort_unstable();
+    assert_eq!(exits, [Exit::Ok, Exit::Conflict], "{}\n{}", runs[0], runs[1]);
+    let loser = runs.iter().find(|r| r.exit() == Exit::Conflict).expect("a loser");
     let m = loser.message();
     assert!(m.contains("already APPROVED") || m.contains("decided by someone else"), "the loser is told why: {loser}");
-    let winner = outs.iter().find(|o| o.code == 0).expect("a winner");
+    let winner = runs.iter().find(|r| r.exit() == Exit::Ok).expect("a winner");
     assert_eq!(winner.json()["status"], "APPROVED");
-    assert_eq!(mc.count("SELECT COUNT(*) FROM users WHERE user_id = 'B0123404'"), 1);
-    assert_eq!(mc.count("SELECT COUNT(*) FROM audit WHERE action = 'request.approved'"), 1);
-    assert_eq!(mc.count("SELECT COUNT(*) FROM audit WHERE action = 'user.created'"), 1);
-    mc.assert_audit_ok();
+    assert!(user_exists(&w, "B0123404"));
+    // The audit trail has no command of its own for counting.
+    assert_eq!(w.count("SELECT COUNT(*) FROM audit WHERE action = 'request.approved'"), 1);
+    assert_eq!(w.count("SELECT COUNT(*) FROM audit WHERE action = 'user.created'"), 1);
+    w.assert_audit_ok();
 }
 
 #[test]
 fn unlock_reset_makes_the_next_logon_a_first_time_logon() {
-    let mc = Mc::with_das();
-    mc.logon(USER2);
+    let w = World::with_das();
+    w.first_time_app(USER2);
     for attempt in 1..=5 {
-        mc.advance(Duration::minutes(1));
-        let o = mc.json(&["login", "--user", USER2, "--password-stdin", "--otp", "123456"], Some(&line(WRONG_PW)));
-        o.code(if attempt < 5 { 3 } else { 4 });
+        w.advance(mins(1));
+        let r = w.login_with(USER2, WRONG_PASSWORD, "123456");
+        assert_eq!(r.exit(), if attempt < 5 { Exit::Auth } else { Exit::Locked }, "attempt {attempt}:\n{r}");
     }
-    let e = mc.enquire(USER2);
+    let e = w.enquire(MAKER, USER2);
     assert_eq!(e["locked"], "Yes", "{e:#}");
-    let o = mc.json(&["login", "--user", USER2, "--password-stdin", "--otp", "123456"], Some(&line(PW)));
-    o.code(4);
-    assert!(o.message().contains("Delegated Administrator"), "the lock message says who unlocks: {o}");
+    // The lock message says who unlocks.
+    w.login_with(USER2, PASSWORD, "123456").refused(Exit::Locked, &["Delegated Administrator"]);
 
-    let id = mc.as_user(MAKER, &["user", "unlock", USER2]).request_id();
-    assert_eq!(mc.enquire(USER2)["locked"], "Yes", "queued: nothing yet");
-    mc.approve(CHECKER, &[id]).ok();
-    let e = mc.enquire(USER2);
+    let id = w.submit(MAKER, &["user", "unlock", USER2]);
+    assert_eq!(w.enquire(MAKER, USER2)["locked"], "Yes", "queued: nothing yet");
+    w.approve(CHECKER, &[id]).ok();
+    let e = w.enquire(MAKER, USER2);
     assert!(e.get("locked").is_none() && e.get("otp_enabled").is_none(), "2FA is no longer initialised: {e:#}");
-    assert!(mc.mbox().contains("Account unlocked and OTP device registration reset"));
+    assert!(w
+        .mails_to("ml.ho@abc.com.hk")
+        .iter()
+        .any(|m| m.contains("Account unlocked and OTP device registration reset")));
 
     // The old password is gone: first-time logon again (e-mail OTP, password, OTP channel).
-    mc.advance(Duration::minutes(5));
-    let o = mc.json(&["login", "--user", USER2, "--password-stdin", "--otp", "123456"], Some(&line(PW)));
-    o.code(3);
-    assert!(o.message().contains("first-time logon"), "a hint: {o}");
-    mc.logon(USER2);
-    assert_eq!(mc.enquire(USER2)["locked"], "No");
-    mc.assert_audit_ok();
+    w.advance(mins(5));
+    w.login_with(USER2, PASSWORD, "123456").refused(Exit::Auth, &["first-time logon"]);
+    w.first_time_app(USER2);
+    assert_eq!(w.enquire(MAKER, USER2)["locked"], "No");
+    w.assert_audit_ok();
 }
 
 #[test]
 fn da_assign_gives_a_da_business_user_groups_after_decommissioning() {
-    let mc = Mc::with_das();
-    mc.sql("INSERT OR REPLACE INTO settings (key, value) VALUES ('decommission-date', '2026-12-01')");
-    let before = mc.state();
-    let o = mc.as_user(MAKER, &["da", "assign", CHECKER, "--groups", "11,A"]);
-    o.code(5);
-    assert!(o.message().contains("decommissioning"), "{o}");
-    assert_eq!(mc.state(), before);
+    let w = World::with_das();
+    w.sql_write("INSERT OR REPLACE INTO settings (key, value) VALUES ('decommission-date', '2026-12-01')");
+    let before = w.state();
+    w.as_user(MAKER, &["da", "assign", CHECKER, "--groups", "11,A"]).refused(Exit::NotPermitted, &["decommissioning"]);
+    assert_eq!(w.state(), before);
 
-    mc.sql("INSERT OR REPLACE INTO settings (key, value) VALUES ('decommission-date', '2023-09-04')");
-    mc.as_user(MAKER, &["da", "assign", USER1, "--groups", "11"]).code(6); // not a DA
-    mc.as_user(MAKER, &["da", "assign", CHECKER, "--groups", "11,NOPE"]).code(6); // not in the catalogue
-    assert_eq!(mc.state(), before);
-    let o = mc.as_user(MAKER, &["da", "assign", CHECKER, "--groups", "11,a"]);
-    o.ok();
-    assert_eq!(o.json()["da_id"], CHECKER);
-    let id = o.request_id();
-    mc.approve(CHECKER, &[id]).code(5); // the subject
-    mc.approve(CHECKER2, &[id]).ok();
-    assert_eq!(mc.enquire(CHECKER)["user_groups"], serde_json::json!(["11", "A"]));
+    w.sql_write("INSERT OR REPLACE INTO settings (key, value) VALUES ('decommission-date', '2023-09-04')");
+    let before = w.state();
+    w.as_user(MAKER, &["da", "assign", USER1, "--groups", "11"]).expect(Exit::Invalid); // not a DA
+    w.as_user(MAKER, &["da", "assign", CHECKER, "--groups", "11,NOPE"]).expect(Exit::Invalid); // not in the catalogue
+    assert_eq!(w.state(), before);
+    let r = w.as_user(MAKER, &["da", "assign", CHECKER, "--groups", "11,a"]).ok();
+    assert_eq!(r.json()["da_id"], CHECKER);
+    let id = r.request_id();
+    w.approve(CHECKER, &[id]).expect(Exit::NotPermitted); // the subject
+    w.approve(CHECKER2, &[id]).ok();
+    assert_eq!(w.enquire(MAKER, CHECKER)["user_groups"], json!(["11", "A"]));
 }
 
 // ---------------------------------------------------------------------------------------
@@ -660,35 +548,33 @@ fn da_assign_gives_a_da_business_user_groups_after_decommissioning() {
 
 #[test]
 fn bulk_email_registration_is_one_request() {
-    let mc = Mc::with_das();
-    let f = mc.file(
+    let w = World::with_das();
+    let f = w.write(
         "emails.csv",
         "user_id,email\nB0123401,wk.cheung@new.abc.com.hk\nb0123402,ml.ho@new.abc.com.hk\nB0123403,cf.lau@abc.com.hk\n",
     );
-    let before = mc.state();
-    let o = mc.as_user(MAKER, &["user", "import-emails", &f, "--dry-run"]);
-    o.ok();
-    assert_eq!(o.json()["dry_run"], true);
-    assert_eq!(o.json()["rows"], 3);
-    assert_eq!(mc.state(), before, "--dry-run submits nothing");
+    let before = w.state();
+    let v = w.as_user(MAKER, &dry_run(&["user", "import-emails", &f], true)).ok().json();
+    assert_eq!(v["dry_run"], true);
+    assert_eq!(v["rows"], 3);
+    assert_eq!(w.state(), before, "--dry-run submits nothing");
 
-    let o = mc.as_user(MAKER, &["user", "import-emails", &f]);
-    o.ok();
-    assert_eq!(o.json()["status"], "PENDING");
-    assert_eq!(o.json()["rows"], 3);
-    assert_eq!(mc.requests(), 1);
-    let shown = mc.request(CHECKER, o.request_id());
+    let r = w.as_user(MAKER, &["user", "import-emails", &f]).ok();
+    assert_eq!(r.json()["status"], "PENDING");
+    assert_eq!(r.json()["rows"], 3);
+    assert_eq!(w.request_list(MAKER, None).len(), 1);
+    let shown = w.request_show(CHECKER, r.request_id());
     assert_eq!(shown["subjects"].as_array().map(Vec::len), Some(3));
-    mc.approve(CHECKER, &[o.request_id()]).ok();
-    assert_eq!(mc.enquire(USER1)["email"], "wk.cheung@new.abc.com.hk");
-    assert_eq!(mc.enquire(USER2)["email"], "ml.ho@new.abc.com.hk");
-    assert_eq!(mc.enquire(USER3)["email"], "cf.lau@abc.com.hk");
-    mc.assert_audit_ok();
+    w.approve(CHECKER, &[r.request_id()]).ok();
+    assert_eq!(w.enquire(MAKER, USER1)["email"], "wk.cheung@new.abc.com.hk");
+    assert_eq!(w.enquire(MAKER, USER2)["email"], "ml.ho@new.abc.com.hk");
+    assert_eq!(w.enquire(MAKER, USER3)["email"], "cf.lau@abc.com.hk");
+    w.assert_audit_ok();
 }
 
 #[test]
 fn a_malformed_bulk_email_file_is_refused_whole_naming_the_line() {
-    let mc = Mc::with_das();
+    let w = World::with_das();
     let good = "B0123401,a@abc.com.hk\nB0123402,b@abc.com.hk\n";
     let cases: [(&str, String, &str); 7] = [
         ("bad e-mail", format!("user_id,email\n{good}B0123403,not-an-email\n"), "line 4"),
@@ -703,40 +589,36 @@ fn a_malformed_bulk_email_file_is_refused_whole_naming_the_line() {
             "line 4",
         ),
     ];
-    let before = mc.state();
+    let before = w.state();
     for (what, contents, line_no) in cases {
-        let f = mc.file("bad.csv", &contents);
+        let f = w.write("bad.csv", &contents);
         for dry in [false, true] {
-            let mut args = vec!["user", "import-emails", f.as_str()];
-            if dry {
-                args.push("--dry-run");
-            }
-            let o = mc.as_user(MAKER, &args);
-            o.code(6);
-            assert!(o.message().contains(line_no), "{what}: the message names {line_no}: {o}");
-            assert_eq!(mc.state(), before, "{what} changed something");
+            let r = w.as_user(MAKER, &dry_run(&["user", "import-emails", &f], dry)).expect(Exit::Invalid);
+            assert!(r.message().contains(line_no), "{what}: the message names {line_no}: {r}");
+            assert_eq!(w.state(), before, "{what} changed something");
         }
     }
-    assert_eq!(mc.requests(), 0);
-    assert_eq!(mc.count("SELECT COUNT(*) FROM users"), 7, "the users table is intact");
+    assert!(w.request_list(MAKER, None).is_empty());
+    // The users table is intact.
+    let listed = w.as_user(MAKER, &["listing"]).ok().json();
+    assert_eq!(listed["quota"]["total_users"], 6, "{listed}");
+    assert_eq!(w.count("SELECT COUNT(*) FROM users"), 7, "the six of B01234 and the operator");
 }
 
 #[test]
 fn a_bulk_email_row_of_another_participant_is_refused_naming_the_line() {
-    let mc = Mc::with_das();
-    second_participant(&mc);
-    let f = mc.file("emails.csv", "user_id,email\nB0123401,a@abc.com.hk\nC05678X1,b@abc.com.hk\n");
-    let before = mc.state();
-    let o = mc.as_user(MAKER, &["user", "import-emails", &f]);
-    o.code(5);
-    assert!(o.message().contains("line 3"), "{o}");
-    assert_eq!(mc.state(), before);
+    let w = World::with_das();
+    second_participant(&w);
+    let f = w.write("emails.csv", "user_id,email\nB0123401,a@abc.com.hk\nC05678X1,b@abc.com.hk\n");
+    let before = w.state();
+    w.as_user(MAKER, &["user", "import-emails", &f]).refused(Exit::NotPermitted, &["line 3"]);
+    assert_eq!(w.state(), before);
 }
 
 #[test]
 fn bulk_creation_generates_empty_ids_and_an_over_quota_file_is_refused_whole() {
-    let mc = Mc::with_das();
-    let f = mc.file(
+    let w = World::with_das();
+    let f = w.write(
         "users.csv",
         "user_id,surname,other_names,email,groups,limit\n\
          ,Chan,Tai Wai,tw.chan@abc.com.hk,11,100\n\
@@ -744,46 +626,37 @@ fn bulk_creation_generates_empty_ids_and_an_over_quota_file_is_refused_whole() {
          ,Lee,Wing,w.lee@abc.com.hk,A C,2500.75\n",
     );
     // Rows the database refuses are named by line, like the rest.
-    let before = mc.state();
-    for (contents, code) in [
-        ("user_id,surname,other_names,email\n,A,B,a@abc.com.hk\nB0123401,C,D,c@abc.com.hk\n", 7), // taken
-        ("user_id,surname,other_names,email\n,A,B,a@abc.com.hk\nB01234X7,C,D,c@abc.com.hk\n", 6), // a DA's
+    let before = w.state();
+    for (contents, exit) in [
+        ("user_id,surname,other_names,email\n,A,B,a@abc.com.hk\nB0123401,C,D,c@abc.com.hk\n", Exit::Conflict), // taken
+        ("user_id,surname,other_names,email\n,A,B,a@abc.com.hk\nB01234X7,C,D,c@abc.com.hk\n", Exit::Invalid),  // a DA's
     ] {
-        let bad = mc.file("bad.csv", contents);
-        let o = mc.as_user(MAKER, &["user", "import", &bad]);
-        o.code(code);
-        assert!(o.message().contains("line 3"), "{o}");
+        let bad = w.write("bad.csv", contents);
+        w.as_user(MAKER, &["user", "import", &bad]).refused(exit, &["line 3"]);
     }
-    assert_eq!(mc.state(), before);
+    assert_eq!(w.state(), before);
 
-    let o = mc.as_user(MAKER, &["user", "import", &f]);
-    o.ok();
-    assert_eq!(o.json()["rows"], 3);
-    let id = o.request_id();
-    let subjects = mc.request(CHECKER, id)["subjects"].clone();
-    assert_eq!(subjects, serde_json::json!(["B0123404", "B0123405", "B0123406"]), "generated IDs skip the file's own");
-    mc.approve(CHECKER, &[id]).ok();
-    assert_eq!(mc.enquire("B0123404")["surname"], "Chan");
-    assert_eq!(mc.enquire("B0123406")["transaction_limit_hkd"], "2,500.75");
-    assert_eq!(mc.enquire("B0123406")["user_groups"], serde_json::json!(["A", "C"]));
+    let r = w.as_user(MAKER, &["user", "import", &f]).ok();
+    assert_eq!(r.json()["rows"], 3);
+    let id = r.request_id();
+    let subjects = w.request_show(CHECKER, id)["subjects"].clone();
+    assert_eq!(subjects, json!(["B0123404", "B0123405", "B0123406"]), "generated IDs skip the file's own");
+    w.approve(CHECKER, &[id]).ok();
+    assert_eq!(w.enquire(MAKER, "B0123404")["surname"], "Chan");
+    assert_eq!(w.enquire(MAKER, "B0123406")["transaction_limit_hkd"], "2,500.75");
+    assert_eq!(w.enquire(MAKER, "B0123406")["user_groups"], json!(["A", "C"]));
 
     // 9 users now; a file of 3 more against a maximum of 11 is refused whole.
-    mc.sql("UPDATE participants SET max_users = 11 WHERE participant_id = 'B01234'");
-    let f = mc.file(
+    w.sql_write("UPDATE participants SET max_users = 11 WHERE participant_id = 'B01234'");
+    let f = w.write(
         "more.csv",
         "user_id,surname,other_names,email\n,A,B,a@abc.com.hk\n,C,D,c@abc.com.hk\n,E,F,e@abc.com.hk\n",
     );
-    let before = mc.state();
+    let before = w.state();
     for dry in [true, false] {
-        let mut args = vec!["user", "import", f.as_str()];
-        if dry {
-            args.push("--dry-run");
-        }
-        let o = mc.as_user(MAKER, &args);
-        o.code(7);
-        assert!(o.message().contains("DA4"), "{o}");
+        w.as_user(MAKER, &dry_run(&["user", "import", &f], dry)).refused(Exit::Conflict, &["DA4"]);
     }
-    assert_eq!(mc.state(), before);
-    let listed = mc.as_user(MAKER, &["listing"]).json();
+    assert_eq!(w.state(), before);
+    let listed = w.as_user(MAKER, &["listing"]).ok().json();
     assert_eq!(listed["quota"]["total_users"], 9);
 }

@@ -1,0 +1,29 @@
+//! The one harness of the integration tests: every test runs the `dms` binary hermetically in
+//! a [`World`] of its own and reads what it did from the JSON contract.
+//!
+//! - [`run`]: the runner. A temp dir, `env_clear()`, a pinned `DMS_NOW` the test moves with
+//!   `at`/`advance`, `--format json` unless asked for raw output, per-user session files
+//!   `USER.session`, secrets on stdin only, a 60-second timeout; exit codes by name ([`Exit`]).
+//! - [`fixtures`]: the constants and the starting worlds (`empty`, `operator`, `demo`,
+//!   `with_operator`, `with_das`, `ready`).
+//! - [`mail`]: the mbox beside the database. [`totp`]: codes by the system `oathtool`, an
+//!   implementation independent of the one under test.
+//! - [`flows`]: first-time logon, login, smartcard, maker-checker and eService helpers.
+//! - [`db`]: the `sqlite3` shell, for state no command prints (hashes, sessions, the audit
+//!   trail) and for tampering. [`util`]: bytes, hashes, file modes.
+
+#![allow(dead_code)] // each test module uses a different subset
+
+mod db;
+mod fixtures;
+mod flows;
+mod mail;
+mod run;
+mod totp;
+mod util;
+
+pub use fixtures::*;
+pub use flows::{create_args, da3_add_args, user_ids};
+pub use run::{Exit, Run, Spawned, World};
+pub use totp::{oathtool, secret_of};
+pub use util::*;
