@@ -96,14 +96,24 @@ impl Output {
         }
     }
 
-    /// A line for people: stderr, so machine formats stay clean.
+    /// A line for people (what happens next): stderr, and not under `--format json`, where
+    /// stderr carries only JSON.
     pub fn note(&self, msg: &str) {
-        let _ = writeln!(io::stderr(), "{msg}");
+        if self.format != Format::Json {
+            let _ = writeln!(io::stderr(), "{msg}");
+        }
     }
 
+    /// A warning on stderr; under `--format json` a `{"warning":{"message"}}` line.
     pub fn warn(&self, msg: &str) {
-        let prefix = if self.color { "\x1b[33mwarning:\x1b[0m" } else { "warning:" };
-        let _ = writeln!(io::stderr(), "{prefix} {msg}");
+        let mut e = io::stderr().lock();
+        if self.format == Format::Json {
+            let _ = writeln!(e, "{}", serde_json::json!({ "warning": { "message": msg } }));
+        } else if self.color {
+            let _ = writeln!(e, "\x1b[33mwarning:\x1b[0m {msg}");
+        } else {
+            let _ = writeln!(e, "warning: {msg}");
+        }
     }
 
     /// Report a failure: `{"error":{"code","message"}}` on stderr in JSON, a line otherwise.

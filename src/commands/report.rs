@@ -68,7 +68,7 @@ fn report(
                     json!(summary.get(k).and_then(|v| v.as_i64()).unwrap_or(0) + 1)
             };
             for p in &parts {
-                let das = users::da_counts(tx, &p.key)?;
+                let das = users::da_counts(tx, &p.key, crate::ops::signin::hkt(now).date_naive())?;
                 if das.makers < mc::MIN_MAKERS || das.checkers < mc::MIN_CHECKERS {
                     count("da-minimum-not-met");
                     out.push(vec![

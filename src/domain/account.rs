@@ -75,6 +75,12 @@ impl UserProfile {
         self.status == UserStatus::Enabled
     }
 
+    /// Enabled, and within its Enable From / Disable After dates on `today` (a Hong Kong date):
+    /// the profile can sign in that day, as far as its fields say.
+    pub fn active_on(&self, today: NaiveDate) -> bool {
+        self.enabled() && crate::domain::profile::within_dates(self.enable_from, self.disable_after, today)
+    }
+
     pub fn participant_id(&self) -> Option<&str> {
         self.participant.as_ref().map(|p| p.id())
     }

@@ -132,7 +132,7 @@ impl ParticipantSummary {
 pub fn summary(w: &Work<'_>, p: Participant) -> anyhow::Result<ParticipantSummary> {
     Ok(ParticipantSummary {
         counts: participants::counts(&w.tx, &p.key)?,
-        das: users::da_counts(&w.tx, &p.key)?,
+        das: users::da_counts(&w.tx, &p.key, hkt(w.now).date_naive())?,
         participant: p,
     })
 }
@@ -284,8 +284,8 @@ pub fn da3(
             .into());
         }
     }
-    if matches!(action, Da3Action::Disable | Da3Action::Delete) && a.profile.enabled() {
-        let before = users::da_counts(&w.tx, &p.key)?;
+    if matches!(action, Da3Action::Disable | Da3Action::Delete) && a.profile.active_on(hkt(w.now).date_naive()) {
+        let before = users::da_counts(&w.tx, &p.key, hkt(w.now).date_naive())?;
         let mut after = before;
         if a.role() == Role::Maker {
             after.makers -= 1;

@@ -557,7 +557,7 @@ fn plan(w: &mut Work<'_>, p: &Participant, change: &Change, recorded: Option<&[S
     }
     let Planner { w, das_leaving, plan, .. } = planner;
     if das_leaving.makers + das_leaving.checkers > 0 {
-        let before = users::da_counts(&w.tx, &p.key)?;
+        let before = users::da_counts(&w.tx, &p.key, signin::hkt(w.now).date_naive())?;
         let after =
             DaCounts { makers: before.makers - das_leaving.makers, checkers: before.checkers - das_leaving.checkers };
         mc::check_da_minimum(before, after).map_err(refused)?;
@@ -647,7 +647,10 @@ impl Planner<'_, '_, '_> {
     }
 
     fn update(&mut self, before: UserProfile, after: UserProfile, action: &'static str) -> anyhow::Result<()> {
-        if before.enabled() && !after.enabled() {
+        // A DA leaves when the change stops it acting today: its dates (DMS maintains them;
+        // its status is DA3's) can take it below the minimum as surely as disabling it.
+        let today = signin::hkt(self.w.now).date_naive();
+        if before.active_on(today) && !after.active_on(today) {
             match before.role {
                 Role::Maker => self.das_leaving.makers += 1,
                 Role::Checker => self.das_leaving.checkers += 1,
@@ -683,7 +686,8 @@ fn apply(w: &mut Work<'_>, p: &Participant, plan: Plan, request_id: i64, checker
             }
             Write::Update { before, after, action } => {
                 users::update_profile(&w.tx, &after)?;
-                if before.enabled() && !after.enabled() {
+                let today = signin::hkt(w.now).date_naive();
+                if before.active_on(today) && !after.active_on(today) {
                     sessions::end_all_for_user(&w.tx, &after.user_id, None, w.now, "disabled")?;
                 }
                 if before.email != after.email {

@@ -310,14 +310,16 @@ pub fn ids_of_participant(c: &Connection, p: &ParticipantKey) -> anyhow::Result<
     Ok(out)
 }
 
-/// Enabled DA makers and checkers of a participant.
-pub fn da_counts(c: &Connection, p: &ParticipantKey) -> anyhow::Result<DaCounts> {
+/// DA makers and checkers of a participant that can act on `today` (a Hong Kong date):
+/// enabled and within their Enable From / Disable After dates.
+pub fn da_counts(c: &Connection, p: &ParticipantKey, today: chrono::NaiveDate) -> anyhow::Result<DaCounts> {
     let (makers, checkers) = c
         .prepare_cached(
             "SELECT COUNT(*) FILTER (WHERE role = 'maker'), COUNT(*) FILTER (WHERE role = 'checker') \
-             FROM users WHERE participant_id = ?1 AND house = ?2 AND status = 'ENABLED'",
+             FROM users WHERE participant_id = ?1 AND house = ?2 AND status = 'ENABLED' \
+             AND (enable_from IS NULL OR enable_from <= ?3) AND (disable_after IS NULL OR disable_after >= ?3)",
         )?
-        .query_row([p.id(), p.house.as_str()], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        .query_row(params![p.id(), p.house.as_str(), today.to_string()], |r| Ok((r.get(0)?, r.get(1)?)))?;
     Ok(DaCounts { makers, checkers })
 }
 

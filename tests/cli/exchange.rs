@@ -61,7 +61,8 @@ fn da3_add_assigns_the_next_da_ids_with_references_and_a_mail() {
     // A business-user role, an unknown participant, a bad address: refused, nothing added.
     let before = w.state_and_credentials();
     w.da3_add("B01234", "user", "NG", "ng@abc.com.hk").refused(Exit::Invalid, &["maker or checker"]);
-    w.da3_add("B09999", "maker", "NG", "ng@abc.com.hk").expect(Exit::NotPermitted);
+    // An unknown participant is invalid input, as everywhere a participant is named.
+    w.da3_add("B09999", "maker", "NG", "ng@abc.com.hk").refused(Exit::Invalid, &["no participant B09999"]);
     w.da3_add("B01234", "maker", "NG", "not-an-address").expect(Exit::Invalid);
     assert_eq!(w.state_and_credentials(), before);
 }
@@ -326,7 +327,8 @@ fn da4_raises_the_maximum_and_records_the_fee() {
     assert_eq!(v["reference"], "DA4_00000003");
     let before = w.state_and_credentials();
     w.op(&["hkex", "da4", "--participant", "B01234", "--accounts", "1"]).expect(Exit::Invalid);
-    w.op(&["hkex", "da4", "--participant", "B09999", "--accounts", "1"]).expect(Exit::NotPermitted);
+    w.op(&["hkex", "da4", "--participant", "B09999", "--accounts", "1"])
+        .refused(Exit::Invalid, &["no participant B09999"]);
     assert_eq!(w.state_and_credentials(), before);
     let total = w.op(&["report", "da4-fees", "--participant", "B01234"]).ok().json()["total_fee_hkd"].clone();
     assert_eq!(total, "306,500.00");

@@ -5,6 +5,7 @@ mod harness;
 
 mod concurrency;
 mod contract;
+mod core;
 mod exchange;
 mod hours;
 mod listing;
@@ -12,6 +13,7 @@ mod lockout;
 mod maker_checker;
 mod otp;
 mod password;
+mod prompt_clock;
 mod sessions;
 mod settings;
 mod signin;

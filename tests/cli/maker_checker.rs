@@ -146,10 +146,12 @@ fn a_wrong_authorisation_code_creates_nothing_and_counts_against_the_checker() {
     assert!(!user_exists(&w, "B0123404"));
     assert!(w.request_list(MAKER, None).is_empty());
 
-    // Locked: even the right code is refused, and the checker's session has ended.
+    // Locked: even the right code is refused, and the checker's session says it is locked
+    // (the lock ended it) and who unlocks.
     w.inline(MAKER, &create_0404(), CHECKER, PASSWORD).refused(Exit::Locked, &["locked", "DA3"]);
     assert_eq!(w.state(), before);
-    w.as_user(CHECKER, &["request", "list"]).refused(Exit::Auth, &["session has ended"]);
+    w.as_user(CHECKER, &["request", "list"]).refused(Exit::Locked, &["locked", "DA3"]);
+    assert_eq!(w.count(&format!("SELECT COUNT(*) FROM sessions WHERE user_id = '{CHECKER}' AND ended_at IS NULL")), 0);
     // The other checker still works.
     w.inline(MAKER, &create_0404(), CHECKER2, PASSWORD).ok();
     assert!(user_exists(&w, "B0123404"));
@@ -202,12 +204,12 @@ fn the_checker_must_not_be_the_maker() {
 #[test]
 fn the_checker_must_not_be_the_subject() {
     let w = World::with_das();
-    let id = w.submit(MAKER, &["user", "change", CHECKER, "--email", "siuming.wong@abc.com.hk"]);
+    let id = w.submit(MAKER, &["user", "change", CHECKER, "--limit", "1000"]);
     let queued = w.state();
 
     w.approve(CHECKER, &[id]).refused(Exit::NotPermitted, &["no one-handed operation"]);
     assert_eq!(w.state(), queued);
-    assert_eq!(w.enquire(MAKER, CHECKER)["email"], "sm.wong@abc.com.hk");
+    assert_eq!(w.enquire(MAKER, CHECKER)["transaction_limit_hkd"], "0.00");
 
     // Inline, too.
     w.inline(MAKER, &["user", "change", CHECKER, "--surname", "Wang"], CHECKER, PASSWORD).expect(Exit::NotPermitted);
@@ -219,7 +221,7 @@ fn the_checker_must_not_be_the_subject() {
     assert_eq!(w.state(), queued);
 
     w.approve(CHECKER2, &[id]).ok();
-    assert_eq!(w.enquire(MAKER, CHECKER)["email"], "siuming.wong@abc.com.hk");
+    assert_eq!(w.enquire(MAKER, CHECKER)["transaction_limit_hkd"], "1,000.00");
     assert_eq!(w.request_show(MAKER, id)["checker"], CHECKER2);
 }
 
@@ -292,25 +294,27 @@ fn a_da_of_another_participant_cannot_see_or_authorise() {
 fn the_participant_keeps_one_maker_and_two_checkers() {
     let w = World::with_das();
     let before = w.state();
-    let disable_x3 = ["user", "change", CHECKER2, "--status", "disabled"];
+    // A DA's status is DA3's; DMS can still take it out by its dates (yesterday was its last).
+    w.as_user(MAKER, &["user", "change", CHECKER2, "--status", "disabled"]).refused(Exit::NotPermitted, &["DA3"]);
+    let disable_x3 = ["user", "change", CHECKER2, "--disable-after", "2026-11-22"];
     w.as_user(MAKER, &disable_x3).refused(Exit::NotPermitted, &["at least one DA maker and two DA checkers"]);
     // DAs are deleted by the exchange.
     w.as_user(MAKER, &["user", "delete", CHECKER2]).refused(Exit::NotPermitted, &["DA3"]);
     w.inline(MAKER, &disable_x3, CHECKER, PASSWORD).expect(Exit::NotPermitted);
     assert_eq!(w.state(), before);
-    assert_eq!(w.enquire(MAKER, CHECKER2)["user_status"], "ENABLED");
+    assert_eq!(w.enquire(MAKER, CHECKER2)["disable_after"], serde_json::Value::Null);
 
     // With a third checker one may go, but the rule is checked again at approval.
     w.first_time_app(OPERATOR);
     assert_eq!(w.da3_add(PARTICIPANT, "checker", "Ng", "w.ng@abc.com.hk").ok().json()["da_id"], "B01234X4");
     let first = w.submit(MAKER, &disable_x3);
-    let second = w.submit(MAKER, &["user", "change", "B01234X4", "--status", "disabled"]);
+    let second = w.submit(MAKER, &["user", "change", "B01234X4", "--disable-after", "2026-11-22"]);
     w.approve(CHECKER, &[first]).ok();
-    assert_eq!(w.enquire(MAKER, CHECKER2)["user_status"], "DISABLED");
+    assert_eq!(w.enquire(MAKER, CHECKER2)["disable_after"], "22-Nov-26");
     let queued = w.state();
     w.approve(CHECKER, &[second]).refused(Exit::NotPermitted, &["at least one DA maker and two DA checkers"]);
     assert_eq!(w.state(), queued);
-    assert_eq!(w.enquire(MAKER, "B01234X4")["user_status"], "ENABLED");
+    assert_eq!(w.enquire(MAKER, "B01234X4")["disable_after"], serde_json::Value::Null);
     // The disabled checker's session ended with the change, and signing in is refused.
     w.as_user(CHECKER2, &["request", "list"]).expect(Exit::Auth);
     w.login(CHECKER2).expect(Exit::Locked);

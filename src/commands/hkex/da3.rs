@@ -51,15 +51,16 @@ pub fn unlock(ctx: &mut Ctx, da: UserId, action: Da3Action, email: Option<String
                 .with_prompt(format!("Registered e-mail address of {da}"))
                 .interact_text()?,
         ),
-        None => {
-            ctx.out.warn(&format!(
-                "deprecated: `hkex da3 {}` without --email; the eService checks the DA's registered address, give it with --email",
-                action.name()
-            ));
-            None
-        }
+        None => None,
     };
-    run(ctx, da, action, email.as_deref())
+    run(ctx, da, action, email.as_deref())?;
+    if email.is_none() {
+        ctx.out.warn(&format!(
+            "deprecated: `hkex da3 {}` without --email; the eService checks the DA's registered address, give it with --email",
+            action.name()
+        ));
+    }
+    Ok(())
 }
 
 pub fn action(ctx: &mut Ctx, da: UserId, action: Da3Action) -> anyhow::Result<()> {

@@ -103,12 +103,23 @@ impl Run {
         serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("stdout is not one JSON document ({e}):\n{self}"))
     }
 
-    /// The `{"error":{"code","message"}}` object that is all of stderr, with nothing on stdout.
+    /// The `{"error":{"code","message"}}` object on stderr, with nothing on stdout. Every
+    /// line of stderr is JSON: the one error, and any `{"warning":{"message"}}` before it.
     #[track_caller]
     pub fn error(&self) -> (String, String) {
         assert!(self.stdout.is_empty(), "a failure printed on stdout:\n{self}");
-        let v: Value = serde_json::from_str(self.stderr.trim())
-            .unwrap_or_else(|e| panic!("stderr is not one JSON error object ({e}):\n{self}"));
+        let lines: Vec<Value> = self
+            .stderr
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("a stderr line is not JSON ({e}):\n{self}")))
+            .collect();
+        let (errors, others): (Vec<&Value>, Vec<&Value>) = lines.iter().partition(|v| v.get("error").is_some());
+        assert_eq!(errors.len(), 1, "stderr must hold exactly one JSON error object:\n{self}");
+        assert!(
+            others.iter().all(|v| v["warning"]["message"].is_string()),
+            "stderr lines are errors or warnings:\n{self}"
+        );
+        let v = errors[0];
         let code = v["error"]["code"].as_str().unwrap_or_else(|| panic!("no error.code:\n{self}")).to_string();
         let message = v["error"]["message"].as_str().unwrap_or_else(|| panic!("no error.message:\n{self}")).to_string();
         (code, message)
@@ -118,6 +129,15 @@ impl Run {
     #[track_caller]
     pub fn message(&self) -> String {
         self.error().1
+    }
+
+    /// The `{"warning":{"message"}}` lines on stderr.
+    pub fn warnings(&self) -> Vec<String> {
+        self.stderr
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .filter_map(|v| v["warning"]["message"].as_str().map(str::to_string))
+            .collect()
     }
 
     /// The request ID a maker-checker submission printed.
