@@ -195,6 +195,12 @@ pub enum AuthCommand {
         /// Receive OTPs by e-mail instead of the app from now on.
         #[arg(long)]
         use_email: bool,
+        /// A current code of your authenticator app (asked on a terminal).
+        #[arg(long, value_name = "CODE")]
+        otp: Option<String>,
+        /// Read the current password from standard input.
+        #[arg(long)]
+        password_stdin: bool,
     },
 }
 

@@ -6,6 +6,7 @@
 //! `--format json` prints exactly one JSON document on stdout.
 
 use serde_json::{Map, Value};
+use std::borrow::Cow;
 use std::io::{self, IsTerminal as _, Write};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -45,7 +46,7 @@ impl Output {
                 let map = as_map(v);
                 let mut c = csv::Writer::from_writer(&mut w);
                 c.write_record(map.keys())?;
-                c.write_record(map.values().map(cell))?;
+                c.write_record(map.values().map(csv_cell))?;
                 c.flush()
             }
             Format::Table => {
@@ -100,7 +101,7 @@ impl Output {
     /// stderr carries only JSON.
     pub fn note(&self, msg: &str) {
         if self.format != Format::Json {
-            let _ = writeln!(io::stderr(), "{msg}");
+            let _ = writeln!(io::stderr(), "{}", printable(msg));
         }
     }
 
@@ -110,9 +111,9 @@ impl Output {
         if self.format == Format::Json {
             let _ = writeln!(e, "{}", serde_json::json!({ "warning": { "message": msg } }));
         } else if self.color {
-            let _ = writeln!(e, "\x1b[33mwarning:\x1b[0m {msg}");
+            let _ = writeln!(e, "\x1b[33mwarning:\x1b[0m {}", printable(msg));
         } else {
-            let _ = writeln!(e, "warning: {msg}");
+            let _ = writeln!(e, "warning: {}", printable(msg));
         }
     }
 
@@ -123,9 +124,9 @@ impl Output {
             let doc = serde_json::json!({ "error": { "code": code, "message": message } });
             let _ = writeln!(e, "{doc}");
         } else if self.color {
-            let _ = writeln!(e, "\x1b[31merror:\x1b[0m {message}");
+            let _ = writeln!(e, "\x1b[31merror:\x1b[0m {}", printable(message));
         } else {
-            let _ = writeln!(e, "error: {message}");
+            let _ = writeln!(e, "error: {}", printable(message));
         }
     }
 
@@ -182,7 +183,7 @@ impl Rows {
     /// One row; `values` are in column order.
     pub fn push(&mut self, values: Vec<Value>) -> io::Result<()> {
         match &mut self.sink {
-            Sink::Csv(c) => c.write_record(values.iter().map(cell)).map_err(io::Error::other),
+            Sink::Csv(c) => c.write_record(values.iter().map(csv_cell)).map_err(io::Error::other),
             Sink::Json { w, first } => {
                 if !*first {
                     w.write_all(b",")?;
@@ -276,13 +277,46 @@ pub fn cell(v: &Value) -> String {
     }
 }
 
+/// A CSV cell a spreadsheet will never run as a formula: one that begins with `=`, `+`, `-`,
+/// `@`, a tab or a carriage return gets a leading `'` (OWASP's CSV-injection advice; SPEC §6).
+fn csv_cell(v: &Value) -> String {
+    neutralise(cell(v))
+}
+
+pub fn neutralise(s: String) -> String {
+    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{s}")
+    } else {
+        s
+    }
+}
+
+/// Text for a person's terminal: control characters (ESC, CR, BEL, C1...) shown escaped, so a
+/// name, a CSV header or a setting cannot move the cursor, recolour or clear the screen.
+pub fn printable(s: &str) -> Cow<'_, str> {
+    if !s.chars().any(char::is_control) {
+        return Cow::Borrowed(s);
+    }
+    Cow::Owned(
+        s.chars()
+            .map(|c| match c {
+                '\n' => "\\n".to_string(),
+                '\t' => "\\t".to_string(),
+                c if c.is_control() => c.escape_unicode().to_string(),
+                c => c.to_string(),
+            })
+            .collect(),
+    )
+}
+
 fn table_cell(v: &Value) -> String {
-    match v {
+    let text = match v {
         Value::Bool(true) => "Yes".into(),
         Value::Bool(false) => "No".into(),
         Value::Array(a) => a.iter().map(cell).collect::<Vec<_>>().join(" "),
         other => cell(other),
-    }
+    };
+    printable(&text).into_owned()
 }
 
 #[cfg(test)]
@@ -297,5 +331,23 @@ mod tests {
         assert_eq!(table_cell(&serde_json::json!(["A", "B"])), "A B");
         assert_eq!(table_cell(&Value::Bool(true)), "Yes");
         assert_eq!(label("otpauth_uri"), "Otpauth uri");
+    }
+
+    #[test]
+    fn csv_cells_that_a_spreadsheet_would_run_are_neutralised() {
+        for f in ["=HYPERLINK(\"//evil.example\",\"x\")", "+cmd|' /C calc'!A0", "-2+3", "@SUM(1+1)", "\tx", "\rx"] {
+            assert_eq!(csv_cell(&serde_json::json!(f)), format!("'{f}"), "{f:?}");
+        }
+        assert_eq!(csv_cell(&serde_json::json!("CHAN")), "CHAN");
+        assert_eq!(csv_cell(&serde_json::json!("2026-11-23")), "2026-11-23");
+        assert_eq!(csv_cell(&serde_json::json!(12)), "12");
+    }
+
+    #[test]
+    fn control_characters_are_escaped_for_a_terminal() {
+        assert_eq!(printable("plain"), "plain");
+        assert_eq!(printable("a\x1b[2Jb"), "a\\u{1b}[2Jb");
+        assert_eq!(printable("x\ny\tz\u{9b}"), "x\\ny\\tz\\u{9b}");
+        assert_eq!(table_cell(&serde_json::json!("\x07bell")), "\\u{7}bell");
     }
 }

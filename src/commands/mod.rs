@@ -44,8 +44,8 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
                 Command::Password(PasswordCommand::Change { user, password_stdin }) => {
                     auth::password::change(ctx, user, password_stdin)
                 }
-                Command::Auth(AuthCommand::Settings { delete_device, use_email }) => {
-                    auth::settings::run(ctx, delete_device, use_email)
+                Command::Auth(AuthCommand::Settings { delete_device, use_email: _, otp, password_stdin }) => {
+                    auth::settings::run(ctx, delete_device, otp, password_stdin)
                 }
                 Command::Audit(AuditCommand::Verify) => audit::verify(ctx),
                 Command::User(UserCommand::Create { user_id, generate: _, profile, inline }) => {

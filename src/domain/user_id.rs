@@ -459,6 +459,12 @@ pub fn is_operator_id(id: &UserId) -> bool {
         .is_some_and(|rest| rest.len() == 2 && rest.bytes().all(|b| b.is_ascii_digit()))
 }
 
+/// Does this ID end like a DA ID (`[XYZ][1-9]`)? Used to answer for an ID that has no
+/// account as its owner would be answered, without looking anything up.
+pub fn looks_like_da(id: &UserId) -> bool {
+    is_da_suffix(&id.as_str().as_bytes()[USER_ID_LEN - 2..])
+}
+
 /// `[XYZ][1-9]`, the DA suffix; business users' custom characters must never match it.
 fn is_da_suffix(s: &[u8]) -> bool {
     matches!(s, [l, d] if DA_LETTERS.contains(l) && (b'1'..=b'9').contains(d))

@@ -18,41 +18,61 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 use zeroize::Zeroizing;
 
-/// An e-mail OTP on its way.
+/// An e-mail OTP request answered: when a code sent now would expire. The same answer for
+/// an ID with no account, or no registered address, or an app user (no code is sent then):
+/// SPEC §3, no user enumeration.
 pub struct OtpSent {
-    pub masked_to: String,
     pub valid_until: DateTime<Utc>,
 }
 
 /// `otp request`: send an e-mail OTP (first-time logon, e-mail channel), at most once every
-/// 5 minutes while a requested code is unused.
+/// 5 minutes while a requested code is unused. An unknown ID, one without a registered
+/// address, and an app user are answered exactly like an e-mail user; the audit row says what
+/// really happened. A locked account is told so (the seed requires it).
 pub fn request_email_otp(w: &mut Work<'_>, user: &UserId) -> anyhow::Result<OtpSent> {
-    let a = signin::load(w, user, "otp request")?;
+    let sent = OtpSent { valid_until: w.now + otp::email_otp_validity() };
+    let found = users::account(&w.tx, user)?;
+    let known = found.is_some();
+    let a = found.unwrap_or_else(|| signin::phantom(user, w.now));
     signin::gate(w, &a, Act::SelfService, "otp request")?;
-    let Some(email) = a.profile.email.clone() else {
-        return Err(not_permitted(format!(
-            "{} has no registered e-mail address: ask your Delegated Administrator to register one",
-            a.id()
-        ))
-        .into());
+    let why_not = if !known {
+        Some("unknown user ID")
+    } else if a.profile.email.is_none() {
+        Some("no registered e-mail address")
+    } else if a.cred.has_app() {
+        Some("registered authenticator app: no e-mail OTP")
+    } else {
+        None
     };
-    if a.cred.has_app() {
-        return Err(not_permitted(format!(
-            "{} uses an authenticator app: enter the code the app shows (no e-mail OTP is sent)",
-            a.id()
-        ))
-        .into());
+    if let Some(why) = why_not {
+        // Throttled like a real request, so a second try tells nothing either.
+        if let Some(next) = otps::unmatched_blocked_until(&w.tx, user, w.now, otp::email_otp_throttle())? {
+            return Err(too_soon(next));
+        }
+        otps::note_unmatched(&w.tx, user, w.now, otp::email_otp_throttle())?;
+        w.audit(&audit::Event {
+            action: "otp.request.not-sent",
+            subject: Some(user.as_str()),
+            participant_id: a.profile.participant_id().filter(|_| why != "unknown user ID"),
+            detail: json!({ "reason": why }).to_string(),
+            ..Default::default()
+        })?;
+        return Ok(sent);
     }
     let prev = otps::get(&w.tx, a.id())?;
     if let Err(next) = otp::may_request_email_otp(prev.as_ref().map(|p| &p.issued), w.now) {
-        return Err(conflict(format!(
-            "an OTP was requested less than 5 minutes ago and is still valid: use it, or request a new one from {}",
-            signin::show_time(next)
-        ))
-        .into());
+        return Err(too_soon(next));
     }
     signin::issue_email_otp(w, &a, true)?;
-    Ok(OtpSent { masked_to: signin::mask_email(&email), valid_until: w.now + otp::email_otp_validity() })
+    Ok(sent)
+}
+
+fn too_soon(next: DateTime<Utc>) -> anyhow::Error {
+    conflict(format!(
+        "an OTP was requested less than 5 minutes ago and is still valid: use it, or request a new one from {}",
+        signin::show_time(next)
+    ))
+    .into()
 }
 
 /// At an interactive logon of an e-mail user: send an OTP unless a usable one is outstanding.
@@ -86,9 +106,21 @@ pub fn reset_proof(a: &Account) -> OtpChannel {
     }
 }
 
-/// Forgot/Reset password (seed Appendix C c-g, D b).
+/// Forgot/Reset password (seed Appendix C c-g, D b). An ID with no account or no registered
+/// address is answered as a wrong code would be (no user enumeration).
 pub fn password_reset(w: &mut Work<'_>, user: &UserId, code: &str, new: &NewPassword) -> anyhow::Result<()> {
-    let mut a = signin::load(w, user, "password reset")?;
+    let Some(mut a) = users::account(&w.tx, user)?.filter(|a| a.profile.email.is_some() || a.cred.has_app()) else {
+        let phantom = signin::phantom(user, w.now);
+        signin::gate(w, &phantom, Act::SelfService, "password reset")?;
+        signin::check_code_shape(code, OtpChannel::Email)?;
+        w.audit(&audit::Event {
+            action: "password.reset.unmatched",
+            subject: Some(user.as_str()),
+            detail: json!({ "reason": "unknown user ID or no registered e-mail address" }).to_string(),
+            ..Default::default()
+        })?;
+        return Err(crate::error::auth(Factor::Otp.wrong()).recorded().into());
+    };
     signin::gate(w, &a, Act::SelfService, "password reset")?;
     if a.cred.initialised() && !a.cred.has_app() {
         return Err(not_permitted(format!(
@@ -100,9 +132,6 @@ pub fn password_reset(w: &mut Work<'_>, user: &UserId, code: &str, new: &NewPass
     }
     let proof = reset_proof(&a);
     signin::check_code_shape(code, proof)?;
-    if proof == OtpChannel::Email && a.profile.email.is_none() {
-        return Err(not_permitted(format!("{} has no registered e-mail address", a.id())).into());
-    }
     refuse_same(&a, new)?;
     let step = signin::verify_otp(w, &mut a, proof, code, "password reset")?;
     a.cred.spend_totp_step(step);
@@ -200,17 +229,33 @@ pub fn set_up_channel(w: &mut Work<'_>, checked: &Checked, channel: OtpChannel) 
     Ok(uri)
 }
 
+/// On what authority a password is changed (SPEC §3, re-authentication).
+#[derive(Debug, Clone, Copy)]
+pub enum Proof<'a> {
+    /// A signed-in session (both factors): its token hash, the one session that stays.
+    Session(&'a [u8]),
+    /// No session: only an expired password may be changed with the user ID and itself
+    /// (seed Appendix D a).
+    ExpiredPassword,
+}
+
 /// Change Password (seed Appendix D a): the current password (a wrong one counts), a new one
-/// that differs; the user's other sessions end (all but `keep`).
-pub fn change_password(
-    w: &mut Work<'_>,
-    current: &Checked,
-    new: &NewPassword,
-    keep: Option<&[u8]>,
-) -> anyhow::Result<()> {
+/// that differs; the user's other sessions end.
+pub fn change_password(w: &mut Work<'_>, current: &Checked, new: &NewPassword, proof: Proof<'_>) -> anyhow::Result<()> {
     let mut a = signin::load(w, &current.user_id, "password change")?;
     signin::gate(w, &a, Act::SelfService, "password change")?;
+    // Asked before the password is checked, so the answer says nothing about the password.
+    if matches!(proof, Proof::ExpiredPassword) && !a.cred.password_expired(w.now) {
+        return Err(crate::error::auth(
+            "not signed in: sign in first (password and OTP) to change your password; without a session only an expired password can be changed",
+        )
+        .into());
+    }
     signin::verify_checked(w, &mut a, current, Factor::Password, "password change")?;
+    let keep = match proof {
+        Proof::Session(t) => Some(t),
+        Proof::ExpiredPassword => None,
+    };
     refuse_same(&a, new)?;
     a.cred.set_password(new.phc.clone(), w.now);
     users::save_credential(&w.tx, a.id(), &a.cred)?;
@@ -242,8 +287,17 @@ impl SettingsChange {
 }
 
 /// Authentication Settings for a user with a registered device: delete it, or switch to
-/// e-mail OTP. The user's other sessions end (all but `keep`).
-pub fn auth_settings(w: &mut Work<'_>, a: &mut Account, change: SettingsChange, keep: &[u8]) -> anyhow::Result<()> {
+/// e-mail OTP. Proven again at that moment (SPEC §3, re-authentication): the current password
+/// (checked beforehand) and a current code of the app, each failure counted. The user's other
+/// sessions end (all but `keep`).
+pub fn auth_settings(
+    w: &mut Work<'_>,
+    a: &mut Account,
+    password: &Checked,
+    code: &str,
+    change: SettingsChange,
+    keep: &[u8],
+) -> anyhow::Result<()> {
     if !a.cred.has_app() {
         return Err(not_permitted(
             "authentication settings are for users with a registered mobile device; e-mail OTP users ask their DA (or the exchange via DA3) to reset the OTP device registration",
@@ -253,6 +307,9 @@ pub fn auth_settings(w: &mut Work<'_>, a: &mut Account, change: SettingsChange, 
     if change == SettingsChange::UseEmail && a.profile.email.is_none() {
         return Err(not_permitted("no registered e-mail address to receive OTPs").into());
     }
+    signin::verify_checked(w, a, password, Factor::Password, "auth settings")?;
+    let step = signin::verify_otp(w, a, OtpChannel::App, code, "auth settings")?;
+    a.cred.spend_totp_step(step);
     match change {
         SettingsChange::DeleteDevice => a.cred.delete_device()?,
         SettingsChange::UseEmail => a.cred.switch_to_email()?,

@@ -84,6 +84,26 @@ pub fn has_password(store: &Store, user: &UserId) -> anyhow::Result<bool> {
     Ok(users::password_phc(store.conn(), user)?.is_some())
 }
 
+/// What an ID with no account (or none with a registered e-mail address) is answered as, so
+/// `otp request` and `password reset` cannot tell it from a real one (SPEC §3): a business
+/// user (or a DA, or an operator, by the ID's shape) with no credentials yet. It passes the
+/// same gate, so service hours and the timeline answer alike.
+pub fn phantom(user: &UserId, now: DateTime<Utc>) -> Account {
+    use crate::domain::user_id::{self, ClearingHouse, ParticipantKey};
+    let (role, participant) = if user_id::is_operator_id(user) {
+        (crate::domain::role::Role::Operator, None)
+    } else {
+        let role = if user_id::looks_like_da(user) {
+            crate::domain::role::Role::Maker
+        } else {
+            crate::domain::role::Role::User
+        };
+        (role, ParticipantKey::parse(&user.as_str()[..6], ClearingHouse::HkscCp).ok())
+    };
+    let profile = crate::domain::account::UserProfile::new(user.clone(), participant, role, "-", "-", Some("-"), now);
+    Account { profile, cred: crate::domain::credentials::Credential::default() }
+}
+
 /// Load an account for a sign-in step; an unknown ID is an authentication failure, recorded
 /// in the audit trail like any other attempt.
 pub fn load(w: &mut Work<'_>, user: &UserId, step: &str) -> anyhow::Result<Account> {

@@ -49,6 +49,37 @@ pub fn mark_used(c: &Connection, user_id: &UserId, now: DateTime<Utc>) -> anyhow
     Ok(())
 }
 
+/// Until when a request for an ID with no account (or no address to send to) is throttled, if
+/// one was made less than `throttle` ago.
+pub fn unmatched_blocked_until(
+    c: &Connection,
+    user_id: &UserId,
+    now: DateTime<Utc>,
+    throttle: chrono::Duration,
+) -> anyhow::Result<Option<DateTime<Utc>>> {
+    let at: Option<String> = c
+        .prepare_cached("SELECT requested_at FROM otp_requests_unmatched WHERE user_id = ?1")?
+        .query_row([user_id.as_str()], |r| r.get(0))
+        .optional()?;
+    Ok(at.map(|t| parse_ts(&t)).transpose()?.map(|t| t + throttle).filter(|until| now < *until))
+}
+
+/// Note a request for an ID with no account; forget the ones older than `throttle`.
+pub fn note_unmatched(
+    c: &Connection,
+    user_id: &UserId,
+    now: DateTime<Utc>,
+    throttle: chrono::Duration,
+) -> anyhow::Result<()> {
+    c.prepare_cached("DELETE FROM otp_requests_unmatched WHERE requested_at <= ?1")?.execute([ts(now - throttle)])?;
+    c.prepare_cached(
+        "INSERT INTO otp_requests_unmatched (user_id, requested_at) VALUES (?1, ?2) \
+         ON CONFLICT (user_id) DO UPDATE SET requested_at = excluded.requested_at",
+    )?
+    .execute(params![user_id.as_str(), ts(now)])?;
+    Ok(())
+}
+
 pub fn discard(c: &Connection, user_id: &UserId) -> anyhow::Result<()> {
     c.prepare_cached("DELETE FROM email_otps WHERE user_id = ?1")?.execute([user_id.as_str()])?;
     Ok(())

@@ -1,14 +1,20 @@
 //! Self-service authentication settings (seed Appendix D d): delete the registered device,
-//! or switch from the app to e-mail OTP. Only for users with a registered device.
+//! or switch from the app to e-mail OTP. Only for users with a registered device, signed in,
+//! and proven again with the current password and a current code of the app.
 
 use crate::harness::*;
+
+/// `auth settings FLAG` as `user`, with the current password and `code`.
+fn settings(w: &World, user: &str, flag: &str, code: &str) -> Run {
+    w.as_user_stdin(user, &["auth", "settings", flag, "--otp", code, "--password-stdin"], &line(PASSWORD))
+}
 
 #[test]
 fn deleting_the_device_means_the_next_logon_sets_up_the_otp_channel_again() {
     let w = World::ready();
     let old = w.key(OPERATOR);
     w.login(OPERATOR).ok();
-    let v = w.op(&["auth", "settings", "--delete-device"]).ok().json();
+    let v = settings(&w, OPERATOR, "--delete-device", &w.totp(OPERATOR)).ok().json();
     assert!(v["otp_channel"].is_null(), "{v}");
     assert_eq!(w.cred(OPERATOR, "otp_channel IS NULL AND totp_key IS NULL"), "1");
 
@@ -26,7 +32,7 @@ fn deleting_the_device_means_the_next_logon_sets_up_the_otp_channel_again() {
 fn switching_to_email_otp_signs_in_with_mailed_codes_and_leaves_no_settings() {
     let w = World::ready();
     w.login(OPERATOR).ok();
-    let v = w.op(&["auth", "settings", "--use-email"]).ok().json();
+    let v = settings(&w, OPERATOR, "--use-email", &w.totp(OPERATOR)).ok().json();
     assert_eq!(v["otp_channel"], "email");
     assert_eq!(w.cred(OPERATOR, "otp_channel || '/' || otp_confirmed || '/' || (totp_key IS NULL)"), "email/1/1");
 
@@ -35,6 +41,6 @@ fn switching_to_email_otp_signs_in_with_mailed_codes_and_leaves_no_settings() {
     w.login_with(OPERATOR, PASSWORD, &w.last_otp()).ok();
 
     // Now an e-mail OTP user: the settings are not theirs to change.
-    w.op(&["auth", "settings", "--delete-device"]).refused(Exit::NotPermitted, &["registered mobile device"]);
+    settings(&w, OPERATOR, "--delete-device", "123456").refused(Exit::NotPermitted, &["registered mobile device"]);
     assert_eq!(w.cred(OPERATOR, "otp_channel"), "email");
 }

@@ -76,7 +76,9 @@ fn walk_through(ctx: &mut Ctx, checked: Checked, secrets: &mut Secrets) -> anyho
         ctx.out.note("Your password has expired (90 days): choose a new one.");
         let new_password = secrets.new_password("New password")?;
         let new = super::new_password(ctx, &user, &new_password)?;
-        ctx.transact(Mode::Write, |w| credentials::change_password(w, &checked, &new, None))?;
+        ctx.transact(Mode::Write, |w| {
+            credentials::change_password(w, &checked, &new, credentials::Proof::ExpiredPassword)
+        })?;
         checked = signin::check_secret(&ctx.store, &user, Secret::Password, &new_password)?;
     }
     match acct.cred.channel() {
@@ -101,8 +103,7 @@ fn first_time_password(ctx: &mut Ctx, user: &UserId, secrets: &mut Secrets) -> a
     ));
     let sent = ctx.transact(Mode::Write, |w| credentials::request_email_otp(w, user))?;
     ctx.out.note(&format!(
-        "An 8-digit OTP was sent to {}; it is valid until {}.",
-        sent.masked_to,
+        "If {user} has a registered e-mail address, an 8-digit OTP was sent to it; it is valid until {}.",
         signin::show_time(sent.valid_until)
     ));
     let code: String = dialoguer::Input::new().with_prompt("OTP from the e-mail").interact_text()?;

@@ -13,10 +13,10 @@ use serde_json::json;
 
 pub fn request(ctx: &mut Ctx, user: UserId) -> anyhow::Result<()> {
     let sent = ctx.transact(Mode::Write, |w| credentials::request_email_otp(w, &user))?;
-    ctx.out.object(&json!({ "user_id": user, "sent_to": sent.masked_to, "valid_until": ts(sent.valid_until) }))?;
+    // The same answer whether or not the ID has an account and an address (no enumeration).
+    ctx.out.object(&json!({ "user_id": user, "requested": true, "valid_until": ts(sent.valid_until) }))?;
     ctx.out.note(&format!(
-        "An 8-digit OTP was sent to {}; it is valid for 5 minutes ({}).",
-        sent.masked_to,
+        "If {user} has a registered e-mail address and receives OTPs by e-mail, an 8-digit OTP is on its way; it is valid for 5 minutes (until {}).",
         signin::show_time(sent.valid_until)
     ));
     Ok(())

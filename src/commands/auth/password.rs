@@ -6,8 +6,9 @@ use crate::domain::otp::OtpChannel;
 use crate::domain::password_policy;
 use crate::domain::user_id::UserId;
 use crate::error::{auth, not_permitted, usage};
+use crate::ops::credentials::{self, Proof};
+use crate::ops::session;
 use crate::ops::signin::{self, Secret};
-use crate::ops::{credentials, session};
 use crate::secrets::Secrets;
 use crate::storage::ts;
 use serde_json::json;
@@ -61,12 +62,12 @@ pub fn change(ctx: &mut Ctx, user: Option<UserId>, password_stdin: bool) -> anyh
     let current = secrets.existing("current password", "Current password")?;
     let new = super::new_password(ctx, &uid, &new_password)?;
     let current = signin::check_secret(&ctx.store, &uid, Secret::Password, &current)?;
-    ctx.transact(Mode::Write, |w| {
-        let keep = match signed_in {
-            Some(_) => Some(session::authenticate(w, token.as_ref().map(|t| t.as_slice()))?.token_hash),
-            None => None,
-        };
-        credentials::change_password(w, &current, &new, keep.as_deref())
+    ctx.transact(Mode::Write, |w| match signed_in {
+        Some(_) => {
+            let me = session::authenticate(w, token.as_ref().map(|t| t.as_slice()))?;
+            credentials::change_password(w, &current, &new, Proof::Session(&me.token_hash))
+        }
+        None => credentials::change_password(w, &current, &new, Proof::ExpiredPassword),
     })?;
     let now = ctx.now();
     ctx.out.object(&json!({ "user_id": uid, "password_changed": true, "password_expires_at": ts(password_policy::expires_at(now)) }))?;
