@@ -20,3 +20,4 @@ mod settings;
 mod signin;
 mod smtp;
 mod storage;
+mod timeline;
