@@ -299,8 +299,8 @@ fn walk(dir: &Path) -> anyhow::Result<()> {
     d.run(
         &["--session", "user.session", "whoami"],
         None,
-        3,
-        "The user's open session ended with the lockout (exit 3)",
+        4,
+        "The user's open session ended with the lockout, and says who can unlock (exit 4)",
     )?;
     d.run(
         &["otp", "request", "--user", "B0123401"],
@@ -365,10 +365,16 @@ fn walk(dir: &Path) -> anyhow::Result<()> {
         "Enquire User Profile: the fields of a profile whose 2FA is not initialised yet",
     )?;
     d.advance(Duration::minutes(1));
-    d.json(
-        &[&m[..], &["user", "change", "B01234X2", "--email", "siuming.wong@abc.com.hk"]].concat(),
+    d.run(
+        &[&m[..], &["user", "change", "B01234X2", "--email", "tm.chan@abc.com.hk"]].concat(),
         None,
-        "The maker changes checker B01234X2's own e-mail address",
+        5,
+        "A DA's e-mail address belongs to the exchange (DA3): the maker cannot point a checker's at itself (exit 5)",
+    )?;
+    d.json(
+        &[&m[..], &["user", "change", "B01234X2", "--surname", "WONG-LEE"]].concat(),
+        None,
+        "The maker changes checker B01234X2's own surname (a field DMS maintains)",
     )?;
     let code = app_code_at(&checker_key, d.now)?;
     d.run(
@@ -466,5 +472,102 @@ fn walk(dir: &Path) -> anyhow::Result<()> {
     }
     d.json(&["logout"], None, "Sign out")?;
     d.run(&["whoami"], None, 3, "Signed out: no identity (exit 3)")?;
+    timeline(&mut d, &pw_line, &uri)
+}
+
+/// The seed's timeline in a few steps (seed 1, 3.1, 4, 5, Appendix A; the circular): a
+/// smartcard-era participant registers e-mail addresses on smartcards before the 2FA launch,
+/// 2FA opens at the launch, smartcards end at decommissioning except on the PG channel.
+fn timeline(d: &mut Demo, pw_line: &str, op_uri: &str) -> anyhow::Result<()> {
+    println!("\n== The timeline: the e-mail registration drive on smartcards, the 2FA launch, decommissioning");
+    d.advance(Duration::minutes(1));
+    let code = app_code(op_uri, d.now)?;
+    d.json(
+        &["login", "--user", "HKEXOP01", "--password-stdin", "--otp", &code],
+        Some(pw_line),
+        "The operator signs in",
+    )?;
+    d.json(&["hkex", "settings", "set", "decommission-date", "2027-02-01"], None, "Smartcards end on 1 Feb 2027...")?;
+    d.json(&["hkex", "settings", "set", "launch-date", "2026-12-01"], None, "...and 2FA starts on 1 Dec 2026")?;
+    let dir = d.dir.clone();
+    std::fs::write(
+        dir.join("participants.csv"),
+        "id,name,house,max_users,domains\nC00001,LEGACY SECURITIES,hkscc-cp,20,legacy.com.hk\n",
+    )?;
+    let pin = "246810";
+    let phc = crate::crypto::hash_secret(pin, &mut crate::crypto::SecureRng::seeded(7))?;
+    let mut users = String::from(
+        "participant,user_id,surname,other_names,email,role,srn,certificate_expiry,pin_phc,access_channel\n",
+    );
+    for (id, role, channel) in [
+        ("C00001X1", "maker", "CST"),
+        ("C00001X2", "checker", "CST"),
+        ("C0000101", "user", "CST"),
+        ("C0000102", "user", "PG"),
+    ] {
+        users.push_str(&format!(
+            "C00001,{id},LEE,SIU FAI,,{role},0101101200012AB2,31-Dec-30 23:59:59,\"{phc}\",{channel}\n"
+        ));
+    }
+    std::fs::write(dir.join("smartcard-users.csv"), users)?;
+    d.json(&["hkex", "participant", "import", "participants.csv"], None, "Migration: the participants file")?;
+    d.json(
+        &["hkex", "import-smartcard-users", "smartcard-users.csv"],
+        None,
+        "Migration: its smartcard-era users (one PG)",
+    )?;
+    let pin_line = format!("{pin}\n");
+    d.json(
+        &["--session", "c-maker.session", "login", "--smartcard", "--user", "C00001X1", "--password-stdin"],
+        Some(&pin_line),
+        "Before the launch the DA maker signs in with its smartcard and PIN",
+    )?;
+    let r = d.json(
+        &[
+            "--session",
+            "c-maker.session",
+            "user",
+            "change",
+            "C0000101",
+            "--email",
+            "sf.lee@legacy.com.hk",
+            "--checker",
+            "C00001X2",
+            "--smartcard",
+            "--password-stdin",
+        ],
+        Some(&pin_line),
+        "It registers a user's e-mail address; the smartcard-era checker types Checker ID and its PIN (Appendix A f)",
+    )?;
+    if r["status"] != "APPROVED" {
+        bail!("unexpected inline result {r}");
+    }
+    d.run(
+        &["otp", "request", "--user", "C0000101"],
+        None,
+        4,
+        "2FA is not open before the launch; the date is named (exit 4)",
+    )?;
+    d.now = DateTime::parse_from_rfc3339("2026-12-02T10:00:00+08:00")?.with_timezone(&Utc);
+    println!("\n(clock: the parallel run, {})", crate::ops::signin::show_time(d.now));
+    d.json(&["otp", "request", "--user", "C0000101"], None, "After the launch the user starts its first-time logon")?;
+    d.json(
+        &["--session", "c-user.session", "login", "--smartcard", "--user", "C0000101", "--password-stdin"],
+        Some(&pin_line),
+        "...and during the parallel run its smartcard still works",
+    )?;
+    d.now = DateTime::parse_from_rfc3339("2027-02-02T10:00:00+08:00")?.with_timezone(&Utc);
+    println!("\n(clock: after decommissioning, {})", crate::ops::signin::show_time(d.now));
+    d.run(
+        &["--session", "c-user.session", "login", "--smartcard", "--user", "C0000101", "--password-stdin"],
+        Some(&pin_line),
+        5,
+        "After decommissioning a terminal user's smartcard is refused (exit 5)...",
+    )?;
+    d.json(
+        &["--session", "c-pg.session", "login", "--smartcard", "--user", "C0000102", "--password-stdin"],
+        Some(&pin_line),
+        "...and a Participant Gateway user's still works",
+    )?;
     Ok(())
 }

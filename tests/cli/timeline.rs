@@ -6,8 +6,6 @@ use crate::harness::*;
 
 const LAUNCH: &str = "2026-12-01";
 const DECOMMISSION: &str = "2027-02-01";
-/// A Monday before the launch, inside every service's hours.
-const DRIVE: &str = "2026-11-23T10:00:00+08:00";
 /// The parallel run: after the launch, before decommissioning (a Wednesday).
 const PARALLEL: &str = "2026-12-02T10:00:00+08:00";
 /// After decommissioning (a Tuesday).
