@@ -14,6 +14,7 @@ pub mod error;
 pub mod mail;
 pub mod ops;
 pub mod output;
+pub mod prompt;
 pub mod secrets;
 pub mod session_file;
 pub mod storage;

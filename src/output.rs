@@ -60,41 +60,27 @@ impl Output {
         }
     }
 
-    /// Draw the key URI as a QR code with half-block characters (two modules per character).
+    /// Draw the key URI as a QR code on stdout, with the key written out under it.
     pub fn qr(&self, uri: &str) {
-        let Ok(code) = qrcode::QrCode::new(uri.as_bytes()) else { return };
-        let w = code.width();
-        let colors = code.to_colors();
-        let dark = |x: i64, y: i64| -> bool {
-            x >= 0
-                && y >= 0
-                && (x as usize) < w
-                && (y as usize) < w
-                && colors[y as usize * w + x as usize] == qrcode::Color::Dark
+        println!("{}", self.qr_text(uri));
+    }
+
+    /// The key URI as a QR code in half-block characters (two modules a character) with the
+    /// 4-module quiet zone scanners need, and the key written out for those who cannot scan.
+    /// On a colour terminal the code is drawn black on white whatever the theme; without colour
+    /// (NO_COLOR, not a terminal) dark modules are drawn as ink, which suits light themes —
+    /// `otp setup --qr FILE.png` writes an image instead.
+    pub fn qr_text(&self, uri: &str) -> String {
+        let mut s = match qr_modules(uri) {
+            Some(m) => render_qr(&m, self.color),
+            None => String::new(),
         };
-        let mut s = String::new();
-        let quiet = 2i64;
-        let mut y = -quiet;
-        while y < w as i64 + quiet {
-            for x in -quiet..w as i64 + quiet {
-                // Light modules print as ink-free: dark-on-light terminals and light-on-dark both scan
-                // when the code is drawn inverted with full blocks for light modules.
-                s.push(match (dark(x, y), dark(x, y + 1)) {
-                    (true, true) => ' ',
-                    (true, false) => '▄',
-                    (false, true) => '▀',
-                    (false, false) => '█',
-                });
-            }
-            s.push('\n');
-            y += 2;
-        }
-        println!("{s}");
         if let Some(secret) = uri.split("secret=").nth(1).and_then(|r| r.split('&').next()) {
             let grouped: Vec<String> =
                 secret.as_bytes().chunks(4).map(|c| String::from_utf8_lossy(c).into_owned()).collect();
-            println!("Key (if you cannot scan): {}\n", grouped.join(" "));
+            s.push_str(&format!("Key (if you cannot scan): {}\n", grouped.join(" ")));
         }
+        s
     }
 
     /// A line for people (what happens next): stderr, and not under `--format json`, where
@@ -277,6 +263,47 @@ pub fn cell(v: &Value) -> String {
     }
 }
 
+/// The quiet zone around a QR code, in modules (ISO/IEC 18004 asks for 4).
+pub const QR_QUIET_ZONE: usize = 4;
+
+/// The modules of the QR code of `text`, quiet zone included: `true` is dark.
+pub fn qr_modules(text: &str) -> Option<Vec<Vec<bool>>> {
+    let code = qrcode::QrCode::new(text.as_bytes()).ok()?;
+    let w = code.width();
+    let colors = code.to_colors();
+    let size = w + 2 * QR_QUIET_ZONE;
+    let mut m = vec![vec![false; size]; size];
+    for y in 0..w {
+        for x in 0..w {
+            m[y + QR_QUIET_ZONE][x + QR_QUIET_ZONE] = colors[y * w + x] == qrcode::Color::Dark;
+        }
+    }
+    Some(m)
+}
+
+/// Two rows of modules per line of text: `▀` dark above, `▄` dark below, `█` both, space none.
+/// With `color`, every line is black on a white background.
+fn render_qr(m: &[Vec<bool>], color: bool) -> String {
+    let (start, end) = if color { ("\x1b[38;5;16;48;5;231m", "\x1b[0m") } else { ("", "") };
+    let mut s = String::new();
+    for pair in m.chunks(2) {
+        s.push_str(start);
+        for x in 0..pair[0].len() {
+            let top = pair[0][x];
+            let bottom = pair.get(1).is_some_and(|r| r[x]);
+            s.push(match (top, bottom) {
+                (true, true) => '█',
+                (true, false) => '▀',
+                (false, true) => '▄',
+                (false, false) => ' ',
+            });
+        }
+        s.push_str(end);
+        s.push('\n');
+    }
+    s
+}
+
 /// A CSV cell a spreadsheet will never run as a formula: one that begins with `=`, `+`, `-`,
 /// `@`, a tab or a carriage return gets a leading `'` (OWASP's CSV-injection advice; SPEC §6).
 fn csv_cell(v: &Value) -> String {
@@ -331,6 +358,44 @@ mod tests {
         assert_eq!(table_cell(&serde_json::json!(["A", "B"])), "A B");
         assert_eq!(table_cell(&Value::Bool(true)), "Yes");
         assert_eq!(label("otpauth_uri"), "Otpauth uri");
+    }
+
+    /// Read a drawn QR code back into modules, scale it up and decode it with an independent
+    /// decoder (rqrr), as a phone's camera would see it on a light terminal.
+    fn decode_drawn(text: &str) -> String {
+        let mut rows: Vec<Vec<bool>> = Vec::new();
+        for line in text.lines().filter(|l| !l.starts_with("Key")) {
+            let plain = line.replace("\x1b[38;5;16;48;5;231m", "").replace("\x1b[0m", "");
+            let (mut top, mut bottom) = (Vec::new(), Vec::new());
+            for c in plain.chars() {
+                top.push(matches!(c, '█' | '▀'));
+                bottom.push(matches!(c, '█' | '▄'));
+            }
+            rows.push(top);
+            rows.push(bottom);
+        }
+        let scale = 4;
+        let (w, h) = (rows[0].len() * scale, rows.len() * scale);
+        let mut img =
+            rqrr::PreparedImage::prepare_from_greyscale(w, h, |x, y| if rows[y / scale][x / scale] { 0 } else { 255 });
+        let grids = img.detect_grids();
+        assert_eq!(grids.len(), 1, "one QR code found");
+        grids[0].decode().expect("decodes").1
+    }
+
+    #[test]
+    fn the_qr_code_has_a_four_module_quiet_zone_and_decodes_back_to_the_key_uri() {
+        let uri = "otpauth://totp/HKEX:B0123401?secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP&issuer=HKEX";
+        let m = qr_modules(uri).expect("modules");
+        for i in 0..QR_QUIET_ZONE {
+            assert!(m[i].iter().all(|d| !d) && m.iter().all(|row| !row[i]), "quiet zone row/column {i}");
+        }
+        for color in [false, true] {
+            let out = Output { format: Format::Table, color };
+            let text = out.qr_text(uri);
+            assert_eq!(decode_drawn(&text), uri, "color {color}");
+            assert!(text.contains("Key (if you cannot scan): JBSW Y3DP"), "{text}");
+        }
     }
 
     #[test]

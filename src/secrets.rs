@@ -1,9 +1,11 @@
-//! Reading secrets: from standard input with `--password-stdin`, from a hidden prompt on a
-//! terminal, and never from argv. Without either, a command fails at once (exit 2) instead
-//! of hanging. Everything read is zeroized when dropped.
+//! Reading secrets: from standard input with `--password-stdin`, from a hidden prompt on the
+//! terminal, and never from argv. Without either, a command fails at once (exit 2) instead of
+//! hanging. Everything read is zeroized when dropped. Other prompts of the same command (a
+//! one-time code, a choice) go through the same terminal.
 
 use crate::error::usage;
-use std::io::{IsTerminal as _, Read as _};
+use crate::prompt::Prompter;
+use std::io::Read as _;
 use zeroize::Zeroizing;
 
 /// Longest standard input accepted for secrets (a few password lines).
@@ -11,15 +13,15 @@ const MAX_STDIN: u64 = 16 * 1024;
 
 pub struct Secrets {
     lines: Option<std::vec::IntoIter<Zeroizing<String>>>,
-    tty: bool,
+    term: Option<Prompter>,
 }
 
 impl Secrets {
-    /// `from_stdin`: the command was given `--password-stdin`.
+    /// `from_stdin`: the command was given `--password-stdin` (then nothing is asked: a script
+    /// is at the other end).
     pub fn new(from_stdin: bool) -> anyhow::Result<Secrets> {
-        let tty = std::io::stdin().is_terminal();
         if !from_stdin {
-            return Ok(Secrets { lines: None, tty });
+            return Ok(Secrets { lines: None, term: Prompter::open() });
         }
         let mut raw = Zeroizing::new(String::new());
         std::io::stdin()
@@ -28,7 +30,7 @@ impl Secrets {
             .map_err(|_| usage("--password-stdin: standard input is not readable UTF-8 text"))?;
         let lines: Vec<Zeroizing<String>> =
             raw.split('\n').map(|l| Zeroizing::new(l.strip_suffix('\r').unwrap_or(l).to_string())).collect();
-        Ok(Secrets { lines: Some(lines.into_iter()), tty })
+        Ok(Secrets { lines: Some(lines.into_iter()), term: None })
     }
 
     fn next_line(&mut self, what: &str) -> anyhow::Result<Option<Zeroizing<String>>> {
@@ -53,11 +55,10 @@ impl Secrets {
         if let Some(l) = self.next_line(what)? {
             return Ok(l);
         }
-        if !self.tty {
-            return Err(Self::missing(what));
+        match &self.term {
+            Some(t) => t.password(prompt),
+            None => Err(Self::missing(what)),
         }
-        let p = dialoguer::Password::new().with_prompt(prompt).interact()?;
-        Ok(Zeroizing::new(p))
     }
 
     /// A new password: one line, or typed twice at a prompt.
@@ -65,17 +66,27 @@ impl Secrets {
         if let Some(l) = self.next_line("new password")? {
             return Ok(l);
         }
-        if !self.tty {
-            return Err(Self::missing("new password"));
+        match &self.term {
+            Some(t) => t.new_password(prompt),
+            None => Err(Self::missing("new password")),
         }
-        let p = dialoguer::Password::new()
-            .with_prompt(prompt)
-            .with_confirmation("Confirm password", "the two entries differ")
-            .interact()?;
-        Ok(Zeroizing::new(p))
     }
 
+    /// Is a person at the keyboard (prompts allowed)?
     pub fn tty(&self) -> bool {
-        self.tty
+        self.term.is_some()
+    }
+
+    /// The terminal, for the command's other prompts.
+    pub fn term(&self) -> Option<&Prompter> {
+        self.term.as_ref()
+    }
+
+    /// A visible answer (a one-time code, a user ID) from the terminal, or `missing` (exit 2).
+    pub fn ask(&self, prompt: &str, missing: &str) -> anyhow::Result<String> {
+        match &self.term {
+            Some(t) => t.input(prompt),
+            None => Err(usage(missing.to_string()).into()),
+        }
     }
 }

@@ -75,6 +75,45 @@ fn too_soon(next: DateTime<Utc>) -> anyhow::Error {
     .into()
 }
 
+/// An OTP for a terminal's first-time logon.
+pub struct FirstOtp {
+    /// A code sent earlier is still usable and is used again (an interrupted first-time logon
+    /// resumes); false when a new one was sent now.
+    pub resumed: bool,
+    pub valid_until: DateTime<Utc>,
+}
+
+/// At a terminal's first-time logon: the e-mail OTP the first password is set with. One sent
+/// before and still usable is used again, so a logon interrupted after the OTP resumes instead
+/// of waiting 5 minutes; otherwise a new one is sent. An ID with no account or no address is
+/// answered the same way (nothing is sent).
+pub fn first_time_otp(w: &mut Work<'_>, user: &UserId) -> anyhow::Result<FirstOtp> {
+    let found = users::account(&w.tx, user)?.filter(|a| a.profile.email.is_some());
+    let a = match found {
+        Some(a) => a,
+        None => {
+            signin::gate(w, &signin::phantom(user, w.now), Act::SelfService, "first-time logon")?;
+            w.audit(&audit::Event {
+                action: "otp.request.not-sent",
+                subject: Some(user.as_str()),
+                detail:
+                    json!({ "reason": "unknown user ID or no registered e-mail address", "step": "first-time logon" })
+                        .to_string(),
+                ..Default::default()
+            })?;
+            return Ok(FirstOtp { resumed: false, valid_until: w.now + otp::email_otp_validity() });
+        }
+    };
+    signin::gate(w, &a, Act::SelfService, "first-time logon")?;
+    if let Some(prev) = otps::get(&w.tx, a.id())? {
+        if otp::email_otp_usable(Some(&prev.issued), w.now).is_ok() {
+            return Ok(FirstOtp { resumed: true, valid_until: prev.issued.issued_at + otp::email_otp_validity() });
+        }
+    }
+    signin::issue_email_otp(w, &a, true)?;
+    Ok(FirstOtp { resumed: false, valid_until: w.now + otp::email_otp_validity() })
+}
+
 /// At an interactive logon of an e-mail user: send an OTP unless a usable one is outstanding.
 /// Returns whether one was sent.
 pub fn send_logon_otp(w: &mut Work<'_>, user: &UserId) -> anyhow::Result<bool> {

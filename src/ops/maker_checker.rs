@@ -309,7 +309,7 @@ fn authorise(
     sp: &str,
     inline: bool,
 ) -> anyhow::Result<()> {
-    let outcome = (|| -> anyhow::Result<Result<Option<u64>, Factor>> {
+    let outcome = (|| -> anyhow::Result<Result<Option<u64>, WrongCode>> {
         for it in items {
             let maker = users::account(&w.tx, &it.maker)?
                 .ok_or_else(|| about(it.id, conflict(format!("its maker {} no longer exists", it.maker)).into()))?;
@@ -342,9 +342,9 @@ fn authorise(
             }
             Ok(())
         }
-        Ok(Err(factor)) => {
+        Ok(Err((factor, says))) => {
             rollback_to(w, sp)?;
-            Err(signin::fail(w, checker, factor, "authorisation")?)
+            Err(signin::fail_saying(w, checker, factor, "authorisation", says)?)
         }
         Err(e) => {
             rollback_to(w, sp)?;
@@ -353,30 +353,34 @@ fn authorise(
     }
 }
 
+/// What was wrong with an authorisation code, and what the checker is told.
+type WrongCode = (Factor, &'static str);
+
 /// Check the authorisation code at this moment, without recording a failure (the caller
-/// does, once the batch is rolled back). Ok(Err(factor)) names what was wrong.
+/// does, once the batch is rolled back). Ok(Err(..)) names what was wrong.
 fn check_code(
     w: &mut Work<'_>,
     checker: &Account,
     code: &AuthorisationCode,
-) -> anyhow::Result<Result<Option<u64>, Factor>> {
+) -> anyhow::Result<Result<Option<u64>, WrongCode>> {
+    let wrong = || (Factor::AuthorisationCode, Factor::AuthorisationCode.wrong());
     match code {
         AuthorisationCode::TwoFactor { password, otp } => {
             if !password.current(checker) {
                 return Err(conflict("the checker's password changed while authorising: try again").into());
             }
             if !password.ok {
-                return Ok(Err(Factor::AuthorisationCode));
+                return Ok(Err(wrong()));
             }
             let channel = signin::channel(checker)?;
             signin::check_code_shape(otp, channel)?;
-            Ok(signin::check_otp(w, checker, channel, otp)?.ok_or(Factor::Otp))
+            Ok(signin::check_otp(w, checker, channel, otp)?.map_err(|miss| (Factor::Otp, miss.says())))
         }
         AuthorisationCode::Smartcard { pin } => {
             if !pin.current(checker) {
                 return Err(conflict("the checker's smartcard PIN changed while authorising: try again").into());
             }
-            Ok(if pin.ok { Ok(None) } else { Err(Factor::AuthorisationCode) })
+            Ok(if pin.ok { Ok(None) } else { Err(wrong()) })
         }
     }
 }

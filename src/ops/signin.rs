@@ -149,6 +149,17 @@ pub fn audit_self(w: &Work<'_>, a: &Account, action: &str, detail: serde_json::V
 /// Record a wrong secret: count it, lock the account when the rule says so (its sessions end),
 /// and return the error to report once this is committed.
 pub fn fail(w: &mut Work<'_>, a: &mut Account, factor: Factor, step: &str) -> anyhow::Result<anyhow::Error> {
+    fail_saying(w, a, factor, step, factor.wrong())
+}
+
+/// [`fail`], telling the user `what` was wrong.
+pub fn fail_saying(
+    w: &mut Work<'_>,
+    a: &mut Account,
+    factor: Factor,
+    step: &str,
+    what: &str,
+) -> anyhow::Result<anyhow::Error> {
     let after = a.cred.record_failure(w.now, factor);
     let action = match factor {
         Factor::Password => "signin.fail.password",
@@ -168,9 +179,27 @@ pub fn fail(w: &mut Work<'_>, a: &mut Account, factor: Factor, step: &str) -> an
             ..Default::default()
         })?;
         let locked = DmsError::from(gate::Refusal::Locked { user: a.id().to_string(), role: a.role() });
-        return Ok(locked.prefixed(factor.wrong()).recorded().into());
+        return Ok(locked.prefixed(what).recorded().into());
     }
-    Ok(auth(factor.wrong()).recorded().into())
+    Ok(auth(what).recorded().into())
+}
+
+/// Why a one-time password was not accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Miss {
+    /// Wrong, expired, or none outstanding.
+    Wrong,
+    /// The app's code of a step already used: wait for the next one.
+    Replayed,
+}
+
+impl Miss {
+    pub fn says(self) -> &'static str {
+        match self {
+            Miss::Wrong => Factor::Otp.wrong(),
+            Miss::Replayed => "that code was already used (each code is accepted once): wait for the app's next code",
+        }
+    }
 }
 
 /// A password or PIN checked beforehand: void if the hash changed meanwhile, a counted
@@ -228,27 +257,31 @@ pub fn verify_otp(
     step: &str,
 ) -> anyhow::Result<Option<u64>> {
     match check_otp(w, a, channel, code)? {
-        Some(totp_step) => Ok(totp_step),
-        None => Err(fail(w, a, Factor::Otp, step)?),
+        Ok(totp_step) => Ok(totp_step),
+        Err(miss) => Err(fail_saying(w, a, Factor::Otp, step, miss.says())?),
     }
 }
 
-/// [`verify_otp`] without counting a miss: `None` when the code is wrong, expired or
-/// replayed. For the authorisation code, whose miss is recorded after the batch it would have
-/// authorised is rolled back.
+/// [`verify_otp`] without counting a miss: why the code was not accepted, if it was not. For
+/// the authorisation code, whose miss is recorded after the batch it would have authorised is
+/// rolled back.
 pub fn check_otp(
     w: &mut Work<'_>,
     a: &Account,
     channel: OtpChannel,
     code: &str,
-) -> anyhow::Result<Option<Option<u64>>> {
+) -> anyhow::Result<Result<Option<u64>, Miss>> {
     check_code_shape(code, channel)?;
     let accepted = match channel {
         OtpChannel::App => {
             let (sealed, last) = a.cred.app_key().map(|(k, s)| (k.to_vec(), s)).unwrap_or_default();
             let secret = w.key()?.open(a.id().as_str(), &sealed)?;
             let unix = u64::try_from(w.now.timestamp()).unwrap_or(0);
-            otp::verify_totp(&secret, code, unix, last).ok().map(Some)
+            return Ok(match otp::verify_totp(&secret, code, unix, last) {
+                Ok(step) => Ok(Some(step)),
+                Err(otp::TotpReject::Replayed) => Err(Miss::Replayed),
+                Err(otp::TotpReject::Wrong) => Err(Miss::Wrong),
+            });
         }
         OtpChannel::Email => {
             let stored = otps::get(&w.tx, a.id())?;
@@ -257,9 +290,9 @@ pub fn check_otp(
             let given = w.key()?.otp_hash(a.id().as_str(), code);
             if usable && crypto::ct_eq(&given, &expected) {
                 otps::mark_used(&w.tx, a.id(), w.now)?;
-                Some(None)
+                Ok(None)
             } else {
-                None
+                Err(Miss::Wrong)
             }
         }
     };

@@ -25,11 +25,10 @@ pub fn request(ctx: &mut Ctx, user: UserId) -> anyhow::Result<()> {
 pub fn setup(ctx: &mut Ctx, a: OtpSetupArgs) -> anyhow::Result<()> {
     let mut secrets = Secrets::new(a.password_stdin)?;
     if a.email && !a.accept_warning {
-        let accepted = secrets.tty()
-            && dialoguer::Confirm::new()
-                .with_prompt("With e-mail OTP you cannot reset your own password (a DA, or the exchange for DAs, must reset it). Accept?")
-                .default(false)
-                .interact()?;
+        let accepted = match secrets.term() {
+            Some(t) => t.confirm("With e-mail OTP you cannot reset your own password (a DA, or the exchange for DAs, must reset it). Accept?", false)?,
+            None => false,
+        };
         if !accepted {
             return Err(usage(
                 "--email needs --accept-warning: e-mail OTP users cannot use self-service password reset",

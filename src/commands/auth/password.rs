@@ -24,7 +24,7 @@ pub fn reset(ctx: &mut Ctx, user: UserId, code: Option<String>, password_stdin: 
             }
             let prompt =
                 if proof == OtpChannel::App { "Code from your authenticator app" } else { "OTP from the e-mail" };
-            dialoguer::Input::<String>::new().with_prompt(prompt).interact_text()?
+            secrets.ask(prompt, "--otp CODE is required")?
         }
         None => {
             return Err(usage(

@@ -3,7 +3,7 @@
 
 use crate::commands::{session_token, signed_in, ANYONE};
 use crate::context::{Ctx, Mode};
-use crate::error::{auth, usage};
+use crate::error::auth;
 use crate::ops::credentials::{self, SettingsChange};
 use crate::ops::session;
 use crate::ops::signin::{self, Secret};
@@ -19,10 +19,10 @@ pub fn run(ctx: &mut Ctx, delete_device: bool, otp: Option<String>, password_std
     let password = secrets.existing("current password", "Current password")?;
     let code = match otp {
         Some(c) => c,
-        None if secrets.tty() => {
-            dialoguer::Input::new().with_prompt("Code from your authenticator app").interact_text()?
-        }
-        None => return Err(usage("--otp CODE is required: a current code of your authenticator app").into()),
+        None => secrets.ask(
+            "Code from your authenticator app",
+            "--otp CODE is required: a current code of your authenticator app",
+        )?,
     };
     let password = signin::check_secret(&ctx.store, &me, Secret::Password, &password)?;
     let me = signed_in(ctx, ANYONE, Mode::Write, |w, me| {

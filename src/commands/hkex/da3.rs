@@ -8,7 +8,6 @@ use crate::domain::user_id::{ClearingHouse, UserId};
 use crate::error::invalid;
 use crate::ops::exchange::{self, Da3Action, NewDa};
 use serde_json::json;
-use std::io::IsTerminal as _;
 
 fn da_role(role: &str) -> anyhow::Result<Role> {
     let role: Role = role.parse().map_err(invalid)?;
@@ -46,12 +45,10 @@ pub fn add(
 pub fn unlock(ctx: &mut Ctx, da: UserId, action: Da3Action, email: Option<String>) -> anyhow::Result<()> {
     let email = match email {
         Some(e) => Some(e),
-        None if std::io::stdin().is_terminal() => Some(
-            dialoguer::Input::<String>::new()
-                .with_prompt(format!("Registered e-mail address of {da}"))
-                .interact_text()?,
-        ),
-        None => None,
+        None => match crate::prompt::Prompter::open() {
+            Some(t) => Some(t.input(&format!("Registered e-mail address of {da}"))?),
+            None => None,
+        },
     };
     run(ctx, da, action, email.as_deref())?;
     if email.is_none() {

@@ -3,10 +3,11 @@
 use crate::commands::signed_in;
 use crate::context::{Ctx, Mode};
 use crate::domain::role::Role;
-use crate::error::{not_permitted, usage};
+use crate::error::{classify, not_permitted, usage, Kind};
 use crate::ops::maker_checker::{self, AuthorisationCode};
 use crate::ops::session;
 use crate::ops::signin::{self, Secret};
+use crate::prompt::Prompter;
 use crate::secrets::Secrets;
 use serde_json::json;
 
@@ -28,11 +29,11 @@ pub fn run(
         for v in &shown {
             ctx.out.object(v)?;
         }
-        if !dialoguer::Confirm::new()
-            .with_prompt(format!("Authorise {} request(s)?", ids.len()))
-            .default(false)
-            .interact()?
-        {
+        let confirmed = match secrets.term() {
+            Some(t) => t.confirm(&format!("Authorise {} request(s)?", ids.len()), false)?,
+            None => false,
+        };
+        if !confirmed {
             return Err(usage("not authorised").into());
         }
     }
@@ -41,23 +42,44 @@ pub fn run(
         AuthorisationCode::Smartcard { pin: signin::check_secret(&ctx.store, &me, Secret::SmartcardPin, &pin)? }
     } else {
         let password = secrets.existing("password", "Authorisation code - your password")?;
-        let otp = match otp {
-            Some(o) => o,
-            None if secrets.tty() => {
-                dialoguer::Input::new().with_prompt("Authorisation code - your OTP").interact_text()?
-            }
-            None => {
+        let password = signin::check_secret(&ctx.store, &me, Secret::Password, &password)?;
+        match (otp, secrets.term()) {
+            (Some(otp), _) => AuthorisationCode::TwoFactor { password, otp },
+            // At a terminal a wrong or replayed code (counted) is told and asked again.
+            (None, Some(term)) => return approve_at_terminal(ctx, ids, password, term),
+            (None, None) => {
                 return Err(
                     usage("--otp CODE is required: the authorisation code is your password and a fresh OTP").into()
                 )
             }
-        };
-        AuthorisationCode::TwoFactor {
-            password: signin::check_secret(&ctx.store, &me, Secret::Password, &password)?,
-            otp,
         }
     };
     let done = signed_in(ctx, &[Role::Checker], Mode::Write, |w, c| maker_checker::approve(w, c, ids, &code))?;
+    print(ctx, &done)
+}
+
+/// The OTP part of the code asked at the terminal, again after a wrong or replayed one.
+fn approve_at_terminal(ctx: &mut Ctx, ids: &[i64], password: signin::Checked, term: &Prompter) -> anyhow::Result<()> {
+    let mut tries = 0;
+    loop {
+        let otp = term.input("Authorisation code - your OTP")?;
+        let code = AuthorisationCode::TwoFactor { password: password.clone(), otp };
+        match signed_in(ctx, &[Role::Checker], Mode::Write, |w, c| maker_checker::approve(w, c, ids, &code)) {
+            Ok(done) => return print(ctx, &done),
+            Err(e) => {
+                tries += 1;
+                let (kind, message) = classify(&e);
+                // A wrong password is not asked again: only the code can be retyped.
+                if !password.ok || !matches!(kind, Kind::Auth | Kind::Invalid) || tries >= 3 {
+                    return Err(e);
+                }
+                term.say(&format!("{message}. Try again."))?;
+            }
+        }
+    }
+}
+
+fn print(ctx: &Ctx, done: &[i64]) -> anyhow::Result<()> {
     let done: Vec<_> = done.iter().map(|id| json!({ "request_id": id, "status": "APPROVED" })).collect();
     if done.len() == 1 {
         ctx.out.object(&done[0])?;

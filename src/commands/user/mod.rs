@@ -17,7 +17,7 @@ use crate::domain::change::{Change, NewProfile, RequestStatus};
 use crate::domain::profile::{self, AccessChannel, Cents, Groups, UserStatus};
 use crate::domain::role::Role;
 use crate::domain::user_id::UserId;
-use crate::error::{invalid, usage};
+use crate::error::invalid;
 use crate::ops::maker_checker::{self, AuthorisationCode, Submitted};
 use crate::ops::signin::{self, Secret};
 use crate::secrets::Secrets;
@@ -36,10 +36,10 @@ pub fn inline_code(ctx: &Ctx, inline: &InlineArgs) -> anyhow::Result<Option<Auth
     let password = secrets.existing("checker password", &format!("Authorisation code - password of {checker}"))?;
     let otp = match &inline.otp {
         Some(o) => o.clone(),
-        None if secrets.tty() => {
-            dialoguer::Input::new().with_prompt(format!("Authorisation code - OTP of {checker}")).interact_text()?
-        }
-        None => return Err(usage("--otp CODE (the checker's one-time password) is required with --checker").into()),
+        None => secrets.ask(
+            &format!("Authorisation code - OTP of {checker}"),
+            "--otp CODE (the checker's one-time password) is required with --checker",
+        )?,
     };
     let password = signin::check_secret(&ctx.store, checker, Secret::Password, &password)?;
     Ok(Some(AuthorisationCode::TwoFactor { password, otp }))
