@@ -56,19 +56,16 @@ pub fn eservice(to: &str, reference: &str, participant: &str, form_title: &str, 
 pub const DA3_TITLE: &str = "DA 3 - CCASS/ CCMS Delegated Administrator Application/ Maintenance Form";
 pub const DA4_TITLE: &str = "DA 4 - CCASS / CCMS User Account Application Form";
 
-/// Appends to an mbox file (created 0600).
+/// Appends to an mbox file (created 0600; an existing one must be a regular file of dms's
+/// user alone and not a link: `files`).
 pub struct Mbox {
     pub path: PathBuf,
 }
 
 impl Transport for Mbox {
     fn send(&self, from: &str, mail: &Mail, now: DateTime<Utc>) -> anyhow::Result<()> {
-        let mut f = if self.path.exists() {
-            std::fs::OpenOptions::new().append(true).open(&self.path)
-        } else {
-            crate::storage::create_private_file(&self.path)
-        }
-        .with_context(|| format!("cannot write mail to {}", self.path.display()))?;
+        // A regular file of dms's user alone, never a link (`files`); created 0600.
+        let mut f = crate::files::append_private(&self.path, crate::files::Purpose::Mbox)?;
         let envelope = from.rsplit('<').next().unwrap_or(from).trim_end_matches('>');
         let mut text = format!(
             "From {envelope} {}\nFrom: {from}\nTo: {}\nSubject: {}\nDate: {}\nContent-Type: text/plain; charset=utf-8\n\n",

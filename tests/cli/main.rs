@@ -7,6 +7,7 @@ mod concurrency;
 mod contract;
 mod core;
 mod exchange;
+mod files;
 mod hardening;
 mod hours;
 mod listing;

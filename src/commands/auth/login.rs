@@ -18,6 +18,9 @@ use crate::storage::ts;
 use serde_json::json;
 
 pub fn run(ctx: &mut Ctx, a: LoginArgs) -> anyhow::Result<()> {
+    // The session file is judged first: a login that could not write it is refused before
+    // anything is asked or recorded.
+    let replaces = session_file::prepare(&ctx.session_path)?;
     let mut secrets = Secrets::new(a.password_stdin)?;
     let user = match a.user {
         Some(u) => u,
@@ -28,7 +31,7 @@ pub fn run(ctx: &mut Ctx, a: LoginArgs) -> anyhow::Result<()> {
         None => return Err(usage("--user ID is required").into()),
     };
     if a.smartcard {
-        return smartcard(ctx, &user, &mut secrets);
+        return smartcard(ctx, &user, &mut secrets, replaces);
     }
     if a.otp.is_none() && !secrets.tty() {
         return Err(usage(
@@ -59,7 +62,6 @@ pub fn run(ctx: &mut Ctx, a: LoginArgs) -> anyhow::Result<()> {
             dialoguer::Input::<String>::new().with_prompt(prompt).interact_text()?
         }
     };
-    let replaces = session_file::read_token(&ctx.session_path)?;
     let signed =
         ctx.transact(Mode::Write, |w| signin::login(w, &checked, &code, replaces.as_ref().map(|t| t.as_slice())))?;
     signed_in(ctx, &signed)
@@ -145,10 +147,14 @@ fn interactive_setup(ctx: &mut Ctx, checked: &Checked) -> anyhow::Result<()> {
 }
 
 /// Smartcard sign-in (legacy, until decommissioning; always on the PG access channel).
-fn smartcard(ctx: &mut Ctx, user: &UserId, secrets: &mut Secrets) -> anyhow::Result<()> {
+fn smartcard(
+    ctx: &mut Ctx,
+    user: &UserId,
+    secrets: &mut Secrets,
+    replaces: Option<zeroize::Zeroizing<Vec<u8>>>,
+) -> anyhow::Result<()> {
     let pin = crate::commands::user::read_pin(secrets, "Smartcard PIN")?;
     let checked = signin::check_secret(&ctx.store, user, Secret::SmartcardPin, &pin)?;
-    let replaces = session_file::read_token(&ctx.session_path)?;
     let signed =
         ctx.transact(Mode::Write, |w| signin::login_smartcard(w, &checked, replaces.as_ref().map(|t| t.as_slice())))?;
     signed_in(ctx, &signed)
