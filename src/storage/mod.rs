@@ -5,6 +5,7 @@ pub mod audit;
 pub mod calendar;
 pub mod eservices;
 pub mod otps;
+pub mod outbox;
 pub mod participants;
 pub mod requests;
 pub mod sessions;

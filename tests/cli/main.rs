@@ -14,6 +14,7 @@ mod listing;
 mod lockout;
 mod maker_checker;
 mod otp;
+mod outbox;
 mod password;
 mod prompt_clock;
 mod sessions;
