@@ -17,6 +17,7 @@ mod otp;
 mod outbox;
 mod password;
 mod prompt_clock;
+mod secret_scan;
 mod sessions;
 mod settings;
 mod signin;
