@@ -3,21 +3,32 @@
 //! each record with the line it starts on, so every error names its line.
 
 use crate::error::invalid;
+use crate::files::{self, Access, Purpose};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::io::Read;
 use std::path::Path;
 
 /// Reads a file and hashes what it reads, so the audit row can name the file's SHA-256
-/// without reading it twice.
+/// without reading it twice; more than `cap` bytes actually read is an error (the size a file
+/// claims is not trusted: a device or a growing file claims anything).
 struct Hashing {
     inner: std::fs::File,
     hasher: Sha256,
+    read: u64,
+    cap: u64,
 }
 
 impl Read for Hashing {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
+        self.read += n as u64;
+        if self.read > self.cap {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("the file is larger than {} MiB", self.cap >> 20),
+            ));
+        }
         self.hasher.update(&buf[..n]);
         Ok(n)
     }
@@ -41,19 +52,17 @@ pub struct CsvFile {
 /// `optional` column names (case-insensitive, a BOM ignored).
 pub fn open(path: &Path, max_bytes: u64, required: &[&str], optional: &[&str]) -> anyhow::Result<CsvFile> {
     let shown = path.display().to_string();
-    let meta = std::fs::metadata(path).map_err(|e| invalid(format!("{shown}: {e}")))?;
-    if !meta.is_file() {
-        return Err(invalid(format!("{shown}: not a regular file")).into());
-    }
-    if meta.len() > max_bytes {
+    // A regular file (never a FIFO or a device, which could be read forever): `files`.
+    let f =
+        files::open(path, Purpose::Input, Access::Read)?.ok_or_else(|| invalid(format!("{shown}: no such file")))?;
+    if f.metadata()?.len() > max_bytes {
         return Err(invalid(format!("{shown}: larger than {} MiB", max_bytes >> 20)).into());
     }
-    let f = std::fs::File::open(path).map_err(|e| invalid(format!("{shown}: {e}")))?;
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
         .flexible(false)
         .trim(csv::Trim::All)
-        .from_reader(Hashing { inner: f, hasher: Sha256::new() });
+        .from_reader(Hashing { inner: f, hasher: Sha256::new(), read: 0, cap: max_bytes });
     let header: Vec<String> = reader
         .headers()
         .map_err(|e| invalid(format!("{shown} line 1: {}", describe(&e))))?
@@ -135,7 +144,7 @@ impl CsvFile {
             return Err(invalid(format!("{}: no rows after the header", self.path)).into());
         }
         let mut rest = self.reader.into_inner();
-        std::io::copy(&mut rest, &mut std::io::sink())?;
+        std::io::copy(&mut rest, &mut std::io::sink()).map_err(|e| invalid(format!("{}: {e}", self.path)))?;
         Ok(Summary { rows: n, sha256: hex::encode(rest.hasher.finalize()) })
     }
 }
@@ -157,6 +166,7 @@ fn describe(e: &csv::Error) -> String {
             format!("{len} fields where the header has {expected_len}")
         }
         csv::ErrorKind::Utf8 { .. } => "not UTF-8 text".into(),
+        csv::ErrorKind::Io(io) => io.to_string(),
         _ => e.to_string(),
     }
 }

@@ -420,6 +420,9 @@ pub enum HkexCommand {
     /// Public holidays (DMS and terminal closed).
     #[command(subcommand)]
     Holiday(HolidayCommand),
+    /// Notifications that could not be delivered: list them, or send them again.
+    #[command(subcommand)]
+    Outbox(OutboxCommand),
     /// Migration: import smartcard-era users from CSV (header
     /// participant,user_id,surname,other_names,email,role,srn,certificate_expiry[,pin_phc]).
     ImportSmartcardUsers { file: PathBuf },
@@ -471,6 +474,15 @@ pub enum SettingsCommand {
     /// Set one: launch-date, decommission-date, service-hours on|off, mail file:PATH|smtp://HOST:PORT,
     /// mail-from, request-expiry-hours.
     Set { key: String, value: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OutboxCommand {
+    /// The kept notifications, oldest first: mail ID, when, to whom, subject, attempts, last
+    /// error, when sent (never a body; one-time passwords are never kept).
+    List,
+    /// Send every unsent one again, recording each attempt and its error.
+    Retry,
 }
 
 #[derive(Debug, Subcommand)]

@@ -11,7 +11,7 @@ use crate::domain::user_id::UserId;
 use crate::error::{is_recorded, usage};
 use crate::mail::{self, Mail};
 use crate::output::Output;
-use crate::storage::{audit, otps, settings, Store};
+use crate::storage::{audit, otps, outbox, settings, Store};
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 use rusqlite::Transaction;
@@ -170,9 +170,10 @@ impl Work<'_> {
     }
 
     /// Send this OTP mail once the transaction has committed; if it cannot be delivered, the
-    /// code is invalidated (an OTP nobody received must not stay usable or count as a miss).
-    pub fn send_otp(&mut self, user: &UserId, mail: Mail) {
-        self.effects.mails.push(Outgoing { mail, otp_of: Some(user.clone()) });
+    /// code (`code_hash`, as stored) is invalidated: an OTP nobody received must not stay
+    /// usable or count as a miss. It is never kept in the outbox.
+    pub fn send_otp(&mut self, user: &UserId, code_hash: &[u8], mail: Mail) {
+        self.effects.mails.push(Outgoing { mail, otp_of: Some((user.clone(), code_hash.to_vec())) });
     }
 }
 
@@ -185,8 +186,8 @@ pub struct Effects {
 #[derive(Debug)]
 pub struct Outgoing {
     pub mail: Mail,
-    /// The user whose one-time password this mail carries.
-    pub otp_of: Option<UserId>,
+    /// The user whose one-time password this mail carries, and the stored hash of that code.
+    pub otp_of: Option<(UserId, Vec<u8>)>,
 }
 
 impl Ctx {
@@ -264,38 +265,89 @@ impl Ctx {
         }
     }
 
-    /// Send committed mail. An OTP that cannot be delivered is invalidated and the command
-    /// fails saying so; an undeliverable notification is a warning.
+    /// Send committed mail, outside any transaction, all of it in one batch. Then, in one
+    /// small transaction: an undeliverable notification is kept in the outbox (the command
+    /// warns; `hkex outbox retry` sends it later); an undeliverable OTP is invalidated — never
+    /// kept, never counted as a miss — and the command fails saying so.
     fn deliver(&mut self, effects: Effects) -> anyhow::Result<()> {
         if effects.mails.is_empty() {
             return Ok(());
         }
-        let mailer = self.mailer()?;
-        let mut failed_otp = None;
-        for m in effects.mails {
-            if let Err(e) = mailer.send(&m.mail, self.now()) {
-                match m.otp_of {
-                    Some(user) => failed_otp = Some((user, e)),
-                    None => self.out.warn(&format!("the notification e-mail could not be sent: {e:#}")),
+        let now = self.now();
+        let results = match self.mailer() {
+            Ok(m) => m.send_all(&effects.mails.iter().map(|o| &o.mail).collect::<Vec<_>>(), now),
+            Err(e) => vec![Err(format!("{e:#}")); effects.mails.len()],
+        };
+        let mut notes = Vec::new();
+        let mut otps = Vec::new();
+        for (o, r) in effects.mails.into_iter().zip(results) {
+            if let Err(e) = r {
+                match o.otp_of {
+                    Some(of) => otps.push((of, e)),
+                    None => notes.push((o.mail, e)),
                 }
             }
         }
-        let Some((user, e)) = failed_otp else { return Ok(()) };
-        self.transact(Mode::Write, |w| {
-            otps::discard(&w.tx, &user)?;
-            w.audit(&audit::Event {
-                actor: Some(user.as_str()),
-                action: "otp.email.undeliverable",
-                subject: Some(user.as_str()),
-                detail: json!({ "error": format!("{e:#}") }).to_string(),
-                ..Default::default()
-            })
-        })?;
-        Err(crate::error::DmsError::new(
-            crate::error::Kind::Other,
-            format!("the one-time password could not be e-mailed, so it was invalidated: {e:#}"),
-        )
-        .into())
+        if notes.is_empty() && otps.is_empty() {
+            return Ok(());
+        }
+        let kept = self.transact(Mode::Write, |w| {
+            for ((user, hash), e) in &otps {
+                otps::discard_code(&w.tx, user, hash)?;
+                w.audit(&audit::Event {
+                    actor: Some(user.as_str()),
+                    action: "otp.email.undeliverable",
+                    subject: Some(user.as_str()),
+                    detail: json!({ "error": e, "invalidated": true }).to_string(),
+                    ..Default::default()
+                })?;
+            }
+            let mut ids = Vec::new();
+            for (mail, e) in &notes {
+                ids.push(outbox::keep(&w.tx, mail, w.now, e)?);
+            }
+            if let (Some(first), Some(last)) = (ids.first(), ids.last()) {
+                w.audit(&audit::Event {
+                    action: "mail.kept",
+                    detail: json!({ "mail_ids": [first, last], "count": ids.len(), "error": notes[0].1 }).to_string(),
+                    ..Default::default()
+                })?;
+            }
+            Ok(ids)
+        });
+        if let Some((_, e)) = notes.first() {
+            let n = notes.len();
+            let (what, it) = if n == 1 {
+                ("a notification e-mail".to_string(), "it")
+            } else {
+                (format!("{n} notification e-mails"), "them")
+            };
+            match &kept {
+                Ok(ids) => {
+                    let as_ids = match (ids.first(), ids.last()) {
+                        (Some(a), Some(b)) if a != b => format!("mails {a} to {b}"),
+                        (Some(a), _) => format!("mail {a}"),
+                        _ => "mail".into(),
+                    };
+                    self.out.warn(&format!(
+                        "{what} could not be sent ({e}); kept in the outbox as {as_ids}: the exchange operator sends {it} with `dms hkex outbox retry`"
+                    ))
+                }
+                Err(k) => self.out.warn(&format!("{what} could not be sent ({e}), nor kept in the outbox: {k:#}")),
+            }
+        }
+        if let Some((_, e)) = otps.into_iter().next() {
+            // Not even invalidated: say that first.
+            kept?;
+            return Err(crate::error::DmsError::new(
+                crate::error::Kind::Other,
+                format!(
+                    "the one-time password could not be e-mailed, so it was invalidated; it does not count as a failed attempt, and a new one can be requested once mail works: {e}"
+                ),
+            )
+            .into());
+        }
+        Ok(())
     }
 
     /// The configured mail transport, ready to send.
@@ -313,7 +365,8 @@ pub struct Mailer {
 }
 
 impl Mailer {
-    pub fn send(&self, m: &Mail, now: DateTime<Utc>) -> anyhow::Result<()> {
-        self.transport.send(&self.from, m, now).context("sending mail")
+    /// Send these mails in one batch; one result per mail.
+    pub fn send_all(&self, mails: &[&Mail], now: DateTime<Utc>) -> Vec<mail::Delivery> {
+        self.transport.send_all(&self.from, mails, now)
     }
 }

@@ -133,8 +133,8 @@ impl MasterKey {
     pub fn create(path: &Path, rng: &mut SecureRng) -> anyhow::Result<Self> {
         let key: [u8; 32] = rng.bytes();
         let mut text = Zeroizing::new(hex::encode(key));
-        let mut f = crate::storage::create_private_file(path)
-            .with_context(|| format!("cannot create key file {}", path.display()))?;
+        let mut f =
+            crate::files::create_private(path).with_context(|| format!("cannot create key file {}", path.display()))?;
         f.write_all(text.as_bytes())?;
         f.write_all(b"\n")?;
         f.sync_all()?;
@@ -142,10 +142,15 @@ impl MasterKey {
         Ok(MasterKey(Zeroizing::new(key)))
     }
 
+    /// Load the key file, judged first (a regular file, its owner's alone: `files`).
     pub fn load(path: &Path) -> anyhow::Result<Self> {
-        let text = Zeroizing::new(std::fs::read_to_string(path).with_context(|| {
-            format!("cannot read the key file {} (it is created by `dms init` beside the database)", path.display())
-        })?);
+        use crate::files::{self, Access, Purpose};
+        let f = files::open(path, Purpose::KeyFile, Access::Read)?.ok_or_else(|| {
+            anyhow!("no key file {} (it is created by `dms init` beside the database)", path.display())
+        })?;
+        // 64 hex digits and a newline; a little room for a CR or spaces.
+        let raw = Zeroizing::new(files::read_capped(f, path, Purpose::KeyFile, 256)?);
+        let text = std::str::from_utf8(&raw).map_err(|_| anyhow!("key file {} is damaged", path.display()))?;
         let bytes =
             Zeroizing::new(hex::decode(text.trim()).map_err(|_| anyhow!("key file {} is damaged", path.display()))?);
         let key: [u8; 32] =

@@ -11,6 +11,7 @@ pub mod context;
 pub mod crypto;
 pub mod domain;
 pub mod error;
+pub mod files;
 pub mod mail;
 pub mod ops;
 pub mod output;

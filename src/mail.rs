@@ -8,6 +8,7 @@ use anyhow::{anyhow, bail, Context as _};
 use chrono::{DateTime, Utc};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Mail {
@@ -16,8 +17,28 @@ pub struct Mail {
     pub body: String,
 }
 
+/// What became of one mail: delivered, or why not.
+pub type Delivery = Result<(), String>;
+
+/// A way to deliver mail. `send_all` is the one a command uses: every mail a command queued
+/// goes in one call, so the mbox is opened, written and synced once, and SMTP uses one
+/// connection.
 pub trait Transport {
-    fn send(&self, from: &str, mail: &Mail, now: DateTime<Utc>) -> anyhow::Result<()>;
+    /// Deliver each mail; one result per mail, in order.
+    fn send_all(&self, from: &str, mails: &[&Mail], now: DateTime<Utc>) -> Vec<Delivery>;
+
+    /// Deliver one mail.
+    fn send(&self, from: &str, mail: &Mail, now: DateTime<Utc>) -> anyhow::Result<()> {
+        match self.send_all(from, &[mail], now).pop() {
+            Some(Err(e)) => Err(anyhow!(e)),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// The same failure for every mail of a batch.
+fn all_failed(n: usize, why: &str) -> Vec<Delivery> {
+    vec![Err(why.to_string()); n]
 }
 
 /// The one-time password mail (no URL, no user ID).
@@ -56,27 +77,23 @@ pub fn eservice(to: &str, reference: &str, participant: &str, form_title: &str, 
 pub const DA3_TITLE: &str = "DA 3 - CCASS/ CCMS Delegated Administrator Application/ Maintenance Form";
 pub const DA4_TITLE: &str = "DA 4 - CCASS / CCMS User Account Application Form";
 
-/// Appends to an mbox file (created 0600).
+/// Appends to an mbox file (created 0600; an existing one must be a regular file of dms's
+/// user alone and not a link: `files`).
 pub struct Mbox {
     pub path: PathBuf,
 }
 
-impl Transport for Mbox {
-    fn send(&self, from: &str, mail: &Mail, now: DateTime<Utc>) -> anyhow::Result<()> {
-        let mut f = if self.path.exists() {
-            std::fs::OpenOptions::new().append(true).open(&self.path)
-        } else {
-            crate::storage::create_private_file(&self.path)
-        }
-        .with_context(|| format!("cannot write mail to {}", self.path.display()))?;
+impl Mbox {
+    /// One message in mboxrd form.
+    fn format(from: &str, mail: &Mail, now: DateTime<Utc>, text: &mut String) {
         let envelope = from.rsplit('<').next().unwrap_or(from).trim_end_matches('>');
-        let mut text = format!(
+        text.push_str(&format!(
             "From {envelope} {}\nFrom: {from}\nTo: {}\nSubject: {}\nDate: {}\nContent-Type: text/plain; charset=utf-8\n\n",
             now.format("%a %b %e %H:%M:%S %Y"),
             mail.to,
             mail.subject,
             now.to_rfc2822(),
-        );
+        ));
         for line in mail.body.lines() {
             // mboxrd quoting: a body line starting with "From " would start a new message.
             if line.trim_start_matches('>').starts_with("From ") {
@@ -86,33 +103,148 @@ impl Transport for Mbox {
             text.push('\n');
         }
         text.push('\n');
-        f.write_all(text.as_bytes())?;
-        f.sync_data()?;
-        Ok(())
+    }
+
+    fn append(&self, text: &str) -> anyhow::Result<()> {
+        let mut f = crate::files::append_private(&self.path, crate::files::Purpose::Mbox)?;
+        f.write_all(text.as_bytes())
+            .and_then(|()| f.sync_data())
+            .with_context(|| format!("cannot write mail to {}", self.path.display()))
     }
 }
 
-/// Plain SMTP to a relay (`smtp://HOST:PORT`), as a firm's internal relay or a test sink.
+impl Transport for Mbox {
+    /// All of them in one open, one write and one sync: a bulk registration's thousands of
+    /// notifications cost one fsync, not thousands.
+    fn send_all(&self, from: &str, mails: &[&Mail], now: DateTime<Utc>) -> Vec<Delivery> {
+        let mut text = String::new();
+        for m in mails {
+            Self::format(from, m, now, &mut text);
+        }
+        match self.append(&text) {
+            Ok(()) => vec![Ok(()); mails.len()],
+            Err(e) => all_failed(mails.len(), &format!("{e:#}")),
+        }
+    }
+}
+
+/// How long a mail server may take to accept a connection and greet.
+pub const SMTP_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long it may take to answer each command once connected.
+pub const SMTP_IO_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Plain SMTP to a relay (`smtp://HOST:PORT`), as a firm's internal relay or a test sink. A
+/// server that does not answer costs the sending command seconds (the timeouts above), never
+/// more: one connection for all of a command's mail, and once the server stops answering the
+/// rest are not tried.
 pub struct Smtp {
     pub host: String,
     pub port: u16,
 }
 
+impl Smtp {
+    fn at(&self) -> String {
+        format!("smtp://{}:{}", self.host, self.port)
+    }
+
+    fn connect(&self) -> Result<lettre::transport::smtp::client::SmtpConnection, String> {
+        use lettre::transport::smtp::client::SmtpConnection;
+        use lettre::transport::smtp::extension::ClientId;
+        let mut conn = SmtpConnection::connect(
+            (self.host.as_str(), self.port),
+            Some(SMTP_CONNECT_TIMEOUT),
+            &ClientId::default(),
+            None,
+            None,
+        )
+        .map_err(|e| format!("{}: {}", self.at(), describe_smtp(&e)))?;
+        conn.set_timeout(Some(SMTP_IO_TIMEOUT)).map_err(|e| format!("{}: {e}", self.at()))?;
+        Ok(conn)
+    }
+}
+
+fn describe_smtp(e: &lettre::transport::smtp::Error) -> String {
+    if timed_out(e) {
+        format!(
+            "the mail server did not answer in time (it has {} s to connect and greet, {} s for each command)",
+            SMTP_CONNECT_TIMEOUT.as_secs(),
+            SMTP_IO_TIMEOUT.as_secs()
+        )
+    } else {
+        e.to_string()
+    }
+}
+
+/// A socket timeout: `TimedOut`, or on Linux `WouldBlock` (EAGAIN), which lettre's own
+/// `is_timeout` does not recognise.
+fn timed_out(e: &lettre::transport::smtp::Error) -> bool {
+    let mut source = std::error::Error::source(e);
+    while let Some(err) = source {
+        if let Some(io) = err.downcast_ref::<std::io::Error>() {
+            return matches!(io.kind(), std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock);
+        }
+        source = err.source();
+    }
+    false
+}
+
+fn message(from: &str, mail: &Mail) -> anyhow::Result<lettre::Message> {
+    Ok(lettre::Message::builder()
+        .from(from.parse().map_err(|e| anyhow!("mail-from {from:?}: {e}"))?)
+        .to(mail.to.parse().map_err(|e| anyhow!("recipient {:?}: {e}", mail.to))?)
+        .subject(mail.subject.clone())
+        .header(lettre::message::header::ContentType::TEXT_PLAIN)
+        .body(mail.body.clone())?)
+}
+
 impl Transport for Smtp {
-    fn send(&self, from: &str, mail: &Mail, _now: DateTime<Utc>) -> anyhow::Result<()> {
-        use lettre::Transport as _;
-        let msg = lettre::Message::builder()
-            .from(from.parse().map_err(|e| anyhow!("mail-from {from:?}: {e}"))?)
-            .to(mail.to.parse().map_err(|e| anyhow!("recipient {:?}: {e}", mail.to))?)
-            .subject(mail.subject.clone())
-            .header(lettre::message::header::ContentType::TEXT_PLAIN)
-            .body(mail.body.clone())?;
-        let transport = lettre::SmtpTransport::builder_dangerous(self.host.as_str())
-            .port(self.port)
-            .timeout(Some(std::time::Duration::from_secs(20)))
-            .build();
-        transport.send(&msg).with_context(|| format!("sending mail through smtp://{}:{}", self.host, self.port))?;
-        Ok(())
+    fn send_all(&self, from: &str, mails: &[&Mail], _now: DateTime<Utc>) -> Vec<Delivery> {
+        let mut conn = match self.connect() {
+            Ok(c) => c,
+            Err(e) => return all_failed(mails.len(), &e),
+        };
+        let mut out = Vec::with_capacity(mails.len());
+        // Set once the server stops answering: the rest are not tried.
+        let mut gone: Option<String> = None;
+        for m in mails {
+            if let Some(why) = &gone {
+                out.push(Err(format!("not tried: {why}")));
+                continue;
+            }
+            let msg = match message(from, m) {
+                Ok(msg) => msg,
+                Err(e) => {
+                    out.push(Err(format!("{e:#}")));
+                    continue;
+                }
+            };
+            if conn.has_broken() {
+                // The server answered the last one with a refusal, which ends a session in
+                // lettre: a new one for the next mail.
+                conn = match self.connect() {
+                    Ok(c) => c,
+                    Err(e) => {
+                        out.push(Err(e.clone()));
+                        gone = Some(e);
+                        continue;
+                    }
+                };
+            }
+            match conn.send(msg.envelope(), &msg.formatted()) {
+                Ok(_) => out.push(Ok(())),
+                Err(e) => {
+                    let why = format!("{}: {}", self.at(), describe_smtp(&e));
+                    if !(e.is_permanent() || e.is_transient()) {
+                        gone = Some(why.clone());
+                    }
+                    out.push(Err(why));
+                }
+            }
+        }
+        if !conn.has_broken() {
+            let _ = conn.quit();
+        }
+        out
     }
 }
 
@@ -172,6 +304,42 @@ mod tests {
             use std::os::unix::fs::PermissionsExt;
             assert_eq!(std::fs::metadata(dir.path().join("out.mbox")).expect("m").permissions().mode() & 0o777, 0o600);
         }
+    }
+
+    #[test]
+    fn a_batch_is_one_append_with_the_same_text_as_one_by_one() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let now = Utc::now();
+        let mails: Vec<Mail> = (0..50).map(|i| notification(&format!("u{i}@b.hk"), "Hi", "From here on")).collect();
+        let one = transport("file:one.mbox", dir.path()).expect("transport");
+        for m in &mails {
+            one.send("CCASS <noreply@x.invalid>", m, now).expect("send");
+        }
+        let all = transport("file:all.mbox", dir.path()).expect("transport");
+        let refs: Vec<&Mail> = mails.iter().collect();
+        let results = all.send_all("CCASS <noreply@x.invalid>", &refs, now);
+        assert_eq!(results.len(), 50);
+        assert!(results.iter().all(Result::is_ok));
+        let read = |n: &str| std::fs::read_to_string(dir.path().join(n)).expect("read");
+        assert_eq!(read("one.mbox"), read("all.mbox"));
+    }
+
+    #[test]
+    fn an_mbox_that_others_may_read_receives_nothing() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("tmp");
+        let p = dir.path().join("out.mbox");
+        std::fs::write(&p, "").expect("plant");
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o666)).expect("chmod");
+        let t = transport("file:out.mbox", dir.path()).expect("transport");
+        let m = otp_mail("a@b.hk", "12345678");
+        let results = t.send_all("CCASS <noreply@x.invalid>", &[&m, &m], Utc::now());
+        assert_eq!(results.len(), 2);
+        for r in results {
+            let e = r.expect_err("refused");
+            assert!(e.contains("chmod 600") && e.contains("out.mbox"), "{e}");
+        }
+        assert_eq!(std::fs::read_to_string(&p).expect("read"), "", "nothing was written");
     }
 
     #[test]

@@ -8,12 +8,14 @@
 //! - [`maker_checker`]: the one engine for inline, queued, batch and bulk requests;
 //! - [`exchange`]: DA3, DA4, participants, settings, holidays, the exchange's accounts;
 //! - [`migration`]: the smartcard-era imports;
+//! - [`outbox`]: undeliverable notifications, kept and sent again;
 //! - [`views`]: who may read what (enquire, listing and report scopes).
 
 pub mod credentials;
 pub mod exchange;
 pub mod maker_checker;
 pub mod migration;
+pub mod outbox;
 pub mod session;
 pub mod signin;
 pub mod views;

@@ -313,7 +313,7 @@ pub fn issue_email_otp(w: &mut Work<'_>, a: &Account, requested: bool) -> anyhow
     let hash = w.key()?.otp_hash(a.id().as_str(), &code);
     otps::put(&w.tx, a.id(), &hash, w.now, requested)?;
     audit_self(w, a, "otp.email.sent", json!({ "requested": requested }))?;
-    w.send_otp(a.id(), crate::mail::otp_mail(&email, &code));
+    w.send_otp(a.id(), &hash, crate::mail::otp_mail(&email, &code));
     Ok(())
 }
 

@@ -5,17 +5,19 @@ pub mod audit;
 pub mod calendar;
 pub mod eservices;
 pub mod otps;
+pub mod outbox;
 pub mod participants;
 pub mod requests;
 pub mod sessions;
 pub mod settings;
 pub mod users;
 
+use crate::error::invalid;
+use crate::files::{self, Purpose};
 use anyhow::{bail, Context as _};
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
-use rusqlite::{Connection, Transaction, TransactionBehavior};
+use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 use rusqlite_migration::{Migrations, M};
-use std::fs::File;
 use std::path::{Path, PathBuf};
 
 /// The migrations, in order. `schema.sql` is migration 1; later ones live in `migrations/`
@@ -39,51 +41,61 @@ pub struct Store {
     path: PathBuf,
 }
 
-/// Create a new file readable and writable only by its owner.
-pub fn create_private_file(path: &Path) -> std::io::Result<File> {
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
-    }
-    opts.open(path)
+/// The files SQLite keeps beside a database in WAL mode.
+fn companions(path: &Path) -> [PathBuf; 2] {
+    ["-wal", "-shm"].map(|suffix| {
+        let mut p = path.as_os_str().to_os_string();
+        p.push(suffix);
+        PathBuf::from(p)
+    })
 }
 
 impl Store {
-    /// Open an existing database.
+    /// Open an existing database. The file and its `-wal`/`-shm` are judged first (`files`:
+    /// regular, the owner's alone); a file without the dms schema — an empty one included — is
+    /// refused, never made into a database: only `dms init` creates one.
     pub fn open(path: &Path) -> anyhow::Result<Store> {
-        if !path.exists() {
+        if files::inspect(path, Purpose::Database)?.is_none() {
             return Err(crate::error::DmsError::new(
                 crate::error::Kind::Other,
                 format!("no database at {}: create one with `dms init` (or pass --db PATH)", path.display()),
             )
             .into());
         }
-        Self::connect(path)
+        for c in companions(path) {
+            files::inspect(&c, Purpose::Database)?;
+        }
+        Self::connect(path, false)
     }
 
     /// Create a new database file (mode 0600) and apply the schema.
     pub fn create(path: &Path) -> anyhow::Result<Store> {
-        if path.exists() {
+        if std::fs::symlink_metadata(path).is_ok() {
             return Err(crate::error::conflict(format!(
                 "{} already exists; dms init will not overwrite a database",
                 path.display()
             ))
             .into());
         }
-        create_private_file(path).with_context(|| format!("cannot create {}", path.display()))?;
-        Self::connect(path)
+        // A -wal left behind would be replayed into the new database.
+        if let Some(c) = companions(path).into_iter().find(|c| std::fs::symlink_metadata(c).is_ok()) {
+            return Err(crate::error::conflict(format!(
+                "{} exists without its database: remove it (it belongs to a deleted database)",
+                c.display()
+            ))
+            .into());
+        }
+        files::create_private(path).with_context(|| format!("cannot create {}", path.display()))?;
+        Self::connect(path, true)
     }
 
-    fn connect(path: &Path) -> anyhow::Result<Store> {
-        let mut conn = Connection::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-        // Connection settings, not schema: set on every open, outside the migrations.
+    fn connect(path: &Path, new: bool) -> anyhow::Result<Store> {
+        // Never SQLITE_OPEN_CREATE: a file that went away since it was judged is not re-made.
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
+        let mut conn =
+            Connection::open_with_flags(path, flags).with_context(|| format!("cannot open {}", path.display()))?;
         conn.busy_timeout(std::time::Duration::from_secs(30))?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", "NORMAL")?;
-        conn.set_prepared_statement_cache_capacity(64);
+        // Whose file is it? Asked before anything is written to it (even the journal mode).
         let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
         let latest = SCHEMA_VERSION;
         if version > latest {
@@ -91,13 +103,30 @@ impl Store {
         }
         if version == 0 {
             // A file with tables but no schema version is someone else's database: never write
-            // our schema into it.
+            // our schema into it. An empty file is not a database either: only `dms init`
+            // makes one (mode 0600, with its key file).
             let tables: i64 =
                 conn.query_row("SELECT COUNT(*) FROM sqlite_schema WHERE type = 'table'", [], |r| r.get(0))?;
             if tables > 0 {
-                bail!("{} is not a dms database (it has tables but no dms schema)", path.display());
+                return Err(invalid(format!(
+                    "{} is not a dms database (it has tables but no dms schema): give the path of a dms database",
+                    path.display()
+                ))
+                .into());
+            }
+            if !new {
+                return Err(invalid(format!(
+                    "{} is empty, not a dms database, and dms makes a database only with `dms init`: remove the empty file and run `dms init --db {}`",
+                    path.display(),
+                    path.display()
+                ))
+                .into());
             }
         }
+        // Connection settings, not schema: set on every open, outside the migrations.
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.set_prepared_statement_cache_capacity(64);
         if version < latest {
             // Table rebuilds need foreign keys off; the pragma is a no-op inside a transaction,
             // so it is switched around the migrations, which check the keys themselves.
@@ -209,6 +238,7 @@ mod tests {
     fn someone_elses_database_is_left_alone() {
         let dir = tempfile::tempdir().expect("tmp");
         let p = dir.path().join("other.db");
+        drop(crate::files::create_private(&p).expect("a private file"));
         let c = Connection::open(&p).expect("open");
         c.execute_batch("CREATE TABLE ledger (id INTEGER PRIMARY KEY, amount INTEGER)").expect("create");
         drop(c);

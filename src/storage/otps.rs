@@ -84,3 +84,10 @@ pub fn discard(c: &Connection, user_id: &UserId) -> anyhow::Result<()> {
     c.prepare_cached("DELETE FROM email_otps WHERE user_id = ?1")?.execute([user_id.as_str()])?;
     Ok(())
 }
+
+/// Discard the user's outstanding OTP if it is still this code (a newer one is left alone).
+pub fn discard_code(c: &Connection, user_id: &UserId, code_hash: &[u8]) -> anyhow::Result<()> {
+    c.prepare_cached("DELETE FROM email_otps WHERE user_id = ?1 AND code_hash = ?2")?
+        .execute(params![user_id.as_str(), code_hash])?;
+    Ok(())
+}

@@ -109,3 +109,42 @@ fn a_successful_logon_resets_the_counts() {
     assert_eq!(w.cred(OPERATOR, "otp_misses"), "1");
     assert_eq!(w.cred(OPERATOR, "failures"), "2026-11-23T02:08:00Z");
 }
+
+#[test]
+fn ten_wrong_passwords_at_once_count_five_failures_and_the_rest_are_told_locked() {
+    let w = World::ready();
+    // Ten processes at once, each with its own session file, all at the same moment.
+    let racers: Vec<Spawned> = (0..10)
+        .map(|i| {
+            let session = format!("racer{i}");
+            let args = ["--format", "json", "login", "--user", USER1, "--password-stdin", "--otp", "12345678"];
+            w.spawn(Some(&session), &args, Some(&line(WRONG_PASSWORD)))
+        })
+        .collect();
+    let mut exits = std::collections::BTreeMap::new();
+    for racer in racers {
+        let r = racer.wait();
+        let message = r.message();
+        match r.exit() {
+            Exit::Auth => assert!(message.contains("wrong password"), "{r}"),
+            Exit::Locked => assert!(message.contains("locked"), "{r}"),
+            other => panic!("a racer ended {other}:\n{r}"),
+        }
+        *exits.entry(r.exit()).or_insert(0) += 1;
+    }
+    // Four plain failures; the fifth failure locks (and says so); five more find it locked.
+    assert_eq!(exits, [(Exit::Auth, 4), (Exit::Locked, 6)].into_iter().collect(), "{exits:?}");
+    let audited = |action: &str| {
+        w.count(&format!("SELECT COUNT(*) FROM audit WHERE action = '{action}' AND subject = '{USER1}'"))
+    };
+    assert_eq!(audited("signin.fail.password"), 5, "exactly five failures counted");
+    assert_eq!(audited("account.locked"), 1);
+    assert_eq!(audited("signin.refused"), 5, "the other five were refused as locked, not counted");
+    assert_eq!(w.cred(USER1, "locked_at IS NOT NULL"), "1");
+
+    // Later, even the right password is told the account is locked.
+    w.advance(mins(1));
+    w.otp_request(USER1).refused(Exit::Locked, &["locked"]);
+    w.login_with(USER1, PASSWORD, "12345678").refused(Exit::Locked, &["locked", "Delegated Administrator"]);
+    assert_eq!(audited("signin.fail.password"), 5, "never more than five");
+}

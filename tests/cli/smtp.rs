@@ -103,3 +103,43 @@ fn an_unreachable_smtp_server_keeps_no_otp() {
     // ... so a new request is not throttled: still unreachable, still not a Conflict.
     w.otp_request(OPERATOR).refused(Exit::Other, &[]);
 }
+
+/// A mail server that accepts connections and never says a word, for as long as the test
+/// runs (the connections are kept open by its thread).
+fn silent_server() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
+    let port = listener.local_addr().expect("its address").port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for conn in listener.incoming() {
+            held.push(conn);
+        }
+    });
+    port
+}
+
+#[test]
+fn a_mail_server_that_never_answers_delays_only_the_command_that_sends() {
+    let w = World::with_das();
+    mail_through(&w, silent_server());
+    let before = w.state_and_credentials();
+
+    let start = Instant::now();
+    let mut request = w.spawn(None, &["--format", "json", "otp", "request", "--user", USER2], None);
+    // Meanwhile another process signs-in-checks, lists and reads: none of it waits for the mail.
+    std::thread::sleep(Duration::from_millis(300));
+    for args in [&["whoami"][..], &["request", "list"][..], &["user", "enquire", USER2][..]] {
+        let t = Instant::now();
+        w.as_user(MAKER, args).ok();
+        assert!(t.elapsed() < Duration::from_secs(2), "{args:?} waited {:?} for the mail", t.elapsed());
+    }
+    assert!(request.running(), "the request is still waiting for the mail server");
+
+    let r = request.wait();
+    let took = start.elapsed();
+    assert!(took < Duration::from_secs(5 + 10), "the mail server held the command for {took:?}");
+    assert!(took >= Duration::from_secs(4), "it did wait for the connect timeout: {took:?}");
+    r.refused(Exit::Other, &["did not answer in time", "invalidated", "does not count as a failed attempt"]);
+    assert_eq!(w.count(&format!("SELECT COUNT(*) FROM email_otps WHERE user_id = '{USER2}'")), 0);
+    assert_eq!(w.state_and_credentials(), before, "nothing counted against anyone");
+}

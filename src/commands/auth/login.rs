@@ -29,6 +29,10 @@ pub const SIGN_IN_NOTICE: &str = "By signing in, I confirm that the individual(s
 const TRIES: usize = 3;
 
 pub fn run(ctx: &mut Ctx, a: LoginArgs) -> anyhow::Result<()> {
+    // The session file is judged first: a login that could not write it is refused before
+    // anything is asked or recorded.
+    let replaces = session_file::prepare(&ctx.session_path)?;
+    let replaces = replaces.as_ref().map(|t| t.as_slice());
     let mut secrets = Secrets::new(a.password_stdin)?;
     let user = match a.user {
         Some(u) => u,
@@ -38,7 +42,7 @@ pub fn run(ctx: &mut Ctx, a: LoginArgs) -> anyhow::Result<()> {
         t.say(SIGN_IN_NOTICE)?;
     }
     if a.smartcard {
-        return smartcard(ctx, &user, &mut secrets);
+        return smartcard(ctx, &user, &mut secrets, replaces);
     }
     if a.otp.is_none() && !secrets.tty() {
         return Err(usage(
@@ -51,8 +55,6 @@ pub fn run(ctx: &mut Ctx, a: LoginArgs) -> anyhow::Result<()> {
             return Err(invalid("--otp: a one-time password is 6 digits (app) or 8 digits (e-mail)").into());
         }
     }
-    let replaces = session_file::read_token(&ctx.session_path)?;
-    let replaces = replaces.as_ref().map(|t| t.as_slice());
     let signed = match a.otp {
         Some(code) => {
             let password = secrets.existing("password", "Password")?;
@@ -232,12 +234,10 @@ fn choose(ctx: &mut Ctx, checked: &Checked, term: &Prompter, channel: OtpChannel
 }
 
 /// Smartcard sign-in (legacy, until decommissioning; always on the PG access channel).
-fn smartcard(ctx: &mut Ctx, user: &UserId, secrets: &mut Secrets) -> anyhow::Result<()> {
+fn smartcard(ctx: &mut Ctx, user: &UserId, secrets: &mut Secrets, replaces: Option<&[u8]>) -> anyhow::Result<()> {
     let pin = crate::commands::user::read_pin(secrets, "Smartcard PIN")?;
     let checked = signin::check_secret(&ctx.store, user, Secret::SmartcardPin, &pin)?;
-    let replaces = session_file::read_token(&ctx.session_path)?;
-    let signed =
-        ctx.transact(Mode::Write, |w| signin::login_smartcard(w, &checked, replaces.as_ref().map(|t| t.as_slice())))?;
+    let signed = ctx.transact(Mode::Write, |w| signin::login_smartcard(w, &checked, replaces))?;
     signed_in(ctx, &signed, secrets.term())
 }
 

@@ -5,12 +5,14 @@ pub mod account;
 pub mod da3;
 pub mod da4;
 pub mod migrate;
+pub mod outbox;
 pub mod participant;
 pub mod settings;
 pub mod smartcard;
 
 use crate::cli::{
-    AccountCommand, Da3Command, HkexCommand, HolidayCommand, ParticipantCommand, SettingsCommand, SmartcardCommand,
+    AccountCommand, Da3Command, HkexCommand, HolidayCommand, OutboxCommand, ParticipantCommand, SettingsCommand,
+    SmartcardCommand,
 };
 use crate::context::Ctx;
 use crate::ops::exchange::Da3Action;
@@ -43,6 +45,8 @@ pub fn dispatch(ctx: &mut Ctx, c: HkexCommand) -> anyhow::Result<()> {
         HkexCommand::Holiday(HolidayCommand::Add { date, name }) => settings::holiday_add(ctx, &date, &name),
         HkexCommand::Holiday(HolidayCommand::Remove { date }) => settings::holiday_remove(ctx, &date),
         HkexCommand::Holiday(HolidayCommand::List) => settings::holiday_list(ctx),
+        HkexCommand::Outbox(OutboxCommand::List) => outbox::list(ctx),
+        HkexCommand::Outbox(OutboxCommand::Retry) => outbox::retry(ctx),
         HkexCommand::Account(AccountCommand::Add { role, surname, other_names, email }) => {
             account::add(ctx, &role, &surname, &other_names, &email)
         }

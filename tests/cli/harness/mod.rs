@@ -3,7 +3,8 @@
 //!
 //! - [`run`]: the runner. A temp dir, `env_clear()`, a pinned `DMS_NOW` the test moves with
 //!   `at`/`advance`, `--format json` unless asked for raw output, per-user session files
-//!   `USER.session`, secrets on stdin only, a 60-second timeout; exit codes by name ([`Exit`]).
+//!   `USER.session`, secrets on stdin only, a 60-second timeout; exit codes by name ([`Exit`]);
+//!   every finished run is kept ([`World::runs`]).
 //! - [`fixtures`]: the constants and the starting worlds (`empty`, `operator`, `demo`,
 //!   `with_operator`, `with_das`, `ready`).
 //! - [`mail`]: the mbox beside the database. [`totp`]: codes by the system `oathtool`, an

@@ -175,6 +175,8 @@ pub struct World {
     pub(super) keys: RefCell<HashMap<String, String>>,
     /// The last TOTP step each account was given a fresh code for (a code is accepted once).
     pub(super) last_step: RefCell<HashMap<String, i64>>,
+    /// Every run that finished, in order (what a scan of all output reads).
+    pub(super) log: RefCell<Vec<Run>>,
 }
 
 impl World {
@@ -185,7 +187,14 @@ impl World {
             now: Cell::new(super::time(now)),
             keys: RefCell::new(HashMap::new()),
             last_step: RefCell::new(HashMap::new()),
+            log: RefCell::new(Vec::new()),
         }
+    }
+
+    /// Every run of [`World::run_command`] in this world so far (and so every helper's), in
+    /// order.
+    pub fn runs(&self) -> Vec<Run> {
+        self.log.borrow().clone()
     }
 
     pub fn dir(&self) -> &Path {
@@ -256,13 +265,15 @@ impl World {
         c.timeout(TIMEOUT);
         c.write_stdin(stdin.unwrap_or("").as_bytes().to_vec());
         let out = c.output().unwrap_or_else(|e| panic!("running dms {}: {e}", args.join(" ")));
-        Run {
+        let run = Run {
             args,
             now,
             code: out.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
+        };
+        self.log.borrow_mut().push(run.clone());
+        run
     }
 
     /// `dms [--session NAME.session] ARGS` exactly as given (tables, CSV, help).
