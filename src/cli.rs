@@ -200,8 +200,16 @@ pub enum AuthCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
-    /// Walk the hash chain and name the first bad row, if any.
-    Verify,
+    /// Walk the keyed hash chain and name the first bad row, if any.
+    ///
+    /// Prints the row count and the head (the last row's hash); saved to a file, that JSON is a
+    /// checkpoint for the next verification. A broken trail exits 8.
+    Verify {
+        /// The JSON an earlier `audit verify` printed: the trail must still extend it (rows cut
+        /// off the end, an emptied or dropped table, or a rewrite before it fail).
+        #[arg(long, value_name = "FILE")]
+        checkpoint: Option<PathBuf>,
+    },
 }
 
 /// Authorise at once: the checker types the authorisation code (password and OTP) here.

@@ -7,6 +7,7 @@ pub mod eservices;
 pub mod otps;
 pub mod participants;
 pub mod requests;
+pub mod secrets;
 pub mod sessions;
 pub mod settings;
 pub mod users;
