@@ -604,6 +604,10 @@ pub struct ReportArgs {
     /// With --participant, where the code is registered with both HKCC and SEOCH.
     #[arg(long, value_parser = house, requires = "participant")]
     pub house: Option<ClearingHouse>,
+    /// audit: only the rows after this sequence number (pull the trail incrementally, e.g. with
+    /// --format jsonl for a SIEM).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(i64).range(0..))]
+    pub after_seq: Option<i64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

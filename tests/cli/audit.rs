@@ -1,9 +1,10 @@
 //! The keyed audit trail (SPEC §7): someone who can write the database but not read the key
 //! file can neither rewrite nor forge rows; checkpoints catch rows cut off the end, a trail
 //! emptied or dropped, or rewritten before them; trails from before the keyed chain keep
-//! verifying.
+//! verifying; the trail streams as JSON Lines for a SIEM.
 
 use crate::harness::*;
+use serde_json::Value;
 use std::time::{Duration, Instant};
 
 /// Grow the trail by `n` sign-in attempts (a wrong password each; the operator has none yet,
@@ -220,6 +221,50 @@ fn a_keyed_trail_stripped_of_its_key_and_rechained_is_caught_by_a_checkpoint() {
     grow(&w2, 1);
     w2.sql_write("DELETE FROM secrets");
     w2.run(&["audit", "verify"], None).refused(Exit::Integrity, &["audit key"]);
+}
+
+#[test]
+fn report_audit_jsonl_is_one_object_per_line_and_after_seq_returns_the_rows_after_n() {
+    let w = World::with_operator();
+    let n = rows(&w);
+    let r = w.raw_as(OPERATOR, &["--format", "jsonl", "report", "audit"]).ok();
+    assert!(r.stdout.ends_with('\n'), "{r}");
+    let lines: Vec<Value> =
+        r.stdout.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l:?}"))).collect();
+    assert_eq!(lines.len() as i64, n, "one line per row, nothing else:\n{r}");
+    for (i, v) in lines.iter().enumerate() {
+        let o = v.as_object().unwrap_or_else(|| panic!("not an object: {v}"));
+        let keys: Vec<&str> = o.keys().map(String::as_str).collect();
+        assert_eq!(keys, ["seq", "at", "actor", "action", "subject", "participant_id", "detail"]);
+        assert_eq!(o["seq"], i as i64 + 1);
+        assert!(o["detail"].is_object() || o["detail"].is_null(), "detail is parsed JSON: {v}");
+    }
+    let created = &lines[0];
+    assert_eq!(created["action"], "database.created");
+    assert_eq!(created["detail"], serde_json::json!({ "test_clock": true }));
+
+    // --after-seq N: exactly the rows after N, in order.
+    let after = n - 3;
+    let r = w.raw_as(OPERATOR, &["--format", "jsonl", "report", "audit", "--after-seq", &after.to_string()]).ok();
+    let seqs: Vec<i64> = r
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).expect("json")["seq"].as_i64().expect("seq"))
+        .collect();
+    assert_eq!(seqs, [after + 1, after + 2, after + 3], "{r}");
+    let last = w.raw_as(OPERATOR, &["--format", "jsonl", "report", "audit", "--after-seq", &n.to_string()]).ok();
+    assert_eq!(last.stdout, "", "nothing after the last row");
+    // The same selection in the other formats, whose shape is unchanged.
+    let json = w.op(&["report", "audit", "--after-seq", &after.to_string()]).ok().json();
+    let listed = json["audit"].as_array().expect("audit rows");
+    assert_eq!(listed.len(), 3);
+    assert!(listed[0]["detail"].is_string(), "JSON keeps detail as text: {json}");
+
+    w.op(&["report", "locked", "--after-seq", "1"]).refused(Exit::Usage, &["--after-seq"]);
+    // A single object is one compact line.
+    let r = w.raw(&["--format", "jsonl", "audit", "verify"]).ok();
+    assert_eq!(r.stdout.lines().count(), 1, "{r}");
+    assert_eq!(serde_json::from_str::<Value>(&r.stdout).expect("json")["ok"], true);
 }
 
 #[test]
