@@ -4,11 +4,15 @@
 //!     cargo run --release --example mk_audit -- DB ROWS
 //!
 //! The rows go through `dms::storage::audit::append`, the function every command uses, so the
-//! hash chain is the real one; all of them in one write transaction. They look like years of
+//! chain is the real one, keyed with the database's audit key (opened with the key file beside
+//! it, or created as a command would on a database from before the keyed chain); all of them in
+//! one write transaction. They look like years of
 //! sign-ins and maintenance: actors and subjects are users of the database, times advance a few
 //! seconds per row. Deterministic (a fixed xorshift seed), so two runs give the same trail.
 
 use chrono::{DateTime, Duration, Utc};
+use dms::context::key_path;
+use dms::crypto::{MasterKey, SecureRng};
 use dms::storage::{audit, Store};
 use std::path::PathBuf;
 
@@ -58,6 +62,7 @@ fn main() -> anyhow::Result<()> {
         ("request.submitted", r#"{"request_id":1,"kind":"change-user","subjects":1,"summary":"change: email"}"#),
     ];
     let tx = store.write()?;
+    let key = audit::key(&tx, &MasterKey::load(&key_path(&db))?, &mut SecureRng::os())?;
     let mut n = have;
     while n < target {
         now += Duration::seconds(1 + rng.below(5) as i64);
@@ -66,6 +71,7 @@ fn main() -> anyhow::Result<()> {
         audit::append(
             &tx,
             now,
+            &key,
             &audit::Event {
                 actor: Some(user),
                 action,

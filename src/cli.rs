@@ -206,8 +206,16 @@ pub enum AuthCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
-    /// Walk the hash chain and name the first bad row, if any.
-    Verify,
+    /// Walk the keyed hash chain and name the first bad row, if any.
+    ///
+    /// Prints the row count and the head (the last row's hash); saved to a file, that JSON is a
+    /// checkpoint for the next verification. A broken trail exits 8.
+    Verify {
+        /// The JSON an earlier `audit verify` printed: the trail must still extend it (rows cut
+        /// off the end, an emptied or dropped table, or a rewrite before it fail).
+        #[arg(long, value_name = "FILE")]
+        checkpoint: Option<PathBuf>,
+    },
 }
 
 /// Authorise at once: the checker types the authorisation code (password and OTP) here.
@@ -614,6 +622,10 @@ pub struct ReportArgs {
     /// With --participant, where the code is registered with both HKCC and SEOCH.
     #[arg(long, value_parser = house, requires = "participant")]
     pub house: Option<ClearingHouse>,
+    /// audit: only the rows after this sequence number (pull the trail incrementally, e.g. with
+    /// --format jsonl for a SIEM).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(i64).range(0..))]
+    pub after_seq: Option<i64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

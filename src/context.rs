@@ -138,6 +138,8 @@ pub struct Work<'a> {
     pub writable: bool,
     key_file: PathBuf,
     key: Option<MasterKey>,
+    /// The audit key, opened (or, the first time, created) by the first audit row.
+    audit_key: std::cell::OnceCell<audit::AuditKey>,
     policy: Option<Policy>,
     pub effects: Effects,
 }
@@ -160,7 +162,25 @@ impl Work<'_> {
     }
 
     pub fn audit(&self, e: &audit::Event<'_>) -> anyhow::Result<()> {
-        audit::append(&self.tx, self.now, e)?;
+        let key = match self.audit_key.get() {
+            Some(k) => k,
+            None => {
+                let loaded;
+                let master = match &self.key {
+                    Some(k) => k,
+                    None => {
+                        loaded = MasterKey::load(&self.key_file)?;
+                        &loaded
+                    }
+                };
+                // Only a database from before the keyed chain has no audit key yet; its key
+                // comes from the operating system even under DMS_SEED (it is never shown, and
+                // `audit` borrows the Work shared, so its generator is out of reach).
+                let k = audit::key(&self.tx, master, &mut SecureRng::os())?;
+                self.audit_key.get_or_init(|| k)
+            }
+        };
+        audit::append(&self.tx, self.now, key, e)?;
         Ok(())
     }
 
@@ -241,6 +261,7 @@ impl Ctx {
                 writable: mode == Mode::Write,
                 key_file,
                 key: None,
+                audit_key: std::cell::OnceCell::new(),
                 policy: None,
                 effects: Effects::default(),
             };

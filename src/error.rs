@@ -21,6 +21,10 @@ pub enum Kind {
     Invalid,
     /// Stale or decided request, quota full, ID taken, OTP requested too soon (exit 7).
     Conflict,
+    /// The audit trail does not verify: a row edited, forged, deleted or reordered, the trail
+    /// cut short of its checkpoint, emptied or dropped (exit 8). Its own code, so a script
+    /// watching the trail tells tampering from a check that could not run (exit 1).
+    Integrity,
     /// Anything else (exit 1).
     Other,
 }
@@ -35,6 +39,7 @@ impl Kind {
             Kind::NotPermitted => 5,
             Kind::Invalid => 6,
             Kind::Conflict => 7,
+            Kind::Integrity => 8,
         }
     }
 
@@ -48,6 +53,7 @@ impl Kind {
             Kind::NotPermitted => "not_permitted",
             Kind::Invalid => "invalid_input",
             Kind::Conflict => "conflict",
+            Kind::Integrity => "integrity",
         }
     }
 }

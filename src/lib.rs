@@ -57,7 +57,7 @@ fn report_clap_error(e: &clap::Error) -> i32 {
         clap::error::ErrorKind::ValueValidation => error::Kind::Invalid,
         _ => error::Kind::Usage,
     };
-    if requested_format() == output::Format::Json {
+    if requested_format().is_json() {
         let text = e.render().to_string();
         output::Output::new(output::Format::Json).error(kind.code(), text.trim().trim_start_matches("error: "));
     } else {

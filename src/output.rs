@@ -1,9 +1,11 @@
-//! The only printer: table (comfy-table), CSV (csv) and JSON (serde_json) are values of
-//! [`Format`], chosen once per command. Commands hand over `serde_json::Value`s; lists are
-//! streamed row by row (CSV and JSON never hold a whole listing in memory).
+//! The only printer: table (comfy-table), CSV (csv), JSON and JSON Lines (serde_json) are
+//! values of [`Format`], chosen once per command. Commands hand over `serde_json::Value`s;
+//! lists are streamed row by row (CSV, JSON and JSON Lines never hold a whole listing in memory).
 //!
 //! stdout carries results only; notes, warnings and errors go to stderr, so that
-//! `--format json` prints exactly one JSON document on stdout.
+//! `--format json` prints exactly one JSON document on stdout, and `--format jsonl` one compact
+//! JSON object per line: one per row of a list (nothing else: no footer, no totals), or the
+//! one result object.
 
 use serde_json::{Map, Value};
 use std::borrow::Cow;
@@ -14,6 +16,14 @@ pub enum Format {
     Table,
     Csv,
     Json,
+    Jsonl,
+}
+
+impl Format {
+    /// A JSON format: stderr then carries JSON too (errors and warnings as objects, no notes).
+    pub fn is_json(self) -> bool {
+        matches!(self, Format::Json | Format::Jsonl)
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -40,6 +50,10 @@ impl Output {
         match self.format {
             Format::Json => {
                 serde_json::to_writer_pretty(&mut w, v)?;
+                writeln!(w)
+            }
+            Format::Jsonl => {
+                serde_json::to_writer(&mut w, v)?;
                 writeln!(w)
             }
             Format::Csv => {
@@ -83,18 +97,18 @@ impl Output {
         s
     }
 
-    /// A line for people (what happens next): stderr, and not under `--format json`, where
-    /// stderr carries only JSON.
+    /// A line for people (what happens next): stderr, and not under `--format json` or
+    /// `jsonl`, where stderr carries only JSON.
     pub fn note(&self, msg: &str) {
-        if self.format != Format::Json {
+        if !self.format.is_json() {
             let _ = writeln!(io::stderr(), "{}", printable(msg));
         }
     }
 
-    /// A warning on stderr; under `--format json` a `{"warning":{"message"}}` line.
+    /// A warning on stderr; under `--format json` or `jsonl` a `{"warning":{"message"}}` line.
     pub fn warn(&self, msg: &str) {
         let mut e = io::stderr().lock();
-        if self.format == Format::Json {
+        if self.format.is_json() {
             let _ = writeln!(e, "{}", serde_json::json!({ "warning": { "message": msg } }));
         } else if self.color {
             let _ = writeln!(e, "\x1b[33mwarning:\x1b[0m {}", printable(msg));
@@ -106,7 +120,7 @@ impl Output {
     /// Report a failure: `{"error":{"code","message"}}` on stderr in JSON, a line otherwise.
     pub fn error(&self, code: &str, message: &str) {
         let mut e = io::stderr().lock();
-        if self.format == Format::Json {
+        if self.format.is_json() {
             let doc = serde_json::json!({ "error": { "code": code, "message": message } });
             let _ = writeln!(e, "{doc}");
         } else if self.color {
@@ -131,15 +145,17 @@ impl Output {
                 write!(w, "{{{}:[", Value::String(list_key.to_string()))?;
                 Sink::Json { w, first: true }
             }
+            Format::Jsonl => Sink::Jsonl(io::BufWriter::new(io::stdout())),
             Format::Table => Sink::Table(Vec::new()),
         };
-        Ok(Rows { columns, sink, table_only: None })
+        Ok(Rows { columns, sink, table_only: None, json_text: Vec::new() })
     }
 }
 
 enum Sink {
     Csv(Box<csv::Writer<io::Stdout>>),
     Json { w: io::BufWriter<io::Stdout>, first: bool },
+    Jsonl(io::BufWriter<io::Stdout>),
     Table(Vec<Vec<String>>),
 }
 
@@ -149,6 +165,8 @@ pub struct Rows {
     sink: Sink,
     /// For the table: the indices of the columns a person sees (CSV and JSON keep them all).
     table_only: Option<Vec<usize>>,
+    /// The indices of the columns that hold JSON text, which JSON Lines carry parsed.
+    json_text: Vec<usize>,
 }
 
 impl Rows {
@@ -156,6 +174,14 @@ impl Rows {
     /// formats keep every column.
     pub fn table_columns(mut self, names: &[&str]) -> Self {
         self.table_only = Some(names.iter().filter_map(|n| self.columns.iter().position(|c| c == n)).collect());
+        self
+    }
+
+    /// These columns hold JSON text: JSON Lines carry each value parsed (an empty text as null,
+    /// text that is not JSON as it is), so a consumer reads one object per line without
+    /// decoding a string twice. The other formats keep the text.
+    pub fn json_text_columns(mut self, names: &[&str]) -> Self {
+        self.json_text = names.iter().filter_map(|n| self.columns.iter().position(|c| c == n)).collect();
         self
     }
 
@@ -179,6 +205,25 @@ impl Rows {
                 serde_json::to_writer(&mut *w, &obj)?;
                 Ok(())
             }
+            Sink::Jsonl(w) => {
+                // Written member by member: no map, no copy of the column names per row.
+                w.write_all(b"{")?;
+                for (i, (name, value)) in self.columns.iter().zip(&values).enumerate() {
+                    if i > 0 {
+                        w.write_all(b",")?;
+                    }
+                    serde_json::to_writer(&mut *w, name)?;
+                    w.write_all(b":")?;
+                    match value {
+                        Value::String(text) if self.json_text.contains(&i) => match parse_json_text(text) {
+                            Some(parsed) => serde_json::to_writer(&mut *w, &parsed)?,
+                            None => serde_json::to_writer(&mut *w, value)?,
+                        },
+                        other => serde_json::to_writer(&mut *w, other)?,
+                    }
+                }
+                w.write_all(b"}\n")
+            }
             Sink::Table(_) => {
                 let row = self.table_row(&values);
                 if let Sink::Table(rows) = &mut self.sink {
@@ -194,6 +239,8 @@ impl Rows {
     pub fn finish(self, extras: &[(&str, Value)], footer: Option<&str>) -> io::Result<()> {
         match self.sink {
             Sink::Csv(mut c) => c.flush(),
+            // One object per row and nothing else: extras and footers are for the other formats.
+            Sink::Jsonl(mut w) => w.flush(),
             Sink::Json { mut w, .. } => {
                 w.write_all(b"]")?;
                 for (k, v) in extras {
@@ -250,6 +297,14 @@ fn label(key: &str) -> String {
         Some(f) => f.to_uppercase().collect::<String>() + c.as_str(),
         None => s,
     }
+}
+
+/// JSON text as a value: empty text is null; text that is not JSON is None (kept as text).
+fn parse_json_text(text: &str) -> Option<Value> {
+    if text.trim().is_empty() {
+        return Some(Value::Null);
+    }
+    serde_json::from_str(text).ok()
 }
 
 /// A value as a CSV cell: scalars as text, nested values as compact JSON.
@@ -414,5 +469,13 @@ mod tests {
         assert_eq!(printable("a\x1b[2Jb"), "a\\u{1b}[2Jb");
         assert_eq!(printable("x\ny\tz\u{9b}"), "x\\ny\\tz\\u{9b}");
         assert_eq!(table_cell(&serde_json::json!("\x07bell")), "\\u{7}bell");
+    }
+
+    #[test]
+    fn json_text_is_parsed_empty_is_null_and_anything_else_stays_text() {
+        assert_eq!(parse_json_text(r#"{"a":[1,"x"]}"#), Some(serde_json::json!({"a": [1, "x"]})));
+        assert_eq!(parse_json_text(""), Some(Value::Null));
+        assert_eq!(parse_json_text("not json"), None);
+        assert!(Format::Jsonl.is_json() && Format::Json.is_json() && !Format::Csv.is_json());
     }
 }

@@ -21,7 +21,7 @@ use std::process::{Command, Stdio};
 
 /// The demo participant: B01234 ABC SECURITIES (HKSCC CP), one DA maker, two DA checkers and
 /// three business users, all with registered e-mail addresses and no password yet.
-pub fn seed_demo_data(c: &rusqlite::Connection, now: DateTime<Utc>) -> anyhow::Result<()> {
+pub fn seed_demo_data(c: &rusqlite::Connection, now: DateTime<Utc>, audit_key: &audit::AuditKey) -> anyhow::Result<()> {
     let key = ParticipantKey::parse("B01234", ClearingHouse::HkscCp)?;
     participants::insert(
         c,
@@ -55,6 +55,7 @@ pub fn seed_demo_data(c: &rusqlite::Connection, now: DateTime<Utc>) -> anyhow::R
     audit::append(
         c,
         now,
+        audit_key,
         &audit::Event { action: "demo.seeded", participant_id: Some("B01234"), ..Default::default() },
     )?;
     Ok(())

@@ -29,8 +29,10 @@ pub fn run(g: &Global, a: InitArgs) -> anyhow::Result<()> {
     }
     let mut store = Store::create(&g.db)?;
     let made = (|| -> anyhow::Result<()> {
-        MasterKey::create(&key_file, &mut rng)?;
+        let master = MasterKey::create(&key_file, &mut rng)?;
         let tx = store.write()?;
+        // The keyed audit chain starts with the database: no legacy rows.
+        let audit_key = audit::key(&tx, &master, &mut rng)?;
         for (k, v) in settings::DEFAULTS {
             settings::set(&tx, k, v)?;
         }
@@ -38,6 +40,7 @@ pub fn run(g: &Global, a: InitArgs) -> anyhow::Result<()> {
         audit::append(
             &tx,
             now,
+            &audit_key,
             &audit::Event {
                 action: "database.created",
                 detail: json!({ "test_clock": a.allow_test_clock }).to_string(),
@@ -50,11 +53,12 @@ pub fn run(g: &Global, a: InitArgs) -> anyhow::Result<()> {
             audit::append(
                 &tx,
                 now,
+                &audit_key,
                 &audit::Event { action: "operator.created", subject: Some(FIRST_OPERATOR_ID), ..Default::default() },
             )?;
         }
         if a.demo {
-            crate::commands::demo::seed_demo_data(&tx, now)?;
+            crate::commands::demo::seed_demo_data(&tx, now, &audit_key)?;
         }
         tx.commit()?;
         Ok(())

@@ -47,7 +47,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
                 Command::Auth(AuthCommand::Settings { delete_device, use_email: _, otp, password_stdin }) => {
                     auth::settings::run(ctx, delete_device, otp, password_stdin)
                 }
-                Command::Audit(AuditCommand::Verify) => audit::verify(ctx),
+                Command::Audit(AuditCommand::Verify { checkpoint }) => audit::verify(ctx, checkpoint.as_deref()),
                 Command::User(UserCommand::Create { user_id, generate: _, profile, inline }) => {
                     user::create::run(ctx, user_id, profile, inline)
                 }

@@ -8,7 +8,7 @@ use crate::domain::maker_checker as mc;
 use crate::domain::password_policy;
 use crate::domain::profile;
 use crate::domain::role::Role;
-use crate::error::invalid;
+use crate::error::{invalid, usage};
 use crate::ops::views;
 use crate::storage::{audit, eservices, parse_ts, participants, requests, ts, users};
 use chrono::{DateTime, Duration, TimeZone as _, Utc};
@@ -37,6 +37,9 @@ fn period(a: &ReportArgs) -> anyhow::Result<(Option<String>, Option<String>)> {
 
 pub fn run(ctx: &mut Ctx, a: ReportArgs) -> anyhow::Result<()> {
     let (from, to) = period(&a)?;
+    if a.after_seq.is_some() && a.kind != ReportKind::Audit {
+        return Err(usage("--after-seq applies only to `report audit`").into());
+    }
     let out = ctx.out.clone();
     signed_in(ctx, READERS, Mode::Read, |w, me| {
         let scope = views::scope(w, me, a.participant.as_deref(), a.house, true, "reports on")?;
@@ -228,8 +231,15 @@ fn report(
         }
         ReportKind::Audit => {
             let cols = ["seq", "at", "actor", "action", "subject", "participant_id", "detail"];
-            let mut out = out.rows("audit", &cols)?;
-            audit::for_each_in_period(tx, from.as_deref(), to.as_deref(), scope, |r| {
+            // `detail` is JSON text: JSON Lines carry it parsed, for a SIEM.
+            let mut out = out.rows("audit", &cols)?.json_text_columns(&["detail"]);
+            let selection = audit::Selection {
+                from: from.as_deref(),
+                to: to.as_deref(),
+                after_seq: a.after_seq,
+                participant: scope,
+            };
+            audit::for_each(tx, &selection, |r| {
                 out.push(vec![
                     json!(r.seq),
                     json!(r.at),

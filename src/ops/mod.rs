@@ -2,6 +2,7 @@
 //! credential module). A command file parses its arguments, calls one function here inside
 //! `Ctx::transact`, and hands the result to `output`.
 //!
+//! - [`audit`]: verifying the audit trail as a whole (rows, keyed chain, checkpoint);
 //! - [`signin`]: load, the account gate, each factor, failure counting, sessions opened;
 //! - [`session`]: every command's session check (limits, then the gate);
 //! - [`credentials`]: the effects of the credential transitions (reset, set-up, change);
@@ -11,6 +12,7 @@
 //! - [`outbox`]: undeliverable notifications, kept and sent again;
 //! - [`views`]: who may read what (enquire, listing and report scopes).
 
+pub mod audit;
 pub mod credentials;
 pub mod exchange;
 pub mod maker_checker;

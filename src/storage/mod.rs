@@ -8,6 +8,7 @@ pub mod otps;
 pub mod outbox;
 pub mod participants;
 pub mod requests;
+pub mod secrets;
 pub mod sessions;
 pub mod settings;
 pub mod users;

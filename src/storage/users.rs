@@ -199,6 +199,11 @@ fn smartcard_columns(p: &UserProfile) -> (Option<&str>, Option<String>, Option<&
     }
 }
 
+/// Does the database hold any profile at all (operators and auditors included)?
+pub fn any(c: &Connection) -> anyhow::Result<bool> {
+    Ok(c.prepare_cached("SELECT 1 FROM users LIMIT 1")?.exists([])?)
+}
+
 pub fn insert(c: &Connection, p: &UserProfile) -> anyhow::Result<()> {
     let (srn, expiry, pin) = smartcard_columns(p);
     c.prepare_cached(

@@ -3,6 +3,7 @@
 
 mod harness;
 
+mod audit;
 mod concurrency;
 mod contract;
 mod core;

@@ -43,5 +43,5 @@ fn audit_verify_passes_then_names_an_edited_row() {
 
     w.sql_write("UPDATE audit SET action = 'x' WHERE seq = 3");
     // A failure prints nothing on stdout (checked by `refused`): the error names the row.
-    w.run(&["audit", "verify"], None).refused(Exit::Other, &["row 3"]);
+    w.run(&["audit", "verify"], None).refused(Exit::Integrity, &["row 3"]);
 }

@@ -12,9 +12,12 @@
 //! - [`flows`]: first-time logon, login, smartcard, maker-checker and eService helpers.
 //! - [`db`]: the `sqlite3` shell, for state no command prints (hashes, sessions, the audit
 //!   trail) and for tampering. [`util`]: bytes, hashes, file modes.
+//! - [`audit`]: the audit trail as someone without the key file can rewrite it (the plain
+//!   SHA-256 chain, written independently), pre-keyed trails, and checkpoints.
 
 #![allow(dead_code)] // each test module uses a different subset
 
+mod audit;
 mod db;
 mod fixtures;
 mod flows;

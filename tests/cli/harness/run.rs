@@ -25,10 +25,11 @@ pub enum Exit {
     NotPermitted = 5,
     Invalid = 6,
     Conflict = 7,
+    Integrity = 8,
 }
 
 impl Exit {
-    pub const ALL: [Exit; 8] = [
+    pub const ALL: [Exit; 9] = [
         Exit::Ok,
         Exit::Other,
         Exit::Usage,
@@ -37,6 +38,7 @@ impl Exit {
         Exit::NotPermitted,
         Exit::Invalid,
         Exit::Conflict,
+        Exit::Integrity,
     ];
 
     pub fn code(self) -> i32 {
