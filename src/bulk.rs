@@ -1,11 +1,14 @@
 //! Reading the bulk CSV files (the migration's two files, bulk e-mail registration and bulk
 //! user creation): a size cap, the header checked against the columns a file may have, and
-//! each record with the line it starts on, so every error names its line.
+//! each record with the line it starts on, so every error names its line — counted from the
+//! bytes themselves, so CRLF (what spreadsheets write), a lone CR, a BOM and quoted newlines
+//! all give the line a text editor shows. A file's faults are all reported at once.
 
 use crate::error::invalid;
+use crate::error::{DmsError, Kind};
 use crate::files::{self, Access, Purpose};
 use sha2::{Digest, Sha256};
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::io::Read;
 use std::path::Path;
 
@@ -17,11 +20,54 @@ struct Hashing {
     hasher: Sha256,
     read: u64,
     cap: u64,
+    breaks: LineBreaks,
+}
+
+/// Where the line breaks are, for the records not yet numbered: a CRLF, a lone CR or a lone
+/// LF each end one line. The csv reader reads ahead of the record it returns, so the
+/// terminator bytes read but not yet passed are kept (a buffer's worth), each with whether it
+/// ends a line (the LF of a CRLF does not).
+#[derive(Default)]
+struct LineBreaks {
+    ahead: VecDeque<(u64, bool)>,
+    passed: usize,
+    last_was_cr: bool,
+}
+
+impl LineBreaks {
+    fn scan(&mut self, start: u64, bytes: &[u8]) {
+        for (i, b) in bytes.iter().enumerate() {
+            match b {
+                b'\r' => self.ahead.push_back((start + i as u64, true)),
+                b'\n' => self.ahead.push_back((start + i as u64, !self.last_was_cr)),
+                _ => {}
+            }
+            self.last_was_cr = *b == b'\r';
+        }
+    }
+
+    /// The line (from 1) of the first byte at or after `offset` that is not a line
+    /// terminator: the csv reader places a record after blank lines at the first of them.
+    /// Offsets asked must not go back.
+    fn line_of(&mut self, mut offset: u64) -> usize {
+        while let Some(&(at, ends)) = self.ahead.front() {
+            if at > offset {
+                break;
+            }
+            if at == offset {
+                offset += 1;
+            }
+            self.ahead.pop_front();
+            self.passed += usize::from(ends);
+        }
+        self.passed + 1
+    }
 }
 
 impl Read for Hashing {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
+        self.breaks.scan(self.read, &buf[..n]);
         self.read += n as u64;
         if self.read > self.cap {
             return Err(std::io::Error::new(
@@ -58,11 +104,14 @@ pub fn open(path: &Path, max_bytes: u64, required: &[&str], optional: &[&str]) -
     if f.metadata()?.len() > max_bytes {
         return Err(invalid(format!("{shown}: larger than {} MiB", max_bytes >> 20)).into());
     }
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .flexible(false)
-        .trim(csv::Trim::All)
-        .from_reader(Hashing { inner: f, hasher: Sha256::new(), read: 0, cap: max_bytes });
+    let mut reader =
+        csv::ReaderBuilder::new().has_headers(true).flexible(false).trim(csv::Trim::All).from_reader(Hashing {
+            inner: f,
+            hasher: Sha256::new(),
+            read: 0,
+            cap: max_bytes,
+            breaks: LineBreaks::default(),
+        });
     let header: Vec<String> = reader
         .headers()
         .map_err(|e| invalid(format!("{shown} line 1: {}", describe(&e))))?
@@ -115,20 +164,51 @@ impl Record<'_> {
     }
 }
 
+/// Faults listed before the rest are only counted.
+const MAX_FAULTS: usize = 100;
+
 impl CsvFile {
-    /// Call `each` for every record, with at most `max_rows`; an error is prefixed with the
-    /// file and line it is about. An empty file is an error too.
+    /// The line that the record or error at this position starts on.
+    fn line(&mut self, pos: Option<&csv::Position>) -> usize {
+        let byte = pos.map_or(0, |p| p.byte());
+        self.reader.get_mut().breaks.line_of(byte)
+    }
+
+    /// Call `each` for every record, with at most `max_rows`. A record that `each` refuses,
+    /// or that is not CSV, is a fault: reading goes on, and every fault of the file is
+    /// reported in one error, each with its line (the first [`MAX_FAULTS`] listed). An
+    /// empty file is an error too.
     pub fn for_each(
         mut self,
         max_rows: usize,
         mut each: impl FnMut(&Record<'_>) -> anyhow::Result<()>,
     ) -> anyhow::Result<Summary> {
         let mut n = 0;
+        let mut faults: Vec<(Kind, String)> = Vec::new();
+        let mut more_faults = 0usize;
+        let mut fault = |kind: Kind, line: usize, message: String| {
+            if faults.len() < MAX_FAULTS {
+                faults.push((kind, format!("line {line}: {message}")));
+            } else {
+                more_faults += 1;
+            }
+        };
         let mut record = csv::StringRecord::new();
         loop {
-            let more = self.reader.read_record(&mut record).map_err(|e| {
-                invalid(format!("{} line {}: {}", self.path, e.position().map_or(0, |p| p.line()), describe(&e)))
-            })?;
+            let more = match self.reader.read_record(&mut record) {
+                Ok(more) => more,
+                // A row of the wrong width or not UTF-8 is that row's fault; reading goes on.
+                Err(e) if matches!(e.kind(), csv::ErrorKind::UnequalLengths { .. } | csv::ErrorKind::Utf8 { .. }) => {
+                    n += 1;
+                    let line = self.line(e.position());
+                    fault(Kind::Invalid, line, describe(&e));
+                    continue;
+                }
+                Err(e) => {
+                    let line = self.line(e.position());
+                    return Err(invalid(format!("{} line {line}: {}", self.path, describe(&e))).into());
+                }
+            };
             if !more {
                 break;
             }
@@ -136,12 +216,24 @@ impl CsvFile {
             if n > max_rows {
                 return Err(invalid(format!("{}: more than {max_rows} rows", self.path)).into());
             }
-            let line = record.position().map_or(n + 1, |p| p.line() as usize);
+            let line = self.line(record.position());
             let r = Record { line, columns: &self.columns, record: std::mem::take(&mut record) };
-            each(&r).map_err(|e| at_line(&self.path, line, e))?;
+            if let Err(e) = each(&r) {
+                match crate::error::classify(&e) {
+                    (Kind::Other, _) => return Err(at_line(&self.path, line, e)),
+                    (kind, message) => fault(kind, line, message),
+                }
+            }
         }
         if n == 0 {
             return Err(invalid(format!("{}: no rows after the header", self.path)).into());
+        }
+        if !faults.is_empty() {
+            let total = faults.len() + more_faults;
+            if more_faults > 0 {
+                faults.push((Kind::Invalid, format!("... and {more_faults} more")));
+            }
+            return Err(DmsError::several(&self.path, faults, total).into());
         }
         let mut rest = self.reader.into_inner();
         std::io::copy(&mut rest, &mut std::io::sink()).map_err(|e| invalid(format!("{}: {e}", self.path)))?;

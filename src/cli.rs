@@ -301,10 +301,24 @@ pub enum UserCommand {
         #[command(flatten)]
         inline: InlineArgs,
     },
-    /// Enquire User Profile.
+    /// Enquire User Profile: one profile by user ID, or (--name) the seed's List of the
+    /// profiles whose user name matches.
     Enquire {
-        #[arg(value_parser = user_id)]
-        id: UserId,
+        /// The user ID (8 characters), e.g. B0123401.
+        #[arg(value_parser = user_id, required_unless_present = "name")]
+        id: Option<UserId>,
+        /// List the profiles whose surname or other names contain TEXT (any case).
+        #[arg(long, value_name = "TEXT", conflicts_with = "id")]
+        name: Option<String>,
+        /// Operator and auditors, with --name: the participant to search.
+        #[arg(long, requires = "name", conflicts_with = "all")]
+        participant: Option<String>,
+        /// Operator and auditors, with --name: every participant.
+        #[arg(long, requires = "name")]
+        all: bool,
+        /// With --participant, where the code is registered with both HKCC and SEOCH.
+        #[arg(long, value_parser = house, requires = "participant")]
+        house: Option<ClearingHouse>,
     },
     /// Bulk e-mail registration from a CSV file (header user_id,email): one request.
     ImportEmails {
@@ -352,8 +366,15 @@ pub enum RequestCommand {
         #[arg(long, value_parser = house, requires = "participant")]
         house: Option<ClearingHouse>,
     },
-    /// Show one request with what it would change.
-    Show { id: i64 },
+    /// Show one request with what it would change: each profile's fields, current and
+    /// proposed; a bulk request as a field table, a page at a time.
+    Show {
+        /// The request ID (from `dms request list`).
+        id: i64,
+        /// Which page of a bulk request's field table (50 profiles a page; CSV and JSON have all).
+        #[arg(long, default_value_t = 1, value_name = "N")]
+        page: usize,
+    },
     /// Authorise requests: the checker's password and a fresh OTP (the authorisation code).
     Approve {
         #[arg(required = true)]
@@ -396,6 +417,18 @@ pub struct ListingArgs {
     /// With --participant, where the code is registered with both HKCC and SEOCH.
     #[arg(long, value_parser = house, requires = "participant")]
     pub house: Option<ClearingHouse>,
+    /// Only profiles whose user ID, surname, other names or e-mail contain TEXT (any case).
+    #[arg(long, value_name = "TEXT")]
+    pub search: Option<String>,
+    /// Only locked accounts.
+    #[arg(long)]
+    pub locked: bool,
+    /// Only accounts whose OTP channel is app or email, or none: 2FA not yet initialised.
+    #[arg(long, value_parser = ["app", "email", "none"])]
+    pub otp: Option<String>,
+    /// Only accounts with no sign-in for N days (never signed in: created N days ago or more).
+    #[arg(long, value_name = "N")]
+    pub inactive_days: Option<u32>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -66,6 +66,9 @@ pub struct DmsError {
     /// The transaction recorded what happened (a failed attempt, a lock, an ended session):
     /// commit it, then report the error. Other errors roll their transaction back.
     pub recorded: bool,
+    /// Every fault found, when there were several (a bulk file's rows): the message names the
+    /// first and how many; these list them all (`line 3: ...`).
+    pub faults: Vec<String>,
 }
 
 impl fmt::Display for DmsError {
@@ -78,7 +81,26 @@ impl std::error::Error for DmsError {}
 
 impl DmsError {
     pub fn new(kind: Kind, message: impl Into<String>) -> Self {
-        DmsError { kind, message: message.into(), recorded: false }
+        DmsError { kind, message: message.into(), recorded: false, faults: Vec::new() }
+    }
+
+    /// Several faults in one report: the first one's kind, a message that names the first and
+    /// how many there are, and all of them.
+    /// `total` counts faults beyond those listed.
+    pub fn several(what: &str, faults: Vec<(Kind, String)>, total: usize) -> Self {
+        let kind = faults.first().map_or(Kind::Invalid, |f| f.0);
+        let first = faults.first().map(|f| f.1.clone()).unwrap_or_default();
+        let message = match total.max(faults.len()) {
+            1 => format!("{what}: {first}"),
+            n => format!("{what}: {n} faults, nothing was changed; the first: {first}"),
+        };
+        DmsError { kind, message, recorded: false, faults: faults.into_iter().map(|f| f.1).collect() }
+    }
+
+    /// The same error with each fault rewritten (e.g. a user ID replaced by its file line).
+    pub fn map_faults(mut self, f: impl Fn(&str) -> String) -> Self {
+        self.faults = self.faults.iter().map(|x| f(x)).collect();
+        self
     }
 
     /// Keep what the transaction recorded before reporting this error.
@@ -92,6 +114,36 @@ impl DmsError {
         self.message = format!("{prefix}: {}", self.message);
         self
     }
+}
+
+/// Faults collected while checking many rows, so that all of them are reported at once.
+#[derive(Default)]
+pub struct Faults(Vec<(Kind, String)>);
+
+impl Faults {
+    /// Keep a refusal and go on; anything that is not a refusal (a database failure) stops.
+    pub fn check(&mut self, r: anyhow::Result<()>) -> anyhow::Result<()> {
+        if let Err(e) = r {
+            match classify(&e) {
+                (Kind::Other, _) => return Err(e),
+                (kind, message) => self.0.push((kind, message)),
+            }
+        }
+        Ok(())
+    }
+
+    /// Every fault kept, as one error about `what`.
+    pub fn finish(self, what: &str) -> Result<(), DmsError> {
+        match self.0.len() {
+            0 => Ok(()),
+            n => Err(DmsError::several(what, self.0, n)),
+        }
+    }
+}
+
+/// Every fault of an error that found several (empty otherwise).
+pub fn faults(err: &anyhow::Error) -> &[String] {
+    err.downcast_ref::<DmsError>().map(|e| e.faults.as_slice()).unwrap_or_default()
 }
 
 /// Must the transaction that returned this error be committed before it is reported?

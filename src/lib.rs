@@ -39,7 +39,7 @@ pub fn main() -> i32 {
         Err(err) if error::is_broken_pipe(&err) => 0,
         Err(err) => {
             let (kind, message) = error::classify(&err);
-            out.error(kind.code(), &message);
+            out.error(kind.code(), &message, error::faults(&err));
             kind.exit_code()
         }
     }
@@ -59,7 +59,7 @@ fn report_clap_error(e: &clap::Error) -> i32 {
     };
     if requested_format().is_json() {
         let text = e.render().to_string();
-        output::Output::new(output::Format::Json).error(kind.code(), text.trim().trim_start_matches("error: "));
+        output::Output::new(output::Format::Json).error(kind.code(), text.trim().trim_start_matches("error: "), &[]);
     } else {
         let _ = e.print();
     }

@@ -67,7 +67,7 @@ impl Output {
                 let map = as_map(v);
                 let mut t = new_table();
                 for (k, val) in &map {
-                    t.add_row(vec![label(k), table_cell(val)]);
+                    t.add_row(vec![label(k), table_cell(k, val)]);
                 }
                 writeln!(w, "{t}")
             }
@@ -97,6 +97,77 @@ impl Output {
         s
     }
 
+    /// A screen as the seed draws it (table format), or its machine form (JSON, CSV).
+    pub fn screen(&self, s: &Screen) -> io::Result<()> {
+        if self.format != Format::Table {
+            return self.object(&s.json);
+        }
+        let mut w = io::stdout().lock();
+        if let Some(t) = &s.title {
+            writeln!(w, "{t}")?;
+        }
+        if let Some(h) = &s.heading {
+            writeln!(w, "{h}")?;
+        }
+        let changes = s.fields.iter().any(|f| f.proposed.is_some());
+        let mut t = new_table();
+        if changes {
+            t.set_header(vec!["".to_string(), "Current".to_string(), "Proposed".to_string()]);
+        }
+        for f in &s.fields {
+            let mut current = table_cell(&f.key, &f.current);
+            if let Some(n) = &f.note {
+                current = if current.is_empty() { n.clone() } else { format!("{current}  {n}") };
+            }
+            let mut row = vec![seed_label(&f.key), current];
+            if changes {
+                row.push(f.proposed.as_ref().map(|p| table_cell(&f.key, p)).unwrap_or_default());
+            }
+            t.add_row(row);
+        }
+        writeln!(w, "{t}")?;
+        if let Some((selected, deleted)) = &s.groups {
+            writeln!(w, "Selected User Groups: {}", if selected.is_empty() { "-".into() } else { selected.join(" ") })?;
+            writeln!(w, "Deleted User Groups:  {}", if deleted.is_empty() { "-".into() } else { deleted.join(" ") })?;
+        }
+        if let Some(c) = &s.closing {
+            writeln!(w, "\n{c}")?;
+        }
+        Ok(())
+    }
+
+    /// Field-by-field rows of a request's subjects (`request show` of a bulk request): a table
+    /// under the seed's labels and forms, or CSV with the machine keys and values.
+    pub fn diff(&self, rows: &[DiffRow]) -> io::Result<()> {
+        if self.format == Format::Csv {
+            let mut c = csv::Writer::from_writer(io::stdout().lock());
+            c.write_record(["user_id", "action", "field", "current", "proposed"])?;
+            for r in rows {
+                let user_id = neutralise(r.user_id.clone());
+                c.write_record([
+                    user_id.as_str(),
+                    r.action,
+                    r.key.as_str(),
+                    &csv_cell(&r.current),
+                    &csv_cell(&r.proposed),
+                ])?;
+            }
+            return c.flush();
+        }
+        let mut t = new_table();
+        t.set_header(vec!["User ID", "Action", "Field", "Current", "Proposed"]);
+        for r in rows {
+            t.add_row(vec![
+                printable(&r.user_id).into_owned(),
+                r.action.to_string(),
+                seed_label(&r.key),
+                table_cell(&r.key, &r.current),
+                table_cell(&r.key, &r.proposed),
+            ]);
+        }
+        writeln!(io::stdout().lock(), "{t}")
+    }
+
     /// A line for people (what happens next): stderr, and not under `--format json` or
     /// `jsonl`, where stderr carries only JSON.
     pub fn note(&self, msg: &str) {
@@ -117,16 +188,27 @@ impl Output {
         }
     }
 
-    /// Report a failure: `{"error":{"code","message"}}` on stderr in JSON, a line otherwise.
-    pub fn error(&self, code: &str, message: &str) {
+    /// Report a failure: `{"error":{"code","message"}}` on stderr in JSON (with `"faults"`
+    /// when there were several), a line otherwise (and a line per fault under it).
+    pub fn error(&self, code: &str, message: &str, faults: &[String]) {
         let mut e = io::stderr().lock();
         if self.format.is_json() {
-            let doc = serde_json::json!({ "error": { "code": code, "message": message } });
+            let mut doc = serde_json::json!({ "error": { "code": code, "message": message } });
+            if !faults.is_empty() {
+                doc["error"]["faults"] = serde_json::json!(faults);
+            }
             let _ = writeln!(e, "{doc}");
-        } else if self.color {
+            return;
+        }
+        if self.color {
             let _ = writeln!(e, "\x1b[31merror:\x1b[0m {}", printable(message));
         } else {
             let _ = writeln!(e, "error: {}", printable(message));
+        }
+        if faults.len() > 1 {
+            for f in faults {
+                let _ = writeln!(e, "  {}", printable(f));
+            }
         }
     }
 
@@ -148,8 +230,43 @@ impl Output {
             Format::Jsonl => Sink::Jsonl(io::BufWriter::new(io::stdout())),
             Format::Table => Sink::Table(Vec::new()),
         };
-        Ok(Rows { columns, sink, table_only: None, json_text: Vec::new() })
+        Ok(Rows { columns, sink, table_only: None, json_text: Vec::new(), label })
     }
+}
+
+/// A screen as the seed's DMS pages show it: a heading (`This is an end-user profile`), the
+/// fields under the seed's labels (a change shows each field's current and proposed value),
+/// the Selected / Deleted User Groups, and a closing line (`THE ABOVE USER PROFILE IS CHANGED
+/// SUCCESSFULLY`). `json` is what JSON and CSV print instead.
+#[derive(Debug, Clone, Default)]
+pub struct Screen {
+    /// The DMS function (`Delete User Profile`), above the heading.
+    pub title: Option<String>,
+    pub heading: Option<String>,
+    pub fields: Vec<ScreenField>,
+    pub groups: Option<(Vec<String>, Vec<String>)>,
+    pub closing: Option<String>,
+    pub json: Value,
+}
+
+/// One line of a screen: its key (machine name, which gives its label and format), the value
+/// shown, a proposed value for a change, and a note beside it.
+#[derive(Debug, Clone)]
+pub struct ScreenField {
+    pub key: String,
+    pub current: Value,
+    pub proposed: Option<Value>,
+    pub note: Option<String>,
+}
+
+/// One field of one subject of a request (see [`Output::diff`]).
+#[derive(Debug, Clone)]
+pub struct DiffRow {
+    pub user_id: String,
+    pub action: &'static str,
+    pub key: String,
+    pub current: Value,
+    pub proposed: Value,
 }
 
 enum Sink {
@@ -167,9 +284,17 @@ pub struct Rows {
     table_only: Option<Vec<usize>>,
     /// The indices of the columns that hold JSON text, which JSON Lines carry parsed.
     json_text: Vec<usize>,
+    /// How the table names a column.
+    label: fn(&str) -> String,
 }
 
 impl Rows {
+    /// Columns of profile fields: the table heads them with the seed's labels.
+    pub fn profile_labels(mut self) -> Self {
+        self.label = seed_label;
+        self
+    }
+
     /// Show only these columns in the table format, so it fits a terminal; the machine
     /// formats keep every column.
     pub fn table_columns(mut self, names: &[&str]) -> Self {
@@ -186,9 +311,10 @@ impl Rows {
     }
 
     fn table_row(&self, values: &[Value]) -> Vec<String> {
+        let cell_of = |i: usize| values.get(i).map(|v| table_cell(&self.columns[i], v));
         match &self.table_only {
-            Some(idx) => idx.iter().filter_map(|i| values.get(*i)).map(table_cell).collect(),
-            None => values.iter().map(table_cell).collect(),
+            Some(idx) => idx.iter().filter_map(|i| cell_of(*i)).collect(),
+            None => (0..values.len().min(self.columns.len())).filter_map(cell_of).collect(),
         }
     }
 
@@ -257,8 +383,8 @@ impl Rows {
                 } else {
                     let mut t = new_table();
                     let header: Vec<String> = match &self.table_only {
-                        Some(idx) => idx.iter().filter_map(|i| self.columns.get(*i)).map(|c| label(c)).collect(),
-                        None => self.columns.iter().map(|c| label(c)).collect(),
+                        Some(idx) => idx.iter().filter_map(|i| self.columns.get(*i)).map(|c| (self.label)(c)).collect(),
+                        None => self.columns.iter().map(|c| (self.label)(c)).collect(),
                     };
                     t.set_header(header);
                     for r in rows {
@@ -289,14 +415,89 @@ fn as_map(v: &Value) -> Map<String, Value> {
     }
 }
 
-/// "otpauth_uri" → "Otpauth uri": table labels read as words.
-fn label(key: &str) -> String {
-    let s = key.replace('_', " ");
-    let mut c = s.chars();
-    match c.next() {
-        Some(f) => f.to_uppercase().collect::<String>() + c.as_str(),
-        None => s,
+/// The seed's own labels for the profile's fields (seed 4.3, Appendix A, D c); other keys
+/// read as words ("request_id" → "Request ID").
+const LABELS: &[(&str, &str)] = &[
+    ("organisation", "Organisation"),
+    ("internal_external", "Internal/External"),
+    ("user_id", "User ID"),
+    ("status", "User Status"),
+    ("surname", "Surname"),
+    ("other_names", "Other Names"),
+    ("user_name", "User Name"),
+    ("email", "Email"),
+    ("enable_from", "Enable From"),
+    ("disable_after", "Disable After"),
+    ("locked", "Locked"),
+    ("otp_enabled", "OTP Enabled"),
+    ("otp_channel", "OTP Channel"),
+    ("clearing_house_options", "Clearing House Options"),
+    ("access_channel", "Access Channel"),
+    ("transaction_limit_hkd", "Transaction limit (HKD)"),
+    ("srn", "SRN (for user using smartcard)"),
+    ("certificate_expiry", "Certificate Expiry Date"),
+    ("user_groups", "User Groups"),
+    ("role", "Role"),
+];
+
+/// Words a label keeps in capitals.
+const ACRONYMS: &[&str] = &["id", "otp", "da", "hkd", "uri", "srn", "csv", "json", "sha256", "url"];
+
+/// A profile field's label on the seed's screens (`status` → "User Status"), or for another
+/// key its [`label`].
+pub fn seed_label(key: &str) -> String {
+    match LABELS.iter().find(|(k, _)| *k == key) {
+        Some((_, l)) => (*l).to_string(),
+        None => label(key),
     }
+}
+
+/// A table label: the key as words with its acronyms in capitals ("otpauth_uri" →
+/// "Otpauth URI", "da_id" → "DA ID").
+pub fn label(key: &str) -> String {
+    key.split('_')
+        .enumerate()
+        .map(|(i, w)| {
+            if ACRONYMS.contains(&w) {
+                w.to_uppercase()
+            } else if i == 0 {
+                let mut c = w.chars();
+                c.next().map(|f| f.to_uppercase().collect::<String>() + c.as_str()).unwrap_or_default()
+            } else {
+                w.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// A time as the machine formats show it: RFC 3339 in Hong Kong time with its offset
+/// (`2026-11-23T10:00:00+08:00`), the same instant the database keeps in UTC.
+pub fn time(t: chrono::DateTime<chrono::Utc>) -> String {
+    crate::domain::hours::hong_kong(t).to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
+}
+
+/// A stored UTC time text as [`time`] shows it (text that is not a time is kept).
+pub fn time_text(stored: &str) -> String {
+    crate::storage::parse_ts(stored).map(time).unwrap_or_else(|_| stored.to_string())
+}
+
+/// How a table shows a value, by what its key says it is: amounts with thousands separators
+/// (`9,999,999,999.99`), dates as the seed writes them (`01-Jan-03`), times and certificate
+/// expiry as `31-Dec-30 23:59:59` (Hong Kong time), booleans as Yes/No, lists space-separated.
+/// JSON and CSV keep the machine forms.
+fn seed_form(key: &str, v: &Value) -> Option<String> {
+    let Value::String(s) = v else { return None };
+    if key.ends_with("_hkd") {
+        return crate::domain::profile::Cents::parse(s).ok().map(|c| c.display());
+    }
+    if matches!(key, "enable_from" | "disable_after" | "date" | "from" | "to") {
+        return chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok().map(crate::domain::profile::format_date);
+    }
+    if key.ends_with("_at") || key.ends_with("_until") || key == "certificate_expiry" || key == "at" {
+        return chrono::DateTime::parse_from_rfc3339(s).ok().map(|t| t.format("%d-%b-%y %H:%M:%S").to_string());
+    }
+    None
 }
 
 /// JSON text as a value: empty text is null; text that is not JSON is None (kept as text).
@@ -307,13 +508,17 @@ fn parse_json_text(text: &str) -> Option<Value> {
     serde_json::from_str(text).ok()
 }
 
-/// A value as a CSV cell: scalars as text, nested values as compact JSON.
+/// A value as a CSV cell: scalars as text, a list of scalars space-separated (user groups:
+/// `11 12 A`), anything else as compact JSON.
 pub fn cell(v: &Value) -> String {
     match v {
         Value::Null => String::new(),
         Value::String(s) => s.clone(),
         Value::Bool(b) => b.to_string(),
         Value::Number(n) => n.to_string(),
+        Value::Array(a) if a.iter().all(|x| !x.is_array() && !x.is_object()) => {
+            a.iter().map(cell).collect::<Vec<_>>().join(" ")
+        }
         other => other.to_string(),
     }
 }
@@ -391,12 +596,12 @@ pub fn printable(s: &str) -> Cow<'_, str> {
     )
 }
 
-fn table_cell(v: &Value) -> String {
+fn table_cell(key: &str, v: &Value) -> String {
     let text = match v {
         Value::Bool(true) => "Yes".into(),
         Value::Bool(false) => "No".into(),
         Value::Array(a) => a.iter().map(cell).collect::<Vec<_>>().join(" "),
-        other => cell(other),
+        other => seed_form(key, other).unwrap_or_else(|| cell(other)),
     };
     printable(&text).into_owned()
 }
@@ -409,10 +614,30 @@ mod tests {
     fn cells_and_labels() {
         assert_eq!(cell(&Value::Null), "");
         assert_eq!(cell(&serde_json::json!(12)), "12");
-        assert_eq!(cell(&serde_json::json!(["A", "B"])), "[\"A\",\"B\"]");
-        assert_eq!(table_cell(&serde_json::json!(["A", "B"])), "A B");
-        assert_eq!(table_cell(&Value::Bool(true)), "Yes");
-        assert_eq!(label("otpauth_uri"), "Otpauth uri");
+        assert_eq!(cell(&serde_json::json!(["11", "A"])), "11 A", "groups are space-separated in CSV");
+        assert_eq!(cell(&serde_json::json!([{"a": 1}])), "[{\"a\":1}]");
+        assert_eq!(table_cell("user_groups", &serde_json::json!(["A", "B"])), "A B");
+        assert_eq!(table_cell("locked", &Value::Bool(true)), "Yes");
+        assert_eq!(label("otpauth_uri"), "Otpauth URI");
+        assert_eq!(label("da_id"), "DA ID");
+        assert_eq!(seed_label("transaction_limit_hkd"), "Transaction limit (HKD)");
+        assert_eq!(seed_label("srn"), "SRN (for user using smartcard)");
+        assert_eq!(seed_label("status"), "User Status");
+        assert_eq!(label("status"), "Status");
+    }
+
+    #[test]
+    fn tables_show_the_seeds_formats_and_machine_formats_stay_machine() {
+        let t = |k: &str, v: Value| table_cell(k, &v);
+        assert_eq!(t("transaction_limit_hkd", "9999999999.99".into()), "9,999,999,999.99");
+        assert_eq!(t("enable_from", "2003-01-01".into()), "01-Jan-03");
+        assert_eq!(t("certificate_expiry", "2030-12-31T23:59:59+08:00".into()), "31-Dec-30 23:59:59");
+        assert_eq!(t("created_at", "2026-11-23T10:00:00+08:00".into()), "23-Nov-26 10:00:00");
+        assert_eq!(t("surname", "2003-01-01".into()), "2003-01-01", "only by its key");
+        assert_eq!(csv_cell(&"5000.00".into()), "5000.00");
+        let at = chrono::DateTime::parse_from_rfc3339("2026-11-23T02:00:00Z").expect("t").with_timezone(&chrono::Utc);
+        assert_eq!(time(at), "2026-11-23T10:00:00+08:00");
+        assert_eq!(time_text("2026-11-23T02:00:00Z"), "2026-11-23T10:00:00+08:00");
     }
 
     /// Read a drawn QR code back into modules, scale it up and decode it with an independent
@@ -468,7 +693,7 @@ mod tests {
         assert_eq!(printable("plain"), "plain");
         assert_eq!(printable("a\x1b[2Jb"), "a\\u{1b}[2Jb");
         assert_eq!(printable("x\ny\tz\u{9b}"), "x\\ny\\tz\\u{9b}");
-        assert_eq!(table_cell(&serde_json::json!("\x07bell")), "\\u{7}bell");
+        assert_eq!(table_cell("surname", &serde_json::json!("\x07bell")), "\\u{7}bell");
     }
 
     #[test]

@@ -429,7 +429,7 @@ fn walk(dir: &Path) -> anyhow::Result<()> {
         None,
         "eService DA4: two additional user accounts, HK$250 each",
     )?;
-    if da4["max_users"] != 72 || da4["fee_hkd"] != 500 {
+    if da4["max_users"] != 72 || da4["fee_hkd"] != "500.00" {
         bail!("unexpected DA4 result {da4}");
     }
     d.json(

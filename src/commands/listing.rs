@@ -3,7 +3,7 @@
 use crate::cli::ListingArgs;
 use crate::commands::{signed_in, READERS};
 use crate::context::{Ctx, Mode};
-use crate::domain::profile::{self, UserStatus};
+use crate::domain::profile::{Cents, UserStatus};
 use crate::ops::views;
 use crate::storage::participants;
 use crate::storage::users::{self, ListingFilter, ListingRow};
@@ -75,14 +75,14 @@ fn row(r: ListingRow) -> Vec<Value> {
         json!(r.email),
         json!(r.status),
         json!(r.role),
-        json!(if r.locked { "Yes" } else { "No" }),
+        json!(r.locked),
         json!(otp),
         json!(r.participant_id),
         json!(r.enable_from),
         json!(r.disable_after),
         json!(r.channel),
-        json!(profile::format_cents(r.limit_cents)),
-        json!(r.groups),
+        json!(Cents(r.limit_cents).plain()),
+        json!(r.groups.split_whitespace().collect::<Vec<_>>()),
         json!(r.created_at),
         json!(r.last_login_at),
     ]
@@ -98,7 +98,7 @@ pub fn run(ctx: &mut Ctx, a: ListingArgs) -> anyhow::Result<()> {
     let printer = ctx.out.clone();
     let (out, footer) = signed_in(ctx, READERS, Mode::Read, |w, me| {
         let scope = views::scope(w, me, a.participant.as_deref(), a.house, a.all, "lists")?;
-        let mut out = printer.rows("users", COLUMNS)?.table_columns(&COLUMNS[..TABLE_COLUMNS]);
+        let mut out = printer.rows("users", COLUMNS)?.table_columns(&COLUMNS[..TABLE_COLUMNS]).profile_labels();
         let footer = match &scope {
             Some(p) => {
                 let c = participants::counts(&w.tx, &p.key)?;
@@ -109,7 +109,16 @@ pub fn run(ctx: &mut Ctx, a: ListingArgs) -> anyhow::Result<()> {
                 QuotaFooter { max_users: max, total_users: c.total, delegated_administrators: c.das }
             }
         };
-        let filter = ListingFilter { participant: scope.as_ref().map(|p| &p.key), roles, status };
+        let filter = ListingFilter {
+            participant: scope.as_ref().map(|p| &p.key),
+            roles,
+            status,
+            search: a.search.as_deref().map(str::trim).filter(|s| !s.is_empty()),
+            name: None,
+            locked: a.locked,
+            otp: a.otp.as_deref(),
+            inactive_since: a.inactive_days.map(|d| w.now - chrono::Duration::days(d.into())),
+        };
         users::for_each_listing_row(&w.tx, &filter, |r| Ok(out.push(row(r))?))?;
         Ok((out, footer))
     })?;

@@ -56,7 +56,10 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
                 }
                 Command::User(UserCommand::Delete { id, inline }) => user::delete::delete(ctx, id, inline),
                 Command::User(UserCommand::Unlock { id, inline }) => user::delete::unlock(ctx, id, inline),
-                Command::User(UserCommand::Enquire { id }) => user::enquire::run(ctx, id),
+                Command::User(UserCommand::Enquire { id: Some(id), .. }) => user::enquire::run(ctx, id),
+                Command::User(UserCommand::Enquire { id: None, name, participant, all, house }) => {
+                    user::enquire::list(ctx, name.as_deref().unwrap_or_default(), participant.as_deref(), house, all)
+                }
                 Command::User(UserCommand::ImportEmails { file, dry_run, inline }) => {
                     user::import::emails(ctx, &file, dry_run, inline)
                 }
@@ -69,7 +72,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
                 Command::Request(RequestCommand::List { status, participant, house }) => {
                     request::list::run(ctx, status, participant, house)
                 }
-                Command::Request(RequestCommand::Show { id }) => request::show::run(ctx, id),
+                Command::Request(RequestCommand::Show { id, page }) => request::show::run(ctx, id, page),
                 Command::Request(RequestCommand::Approve { ids, otp, password_stdin, smartcard, yes }) => {
                     request::approve::run(ctx, &ids, otp, password_stdin, smartcard, yes)
                 }

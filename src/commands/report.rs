@@ -6,7 +6,7 @@ use crate::commands::{signed_in, READERS};
 use crate::context::{Ctx, Mode};
 use crate::domain::maker_checker as mc;
 use crate::domain::password_policy;
-use crate::domain::profile;
+use crate::domain::profile::{self, Cents};
 use crate::domain::role::Role;
 use crate::error::{invalid, usage};
 use crate::ops::views;
@@ -182,7 +182,7 @@ fn report(
                                 json!(r.user_id),
                                 json!(r.role),
                                 json!(set),
-                                json!(ts(exp)),
+                                json!(crate::output::time(exp)),
                                 json!(exp <= now),
                             ])?;
                         }
@@ -194,24 +194,21 @@ fn report(
         }
         ReportKind::Dormant => {
             let days = a.days.unwrap_or(90);
-            let cutoff = ts(now - Duration::days(days));
+            let cutoff = now - Duration::days(days);
             let cols = ["participant_id", "user_id", "role", "status", "created_at", "last_login_at"];
             let mut out = out.rows("dormant", &cols)?;
             users::for_each_listing_row(
                 tx,
-                &users::ListingFilter { participant: scope_key, ..Default::default() },
+                &users::ListingFilter { participant: scope_key, inactive_since: Some(cutoff), ..Default::default() },
                 |r| {
-                    let last = r.last_login_at.clone().unwrap_or_else(|| r.created_at.clone());
-                    if last <= cutoff {
-                        out.push(vec![
-                            json!(r.participant_id),
-                            json!(r.user_id),
-                            json!(r.role),
-                            json!(r.status),
-                            json!(r.created_at),
-                            json!(r.last_login_at),
-                        ])?;
-                    }
+                    out.push(vec![
+                        json!(r.participant_id),
+                        json!(r.user_id),
+                        json!(r.role),
+                        json!(r.status),
+                        json!(r.created_at),
+                        json!(r.last_login_at),
+                    ])?;
                     Ok(())
                 },
             )?;
@@ -242,7 +239,7 @@ fn report(
             audit::for_each(tx, &selection, |r| {
                 out.push(vec![
                     json!(r.seq),
-                    json!(r.at),
+                    json!(crate::output::time_text(&r.at)),
                     json!(r.actor),
                     json!(r.action),
                     json!(r.subject),
@@ -263,12 +260,12 @@ fn report(
                     json!(f.reference),
                     json!(f.participant_id),
                     json!(f.accounts),
-                    json!(profile::format_cents(f.fee_cents)),
-                    json!(f.processed_at),
+                    json!(Cents(f.fee_cents).plain()),
+                    json!(crate::output::time_text(&f.processed_at)),
                 ])?;
             }
-            let footer = format!("TOTAL FEES (HKD): {}\n", profile::format_cents(total));
-            out.finish(&[("total_fee_hkd", json!(profile::format_cents(total)))], Some(&footer))?;
+            let footer = format!("TOTAL FEES (HKD): {}\n", Cents(total).display());
+            out.finish(&[("total_fee_hkd", json!(Cents(total).plain()))], Some(&footer))?;
         }
     }
     Ok(())

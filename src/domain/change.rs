@@ -224,15 +224,22 @@ impl Change {
         }
     }
 
+    /// The change as scripts read it (`request show`): the stored payload with the public field
+    /// names and forms of Enquire and the listing — `transaction_limit_hkd` as `"5000.00"`,
+    /// `access_channel`, `user_groups` — never the stored `limit_cents`.
+    pub fn public(&self) -> Value {
+        public_names(serde_json::to_value(self).unwrap_or_default())
+    }
+
     /// A one-line summary for listings.
     pub fn summary(&self) -> String {
         let id = |o: &Option<UserId>| o.as_ref().map(UserId::to_string).unwrap_or_else(|| "(generated)".into());
         match self {
             Change::CreateUser { profile } => format!("create {}", id(&profile.user_id)),
             Change::ChangeUser { user_id, changes } => {
-                let fields: Vec<String> = serde_json::to_value(changes)
-                    .ok()
-                    .and_then(|v| v.as_object().map(|m| m.keys().cloned().collect()))
+                let fields: Vec<String> = public_names(serde_json::to_value(changes).unwrap_or_default())
+                    .as_object()
+                    .map(|m| m.keys().cloned().collect())
                     .unwrap_or_default();
                 format!("change {user_id}: {}", fields.join(", "))
             }
@@ -315,6 +322,24 @@ pub fn diff(before: &UserProfile, after: &UserProfile) -> Value {
         }
     }
     Value::Object(m)
+}
+
+/// Stored field names to public ones, at any depth (see [`Change::public`]).
+fn public_names(v: Value) -> Value {
+    match v {
+        Value::Object(m) => Value::Object(
+            m.into_iter()
+                .map(|(k, v)| match k.as_str() {
+                    "limit_cents" => ("transaction_limit_hkd".to_string(), json!(v.as_i64().map(|c| Cents(c).plain()))),
+                    "channel" => ("access_channel".to_string(), v),
+                    "groups" => ("user_groups".to_string(), v),
+                    _ => (k, public_names(v)),
+                })
+                .collect(),
+        ),
+        Value::Array(a) => Value::Array(a.into_iter().map(public_names).collect()),
+        other => other,
+    }
 }
 
 #[cfg(test)]

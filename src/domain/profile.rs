@@ -248,6 +248,32 @@ pub fn email_warnings(email: &str, domains: &[String]) -> Vec<String> {
     out
 }
 
+/// Addresses a change would share between users (seed 3.1 allows a shared address, but each
+/// OTP then reaches everyone who reads it, and the readiness report lists them): for each
+/// `(user ID, address)` the change registers, the other users who would have it too, given
+/// the addresses registered now (`existing`; a subject's current address is replaced).
+pub fn shared_address_warnings(changes: &[(String, String)], existing: &[(String, String)]) -> Vec<String> {
+    use std::collections::{BTreeSet, HashMap, HashSet};
+    let subjects: HashSet<&str> = changes.iter().map(|(id, _)| id.as_str()).collect();
+    let mut holders: HashMap<String, BTreeSet<&str>> = HashMap::new();
+    for (id, email) in existing.iter().filter(|(id, _)| !subjects.contains(id.as_str())).chain(changes) {
+        holders.entry(email.to_lowercase()).or_default().insert(id.as_str());
+    }
+    changes
+        .iter()
+        .filter_map(|(id, email)| {
+            let others: Vec<&str> =
+                holders.get(&email.to_lowercase())?.iter().copied().filter(|o| *o != id.as_str()).collect();
+            (!others.is_empty()).then(|| {
+                format!(
+                    "{email} of {id} is shared with {}: every OTP sent there reaches all of them (seed 3.1 allows it; the readiness report lists shared addresses)",
+                    others.join(", ")
+                )
+            })
+        })
+        .collect()
+}
+
 // ----------------------------------------------------------------------------------------------
 // Transaction limit
 

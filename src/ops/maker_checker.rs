@@ -18,12 +18,12 @@
 use crate::context::Work;
 use crate::domain::account::{Account, UserProfile};
 use crate::domain::change::{self, Change, RequestStatus};
-use crate::domain::credentials::Factor;
+use crate::domain::credentials::{Credential, Factor};
 use crate::domain::gate::{Act, Method};
 use crate::domain::maker_checker::{self as mc, DaCounts, Party};
 use crate::domain::role::Role;
 use crate::domain::user_id::{self, ParticipantKey, UserId};
-use crate::error::{auth, conflict, invalid, not_permitted, DmsError};
+use crate::error::{auth, conflict, invalid, not_permitted, DmsError, Faults};
 use crate::mail;
 use crate::ops::credentials;
 use crate::ops::session::Actor;
@@ -68,18 +68,75 @@ pub struct Submitted {
     pub change: Change,
     /// What the maker should know about the addresses it registers (never a refusal).
     pub warnings: Vec<String>,
+    /// What the request does to each subject, for the screens.
+    pub shown: Vec<Shown>,
+    pub participant: Participant,
 }
 
-/// The seed's advice on every address a change registers (seed 3.1).
-fn warnings(p: &Participant, change: &Change) -> Vec<String> {
-    let emails: Vec<&str> = match change {
-        Change::CreateUser { profile } => vec![profile.email.as_str()],
-        Change::ImportUsers { profiles } => profiles.iter().map(|p| p.email.as_str()).collect(),
-        Change::ChangeUser { changes, .. } => changes.email.iter().map(String::as_str).collect(),
-        Change::ImportEmails { rows } => rows.iter().map(|r| r.email.as_str()).collect(),
+/// What a request does to one subject, as the screens show it: the profile before and after
+/// (a create has no before, a delete no after).
+#[derive(Debug, Clone)]
+pub struct Shown {
+    pub before: Option<UserProfile>,
+    pub after: Option<UserProfile>,
+    /// Unlock/Reset OTP Device Registration.
+    pub reset: bool,
+    /// For Delete and Unlock/Reset, which show the profile by its state (seed 4.3: Locked and
+    /// OTP Enabled once 2FA is initialised, the smartcard fields until then).
+    pub state: Option<ShownState>,
+}
+
+/// The sign-in state a Delete or Unlock/Reset screen shows.
+#[derive(Debug, Clone)]
+pub struct ShownState {
+    pub cred: Credential,
+    /// Smartcards are decommissioned (their fields show only on the PG channel).
+    pub decommissioned: bool,
+}
+
+/// What the planned writes do, as the screens show it: read before anything is written.
+fn shown_of(w: &mut Work<'_>, writes: &[Write]) -> anyhow::Result<Vec<Shown>> {
+    let today = signin::hkt(w.now).date_naive();
+    let mut out = Vec::with_capacity(writes.len());
+    for write in writes {
+        out.push(match write {
+            Write::Create(p) => Shown { before: None, after: Some(p.clone()), reset: false, state: None },
+            Write::Update { before, after, .. } => {
+                Shown { before: Some((**before).clone()), after: Some((**after).clone()), reset: false, state: None }
+            }
+            Write::Delete(p) | Write::Reset(p) => {
+                let reset = matches!(write, Write::Reset(_));
+                let decommissioned = w.policy()?.timeline.decommissioned(today);
+                let state = users::account(&w.tx, &p.user_id)?.map(|a| ShownState { cred: a.cred, decommissioned });
+                Shown { before: Some(p.clone()), after: reset.then(|| p.clone()), reset, state }
+            }
+        });
+    }
+    Ok(out)
+}
+
+/// The seed's advice on every address a change registers (seed 3.1): group addresses,
+/// addresses off the participant's domains, and addresses shared with another user. Read
+/// before the change is applied.
+fn warnings(w: &Work<'_>, p: &Participant, change: &Change) -> anyhow::Result<Vec<String>> {
+    let id = |u: &Option<UserId>| u.as_ref().map(UserId::to_string).unwrap_or_default();
+    let emails: Vec<(String, String)> = match change {
+        Change::CreateUser { profile } => vec![(id(&profile.user_id), profile.email.clone())],
+        Change::ImportUsers { profiles } => profiles.iter().map(|p| (id(&p.user_id), p.email.clone())).collect(),
+        Change::ChangeUser { user_id, changes } => {
+            changes.email.iter().map(|e| (user_id.to_string(), e.clone())).collect()
+        }
+        Change::ImportEmails { rows } => rows.iter().map(|r| (r.user_id.to_string(), r.email.clone())).collect(),
         _ => Vec::new(),
     };
-    emails.into_iter().flat_map(|e| crate::domain::profile::email_warnings(e, &p.domains)).collect()
+    if emails.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut out: Vec<String> =
+        emails.iter().flat_map(|(_, e)| crate::domain::profile::email_warnings(e, &p.domains)).collect();
+    let existing = users::emails_of_participant(&w.tx, &p.key)?;
+    out.extend(crate::domain::profile::shared_address_warnings(&emails, &existing));
+    Ok(out)
 }
 
 /// One pending request of a batch.
@@ -172,9 +229,10 @@ fn generate_ids(w: &Work<'_>, p: &Participant, change: &mut Change) -> anyhow::R
 pub fn check(w: &mut Work<'_>, maker: &Actor, mut change: Change) -> anyhow::Result<DryRun> {
     let p = maker_participant(w, &maker.account)?;
     generate_ids(w, &p, &mut change)?;
-    plan(w, &p, &change, None)?;
+    let planned = plan(w, &p, &change, None)?;
+    let shown = shown_of(w, &planned.writes)?;
     let quota = participants::counts(&w.tx, &p.key)?;
-    Ok(DryRun { warnings: warnings(&p, &change), change, participant: p, quota })
+    Ok(DryRun { warnings: warnings(w, &p, &change)?, change, participant: p, quota, shown })
 }
 
 /// What a dry run found: the change with its IDs, and where the participant's quota stands.
@@ -183,6 +241,8 @@ pub struct DryRun {
     pub participant: Participant,
     pub quota: participants::Counts,
     pub warnings: Vec<String>,
+    /// What submitting and approving it would do to each subject.
+    pub shown: Vec<Shown>,
 }
 
 /// Submit a request as the signed-in maker; with `inline`, authorise and apply it at once.
@@ -195,7 +255,10 @@ pub fn submit(
     expire_due(w)?;
     let p = maker_participant(w, &maker.account)?;
     generate_ids(w, &p, &mut change)?;
-    let subjects = plan(w, &p, &change, None)?.subjects;
+    let planned = plan(w, &p, &change, None)?;
+    let shown = shown_of(w, &planned.writes)?;
+    let warnings = warnings(w, &p, &change)?;
+    let subjects = planned.subjects;
     let p_for_warnings = p.clone();
     let mut checker = match inline {
         Some(code) => {
@@ -246,8 +309,7 @@ pub fn submit(
             RequestStatus::Pending
         }
     };
-    let warnings = warnings(&p_for_warnings, &change);
-    Ok(Submitted { request_id: id, status, change, warnings })
+    Ok(Submitted { request_id: id, status, change, warnings, shown, participant: p_for_warnings })
 }
 
 /// `request approve N [N...]`: one authorisation for the batch, by the signed-in checker.
@@ -402,11 +464,31 @@ fn pending(r: &RequestRow) -> anyhow::Result<()> {
 }
 
 /// A request as a reader sees it, for `request show`.
-pub fn view(w: &Work<'_>, who: &Account, id: i64) -> anyhow::Result<(RequestRow, Change, Vec<Subject>)> {
+pub fn view(w: &mut Work<'_>, who: &Account, id: i64) -> anyhow::Result<View> {
     let r = visible(w, who, id)?;
     let change = r.change()?;
     let subjects = requests::subjects(&w.tx, id)?;
-    Ok((r, change, subjects))
+    // What it would do now, if it is still pending and can still be applied; otherwise why not.
+    let p = participant(w, &r.participant)?;
+    let shown = match r.status {
+        RequestStatus::Pending => match plan(w, &p, &change, Some(&subjects)) {
+            Ok(planned) => Ok(shown_of(w, &planned.writes)?),
+            Err(e) => Err(crate::error::classify(&e).1),
+        },
+        s => Err(format!("request {id} is {s}")),
+    };
+    Ok(View { row: r, change, subjects, shown, participant: p })
+}
+
+/// A request as a reader sees it.
+pub struct View {
+    pub row: RequestRow,
+    pub change: Change,
+    pub subjects: Vec<Subject>,
+    /// What approving it now would do to each subject, or why it cannot be applied now (a
+    /// stale or decided request).
+    pub shown: Result<Vec<Shown>, String>,
+    pub participant: Participant,
 }
 
 /// The current profile of a subject (for showing a change beside what it replaces).
@@ -511,10 +593,13 @@ fn plan(w: &mut Work<'_>, p: &Participant, change: &Change, recorded: Option<&[S
     }
     match change {
         Change::CreateUser { profile } => planner.create(profile)?,
+        // Every row of a bulk request is checked, and all of its faults reported at once.
         Change::ImportUsers { profiles } => {
+            let mut faults = Faults::default();
             for np in profiles {
-                planner.create(np)?;
+                faults.check(planner.create(np))?;
             }
+            faults.finish("the file's rows")?;
         }
         Change::ChangeUser { user_id, changes } => {
             let before = planner.existing(user_id)?;
@@ -549,14 +634,18 @@ fn plan(w: &mut Work<'_>, p: &Participant, change: &Change, recorded: Option<&[S
             planner.update(before, after, "da.groups.assigned")?;
         }
         Change::ImportEmails { rows } => {
+            let mut faults = Faults::default();
             for r in rows {
-                let before = planner.existing(&r.user_id)?;
-                if before.role.is_da() {
-                    return Err(da3_identity(&r.user_id).into());
-                }
-                let after = UserProfile { email: Some(r.email.clone()), ..before.clone() };
-                planner.update(before, after, "user.changed")?;
+                faults.check((|| {
+                    let before = planner.existing(&r.user_id)?;
+                    if before.role.is_da() {
+                        return Err(da3_identity(&r.user_id).into());
+                    }
+                    let after = UserProfile { email: Some(r.email.clone()), ..before.clone() };
+                    planner.update(before, after, "user.changed")
+                })())?;
             }
+            faults.finish("the file's rows")?;
         }
     }
     let Planner { w, das_leaving, plan, .. } = planner;

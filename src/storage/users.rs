@@ -315,6 +315,15 @@ pub fn ids_of_participant(c: &Connection, p: &ParticipantKey) -> anyhow::Result<
     Ok(out)
 }
 
+/// Every registered address of a participant's users, with whose it is.
+pub fn emails_of_participant(c: &Connection, p: &ParticipantKey) -> anyhow::Result<Vec<(String, String)>> {
+    let mut stmt = c.prepare_cached(
+        "SELECT user_id, email FROM users WHERE participant_id = ?1 AND house = ?2 AND email IS NOT NULL",
+    )?;
+    let rows = stmt.query_map(params![p.id(), p.house.as_str()], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
 /// DA makers and checkers of a participant that can act on `today` (a Hong Kong date):
 /// enabled and within their Enable From / Disable After dates.
 pub fn da_counts(c: &Connection, p: &ParticipantKey, today: chrono::NaiveDate) -> anyhow::Result<DaCounts> {
@@ -380,9 +389,39 @@ pub struct ListingFilter<'a> {
     /// Roles to include (empty: all).
     pub roles: &'a [&'a str],
     pub status: Option<&'a str>,
+    /// Text found, ignoring case, in the user ID, the names or the e-mail address.
+    pub search: Option<&'a str>,
+    /// Text found, ignoring case, in the user name (surname or other names): the seed's
+    /// Enquire → List.
+    pub name: Option<&'a str>,
+    /// Only locked accounts.
+    pub locked: bool,
+    /// Only accounts whose confirmed OTP channel is this (`app`, `email`), or `none`: not yet
+    /// initialised.
+    pub otp: Option<&'a str>,
+    /// Only accounts without a sign-in since this time (never signed in: created before it).
+    pub inactive_since: Option<DateTime<Utc>>,
 }
 
-/// Stream the listing in user-ID order without holding it in memory.
+impl ListingFilter<'_> {
+    /// The text filters, which SQLite's ASCII-only `lower()` cannot judge for names such as
+    /// `ÉLODIE`: Unicode lower case on both sides.
+    fn text_matches(&self, r: &ListingRow) -> bool {
+        let has = |hay: &str, needle: &str| hay.to_lowercase().contains(&needle.to_lowercase());
+        let name = |q: &str| {
+            has(&r.surname, q) || has(&r.other_names, q) || has(&format!("{} {}", r.surname, r.other_names), q)
+        };
+        self.search.is_none_or(|q| has(&r.user_id, q) || name(q) || r.email.as_deref().is_some_and(|e| has(e, q)))
+            && self.name.is_none_or(name)
+    }
+}
+
+/// Times as the listing shows them, converted by SQLite as it reads them (100,000 rows stay
+/// cheap): Hong Kong time with its offset, as `output::time` writes it.
+const HK: &str = "strftime('%Y-%m-%dT%H:%M:%S+08:00',";
+
+/// Stream the listing in user-ID order without holding it in memory. Its times are in Hong
+/// Kong time with their offset (`2026-11-23T10:00:00+08:00`).
 pub fn for_each_listing_row(
     c: &Connection,
     f: &ListingFilter<'_>,
@@ -400,17 +439,28 @@ pub fn for_each_listing_row(
     let mut stmt = c.prepare_cached(&format!(
         "SELECT u.user_id, u.participant_id, u.house, u.surname, u.other_names, u.email, u.status, u.role, \
                 c.locked_at IS NOT NULL, c.otp_channel, c.otp_confirmed, u.enable_from, u.disable_after, u.channel, \
-                u.limit_cents, u.groups, u.srn, u.cert_expiry, u.created_at, c.last_login_at, c.password_set_at, c.locked_at \
+                u.limit_cents, u.groups, u.srn, u.cert_expiry, {HK} u.created_at, '+8 hours'), {HK} c.last_login_at, '+8 hours'), \
+                {HK} c.password_set_at, '+8 hours'), {HK} c.locked_at, '+8 hours') \
          FROM users u JOIN credentials c USING (user_id) \
          WHERE {scope} \
            AND (?2 = '' OR instr(',' || ?2 || ',', ',' || u.role || ',') > 0) \
            AND (?3 IS NULL OR u.status = ?3) \
+           AND (?5 = 0 OR c.locked_at IS NOT NULL) \
+           AND (?6 IS NULL OR (?6 = 'none' AND NOT c.otp_confirmed) OR (c.otp_confirmed AND c.otp_channel = ?6)) \
+           AND (?7 IS NULL OR coalesce(c.last_login_at, u.created_at) <= ?7) \
          ORDER BY u.participant_id, u.house, u.user_id"
     ))?;
-    let mut rows =
-        stmt.query(params![f.participant.map(|p| p.id()), roles, f.status, f.participant.map(|p| p.house.as_str())])?;
+    let mut rows = stmt.query(params![
+        f.participant.map(|p| p.id()),
+        roles,
+        f.status,
+        f.participant.map(|p| p.house.as_str()),
+        f.locked,
+        f.otp,
+        f.inactive_since.map(ts),
+    ])?;
     while let Some(r) = rows.next()? {
-        each(ListingRow {
+        let row = ListingRow {
             user_id: r.get(0)?,
             participant_id: r.get(1)?,
             house: r.get(2)?,
@@ -433,7 +483,10 @@ pub fn for_each_listing_row(
             last_login_at: r.get(19)?,
             password_set_at: r.get(20)?,
             locked_at: r.get(21)?,
-        })?;
+        };
+        if f.text_matches(&row) {
+            each(row)?;
+        }
     }
     Ok(())
 }

@@ -292,7 +292,7 @@ fn da4_raises_the_maximum_and_records_the_fee() {
     let v = w.op(&["hkex", "da4", "--participant", "B01234", "--accounts", "3"]).ok().json();
     assert_eq!(v["reference"], "DA4_00000001");
     assert_eq!(v["max_users"], 73);
-    assert_eq!(v["fee_hkd"], 750);
+    assert_eq!(v["fee_hkd"], "750.00");
     assert_eq!(v["status"], "Completed");
     assert_eq!(w.op(&["hkex", "participant", "show", "B01234"]).ok().json()["max_users"], 73);
     assert_eq!(w.listing("B01234").1["max_users"], 73);
@@ -302,8 +302,8 @@ fn da4_raises_the_maximum_and_records_the_fee() {
 
     let v = w.op(&["hkex", "da4", "--participant", "B01234", "--accounts", "2"]).ok().json();
     assert_eq!(
-        (v["reference"].as_str(), v["max_users"].as_i64(), v["fee_hkd"].as_i64()),
-        (Some("DA4_00000002"), Some(75), Some(500))
+        (v["reference"].as_str(), v["max_users"].as_i64(), v["fee_hkd"].as_str()),
+        (Some("DA4_00000002"), Some(75), Some("500.00"))
     );
 
     let fees = w.op(&["report", "da4-fees"]).ok().json();
@@ -311,7 +311,7 @@ fn da4_raises_the_maximum_and_records_the_fee() {
     assert_eq!(rows.len(), 2);
     assert_eq!(rows[0]["reference"], "DA4_00000001");
     assert_eq!(rows[0]["accounts"], 3);
-    assert_eq!(fees["total_fee_hkd"], "1,250.00");
+    assert_eq!(fees["total_fee_hkd"], "1250.00");
     let csv = w.raw_as(OPERATOR, &["--format", "csv", "report", "da4-fees"]).ok();
     assert_eq!(csv.stdout.lines().next(), Some("reference,participant_id,accounts,fee_hkd,processed_at"));
     assert_eq!(csv.stdout.lines().count(), 3, "header and two rows, no footer:\n{}", csv.stdout);
@@ -331,7 +331,7 @@ fn da4_raises_the_maximum_and_records_the_fee() {
         .refused(Exit::Invalid, &["no participant B09999"]);
     assert_eq!(w.state_and_credentials(), before);
     let total = w.op(&["report", "da4-fees", "--participant", "B01234"]).ok().json()["total_fee_hkd"].clone();
-    assert_eq!(total, "306,500.00");
+    assert_eq!(total, "306500.00");
 }
 
 #[test]
@@ -357,7 +357,7 @@ fn da4_fees_report_periods_are_hong_kong_days() {
     assert_eq!(refs(&["--from", "2026-11-24"]), vec!["DA4_00000002"]);
     assert_eq!(refs(&["--from", "2026-11-23", "--to", "2026-11-24"]).len(), 2);
     let v = w.op(&["report", "da4-fees", "--from", "2026-11-24"]).ok().json();
-    assert_eq!(v["total_fee_hkd"], "1,000.00");
+    assert_eq!(v["total_fee_hkd"], "1000.00");
 }
 
 // ---------------------------------------------------------------------------------------
@@ -582,10 +582,10 @@ fn smartcard_sign_in_works_until_decommissioning() {
     w.smartcard("C00001X1", PIN).ok();
     let e = w.enquire("C00001X1", "C0000101");
     assert_eq!(e["srn"], "0101101200012AB4");
-    assert_eq!(e["certificate_expiry_date"], "2029-06-29 12:00:00");
+    assert_eq!(e["certificate_expiry"], "2029-06-29T12:00:00+08:00");
     assert!(e.get("locked").is_none() && e.get("otp_enabled").is_none(), "{e}");
     let e = w.enquire(OPERATOR, "C00001X1");
-    assert_eq!(e["certificate_expiry_date"], "2030-12-31 23:59:59");
+    assert_eq!(e["certificate_expiry"], "2030-12-31T23:59:59+08:00");
     // A DA of another participant may not look.
     w.first_time_app("B01234X1");
     w.as_user("B01234X1", &["user", "enquire", "C0000101"]).expect(Exit::NotPermitted);
@@ -638,7 +638,7 @@ fn after_decommissioning_only_the_pg_channel_keeps_smartcards() {
     let e = w.enquire(OPERATOR, "C0000102");
     assert_eq!(e["access_channel"], "PG");
     assert_eq!(e["srn"], "0101101200012AB5", "{e}");
-    assert_eq!(e["certificate_expiry_date"], "2029-06-30 23:59:59", "{e}");
+    assert_eq!(e["certificate_expiry"], "2029-06-30T23:59:59+08:00", "{e}");
 }
 
 #[test]
@@ -673,8 +673,8 @@ fn enquire_shows_locked_and_otp_enabled_once_2fa_is_initialised() {
     let w = smartcard_exchange();
     w.first_time_app("C0000101");
     let e = w.enquire(OPERATOR, "C0000101");
-    assert_eq!((e["locked"].as_str(), e["otp_enabled"].as_str()), (Some("No"), Some("Yes")), "{e}");
-    assert!(e.get("srn").is_none() && e.get("certificate_expiry_date").is_none(), "{e}");
+    assert_eq!((e["locked"].as_bool(), e["otp_enabled"].as_bool()), (Some(false), Some(true)), "{e}");
+    assert!(e.get("srn").is_none() && e.get("certificate_expiry").is_none(), "{e}");
     // Until decommissioning the smartcard stays in reserve.
     w.smartcard("C0000101", PIN).ok();
     // An uninitialised neighbour still shows its smartcard fields.
@@ -682,7 +682,7 @@ fn enquire_shows_locked_and_otp_enabled_once_2fa_is_initialised() {
     // Locked shows once it is.
     w.advance(secs(60));
     w.wrong_passwords("C0000101", 5);
-    assert_eq!(w.enquire(OPERATOR, "C0000101")["locked"], "Yes");
+    assert_eq!(w.enquire(OPERATOR, "C0000101")["locked"], true);
 }
 
 // ---------------------------------------------------------------------------------------

@@ -28,7 +28,7 @@ fn a_da_disabled_by_the_exchange_stays_disabled_in_dms() {
     w.da3_add(PARTICIPANT, "checker", "NG", "w.ng@abc.com.hk").ok();
     w.op(&["hkex", "da3", "disable", "B01234X4"]).ok();
     w.as_user(MAKER, &["user", "change", "B01234X4", "--status", "enabled"]).refused(Exit::NotPermitted, &["DA3"]);
-    assert_eq!(w.enquire(MAKER, "B01234X4")["user_status"], "DISABLED");
+    assert_eq!(w.enquire(MAKER, "B01234X4")["status"], "DISABLED");
     // Its other fields are DMS's to maintain.
     let id = w.submit(MAKER, &["user", "change", "B01234X4", "--surname", "NG-WONG"]);
     w.approve(CHECKER, &[id]).ok();

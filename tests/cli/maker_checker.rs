@@ -58,7 +58,7 @@ fn queued_create_is_listed_pending_then_approved_and_enquire_shows_the_state_fie
     assert_eq!(rows[0]["kind"], "create-user");
     let shown = w.request_show(CHECKER, id);
     assert_eq!(shown["subjects"], json!(["B0123404"]));
-    assert_eq!(shown["change"]["profile"]["limit_cents"], 100050);
+    assert_eq!(shown["change"]["profile"]["transaction_limit_hkd"], "1000.50");
 
     let a = w.approve(CHECKER, &[id]).ok();
     assert_eq!(a.json(), json!({ "request_id": id, "status": "APPROVED" }));
@@ -82,31 +82,31 @@ fn queued_create_is_listed_pending_then_approved_and_enquire_shows_the_state_fie
             "organisation",
             "other_names",
             "role",
+            "status",
             "surname",
             "transaction_limit_hkd",
             "user_groups",
             "user_id",
-            "user_status",
         ],
         "{e:#}"
     );
     assert_eq!(e["organisation"], "B01234 ABC SECURITIES");
     assert_eq!(e["internal_external"], "EXTERNAL");
-    assert_eq!(e["user_status"], "ENABLED");
+    assert_eq!(e["status"], "ENABLED");
     assert_eq!(e["surname"], "Chan");
     assert_eq!(e["other_names"], "Siu Ming");
     assert_eq!(e["email"], "sm.chan@abc.com.hk");
     assert_eq!(e["enable_from"], Value::Null);
     assert_eq!(e["clearing_house_options"], "Cash");
     assert_eq!(e["access_channel"], "CST");
-    assert_eq!(e["transaction_limit_hkd"], "1,000.50");
+    assert_eq!(e["transaction_limit_hkd"], "1000.50");
     assert_eq!(e["user_groups"], json!(["11", "A"]));
     assert!(e["disable_after"].as_str().is_some_and(|d| !d.is_empty()), "{e:#}");
 
     // Once 2FA is initialised (the maker's own profile), Locked and OTP Enabled appear.
     let x1 = w.enquire(MAKER, MAKER);
-    assert_eq!(x1["locked"], "No");
-    assert_eq!(x1["otp_enabled"], "Yes");
+    assert_eq!(x1["locked"], false);
+    assert_eq!(x1["otp_enabled"], true);
     assert_eq!(x1["otp_channel"], "app");
     w.assert_audit_ok();
 }
@@ -138,11 +138,11 @@ fn a_wrong_authorisation_code_creates_nothing_and_counts_against_the_checker() {
         assert_eq!(w.state(), before, "attempt {attempt} changed something");
         w.advance(mins(1));
     }
-    assert_eq!(w.enquire(MAKER, CHECKER)["locked"], "No");
+    assert_eq!(w.enquire(MAKER, CHECKER)["locked"], false);
     // The lock message says who unlocks a DA.
     w.inline(MAKER, &create_0404(), CHECKER, WRONG_PASSWORD).refused(Exit::Locked, &["locked", "DA3"]);
     assert_eq!(w.state(), before);
-    assert_eq!(w.enquire(MAKER, CHECKER)["locked"], "Yes");
+    assert_eq!(w.enquire(MAKER, CHECKER)["locked"], true);
     assert!(!user_exists(&w, "B0123404"));
     assert!(w.request_list(MAKER, None).is_empty());
 
@@ -221,7 +221,7 @@ fn the_checker_must_not_be_the_subject() {
     assert_eq!(w.state(), queued);
 
     w.approve(CHECKER2, &[id]).ok();
-    assert_eq!(w.enquire(MAKER, CHECKER)["transaction_limit_hkd"], "1,000.00");
+    assert_eq!(w.enquire(MAKER, CHECKER)["transaction_limit_hkd"], "1000.00");
     assert_eq!(w.request_show(MAKER, id)["checker"], CHECKER2);
 }
 
@@ -310,7 +310,7 @@ fn the_participant_keeps_one_maker_and_two_checkers() {
     let first = w.submit(MAKER, &disable_x3);
     let second = w.submit(MAKER, &["user", "change", "B01234X4", "--disable-after", "2026-11-22"]);
     w.approve(CHECKER, &[first]).ok();
-    assert_eq!(w.enquire(MAKER, CHECKER2)["disable_after"], "22-Nov-26");
+    assert_eq!(w.enquire(MAKER, CHECKER2)["disable_after"], "2026-11-22");
     let queued = w.state();
     w.approve(CHECKER, &[second]).refused(Exit::NotPermitted, &["at least one DA maker and two DA checkers"]);
     assert_eq!(w.state(), queued);
@@ -504,12 +504,12 @@ fn unlock_reset_makes_the_next_logon_a_first_time_logon() {
         assert_eq!(r.exit(), if attempt < 5 { Exit::Auth } else { Exit::Locked }, "attempt {attempt}:\n{r}");
     }
     let e = w.enquire(MAKER, USER2);
-    assert_eq!(e["locked"], "Yes", "{e:#}");
+    assert_eq!(e["locked"], true, "{e:#}");
     // The lock message says who unlocks.
     w.login_with(USER2, PASSWORD, "123456").refused(Exit::Locked, &["Delegated Administrator"]);
 
     let id = w.submit(MAKER, &["user", "unlock", USER2]);
-    assert_eq!(w.enquire(MAKER, USER2)["locked"], "Yes", "queued: nothing yet");
+    assert_eq!(w.enquire(MAKER, USER2)["locked"], true, "queued: nothing yet");
     w.approve(CHECKER, &[id]).ok();
     let e = w.enquire(MAKER, USER2);
     assert!(e.get("locked").is_none() && e.get("otp_enabled").is_none(), "2FA is no longer initialised: {e:#}");
@@ -522,7 +522,7 @@ fn unlock_reset_makes_the_next_logon_a_first_time_logon() {
     w.advance(mins(5));
     w.login_with(USER2, PASSWORD, "123456").refused(Exit::Auth, &["first-time logon"]);
     w.first_time_app(USER2);
-    assert_eq!(w.enquire(MAKER, USER2)["locked"], "No");
+    assert_eq!(w.enquire(MAKER, USER2)["locked"], false);
     w.assert_audit_ok();
 }
 
@@ -647,7 +647,7 @@ fn bulk_creation_generates_empty_ids_and_an_over_quota_file_is_refused_whole() {
     assert_eq!(subjects, json!(["B0123404", "B0123405", "B0123406"]), "generated IDs skip the file's own");
     w.approve(CHECKER, &[id]).ok();
     assert_eq!(w.enquire(MAKER, "B0123404")["surname"], "Chan");
-    assert_eq!(w.enquire(MAKER, "B0123406")["transaction_limit_hkd"], "2,500.75");
+    assert_eq!(w.enquire(MAKER, "B0123406")["transaction_limit_hkd"], "2500.75");
     assert_eq!(w.enquire(MAKER, "B0123406")["user_groups"], json!(["A", "C"]));
 
     // 9 users now; a file of 3 more against a maximum of 11 is refused whole.

@@ -13,7 +13,7 @@ fn an_email_otp_is_valid_five_minutes_once_and_requested_once_per_five_minutes()
     let t0 = w.now();
     let mailed = w.otps().len();
     let sent = w.otp_request(USER2).ok().json();
-    assert_eq!(sent["valid_until"], "2026-11-23T02:05:00Z");
+    assert_eq!(sent["valid_until"], "2026-11-23T10:05:00+08:00");
     let first = w.last_otp();
 
     // A second request while the first is outstanding is a conflict, and sends nothing.

@@ -107,7 +107,7 @@ fn an_undeliverable_notification_is_kept_listed_and_retried() {
     assert_eq!(w.op(&["hkex", "outbox", "retry"]).ok().json(), serde_json::json!({ "sent": 1, "failed": 0 }));
     let m = &outbox(&w)[0];
     assert_eq!(m["attempts"], 3);
-    assert_eq!(m["sent_at"], w.now_rfc3339());
+    assert_eq!(m["sent_at"], w.now_hk());
     let mbox = std::fs::read_to_string(w.path("blocked.mbox")).expect("the mbox");
     assert!(mbox.contains("Subject: CCASS: Password changed") && mbox.contains(&format!("To: {OPERATOR_EMAIL}")));
     assert_eq!(w.op(&["hkex", "outbox", "retry"]).ok().json(), serde_json::json!({ "sent": 0, "failed": 0 }));

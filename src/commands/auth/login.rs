@@ -16,10 +16,10 @@ use crate::error::{classify, invalid, usage, Kind};
 use crate::ops::credentials::{self, NewPassword, SetUp};
 use crate::ops::session;
 use crate::ops::signin::{self, Checked, Secret, SignedIn};
+use crate::output::time;
 use crate::prompt::Prompter;
 use crate::secrets::Secrets;
 use crate::session_file;
-use crate::storage::ts;
 use serde_json::json;
 
 /// The seed's notice on the LOG IN screen (Appendix C v).
@@ -258,8 +258,8 @@ fn signed_in(ctx: &mut Ctx, s: &SignedIn, term: Option<&Prompter>) -> anyhow::Re
         "method": s.method.as_str(),
         "session_file": ctx.session_path.display().to_string(),
         "idle_timeout_minutes": session::idle_limit().num_minutes(),
-        "session_expires_at": ts(now + session::absolute_limit()),
-        "password_expires_at": pw_expires.map(ts),
+        "session_expires_at": time(now + session::absolute_limit()),
+        "password_expires_at": pw_expires.map(time),
     }))?;
     if let Some(exp) = pw_expires {
         let days = (exp - now).num_days();

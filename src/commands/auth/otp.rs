@@ -7,14 +7,14 @@ use crate::domain::user_id::UserId;
 use crate::error::usage;
 use crate::ops::credentials::{self, SetUp};
 use crate::ops::signin::{self, Secret};
+use crate::output::time;
 use crate::secrets::Secrets;
-use crate::storage::ts;
 use serde_json::json;
 
 pub fn request(ctx: &mut Ctx, user: UserId) -> anyhow::Result<()> {
     let sent = ctx.transact(Mode::Write, |w| credentials::request_email_otp(w, &user))?;
     // The same answer whether or not the ID has an account and an address (no enumeration).
-    ctx.out.object(&json!({ "user_id": user, "requested": true, "valid_until": ts(sent.valid_until) }))?;
+    ctx.out.object(&json!({ "user_id": user, "requested": true, "valid_until": time(sent.valid_until) }))?;
     ctx.out.note(&format!(
         "If {user} has a registered e-mail address and receives OTPs by e-mail, an 8-digit OTP is on its way; it is valid for 5 minutes (until {}).",
         signin::show_time(sent.valid_until)

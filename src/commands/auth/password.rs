@@ -9,8 +9,8 @@ use crate::error::{auth, not_permitted, usage};
 use crate::ops::credentials::{self, Proof};
 use crate::ops::session;
 use crate::ops::signin::{self, Secret};
+use crate::output::time;
 use crate::secrets::Secrets;
-use crate::storage::ts;
 use serde_json::json;
 
 pub fn reset(ctx: &mut Ctx, user: UserId, code: Option<String>, password_stdin: bool) -> anyhow::Result<()> {
@@ -38,7 +38,7 @@ pub fn reset(ctx: &mut Ctx, user: UserId, code: Option<String>, password_stdin: 
     ctx.transact(Mode::Write, |w| credentials::password_reset(w, &user, &code, &new))?;
     let now = ctx.now();
     ctx.out.object(
-        &json!({ "user_id": user, "password_set": true, "password_expires_at": ts(password_policy::expires_at(now)) }),
+        &json!({ "user_id": user, "password_set": true, "password_expires_at": time(password_policy::expires_at(now)) }),
     )?;
     ctx.out.note("Password set. Next: `dms login` (a first logon sets up the OTP channel).");
     Ok(())
@@ -70,6 +70,6 @@ pub fn change(ctx: &mut Ctx, user: Option<UserId>, password_stdin: bool) -> anyh
         None => credentials::change_password(w, &current, &new, Proof::ExpiredPassword),
     })?;
     let now = ctx.now();
-    ctx.out.object(&json!({ "user_id": uid, "password_changed": true, "password_expires_at": ts(password_policy::expires_at(now)) }))?;
+    ctx.out.object(&json!({ "user_id": uid, "password_changed": true, "password_expires_at": time(password_policy::expires_at(now)) }))?;
     Ok(())
 }

@@ -4,8 +4,8 @@ use crate::commands::{session_token, signed_in, ANYONE};
 use crate::context::{Ctx, Mode};
 use crate::error::auth;
 use crate::ops::session;
+use crate::output::time;
 use crate::session_file;
-use crate::storage::ts;
 use serde_json::json;
 
 pub fn logout(ctx: &mut Ctx) -> anyhow::Result<()> {
@@ -24,10 +24,10 @@ pub fn whoami(ctx: &mut Ctx) -> anyhow::Result<()> {
         "user_id": me.account.id(),
         "role": me.role().as_str(),
         "participant_id": me.account.profile.participant_id(),
-        "signed_in_at": ts(me.created_at),
+        "signed_in_at": time(me.created_at),
         "sign_in_method": me.method.as_str(),
-        "idle_expires_at": ts(now + session::idle_limit()),
-        "session_expires_at": ts(me.created_at + session::absolute_limit()),
+        "idle_expires_at": time(now + session::idle_limit()),
+        "session_expires_at": time(me.created_at + session::absolute_limit()),
     }))?;
     Ok(())
 }

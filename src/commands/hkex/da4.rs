@@ -15,7 +15,7 @@ pub fn run(ctx: &mut Ctx, participant: &str, house: Option<ClearingHouse>, accou
     })?;
     ctx.out.object(&json!({
         "reference": g.reference, "participant_id": p.id(), "accounts": accounts, "max_users": g.max_users,
-        "fee_hkd": g.fee.0 / 100, "status": "Completed",
+        "fee_hkd": g.fee.plain(), "status": "Completed",
     }))?;
     Ok(())
 }

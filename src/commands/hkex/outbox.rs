@@ -5,7 +5,8 @@ use crate::context::{Ctx, Mode};
 use crate::domain::role::Role;
 use crate::mail::{Delivery, Mail};
 use crate::ops::outbox;
-use crate::storage::{self, ts};
+use crate::output::time;
+use crate::storage;
 use serde_json::json;
 
 const COLUMNS: &[&str] = &["mail_id", "created_at", "recipient", "subject", "attempts", "last_error", "sent_at"];
@@ -17,12 +18,12 @@ pub fn list(ctx: &mut Ctx) -> anyhow::Result<()> {
         storage::outbox::each(&w.tx, |m| {
             Ok(rows.push(vec![
                 json!(m.mail_id),
-                json!(ts(m.created_at)),
+                json!(time(m.created_at)),
                 json!(m.recipient),
                 json!(m.subject),
                 json!(m.attempts),
                 json!(m.last_error),
-                json!(m.sent_at.map(ts)),
+                json!(m.sent_at.map(time)),
             ])?)
         })?;
         Ok(rows)

@@ -5,7 +5,7 @@ use crate::context::{Ctx, Mode};
 use crate::domain::role::Role;
 use crate::domain::user_id::ClearingHouse;
 use crate::ops::exchange::{self, ParticipantSummary};
-use crate::storage::ts;
+use crate::output::time;
 use serde_json::{json, Value};
 
 pub fn summary_json(s: &ParticipantSummary) -> Value {
@@ -15,7 +15,7 @@ pub fn summary_json(s: &ParticipantSummary) -> Value {
         "max_users": p.max_users, "total_users": s.counts.total, "delegated_administrators": s.counts.das,
         "enabled_da_makers": s.das.makers, "enabled_da_checkers": s.das.checkers,
         "da_minimum_met": s.da_minimum_met(),
-        "domains": p.domains, "created_at": ts(p.created_at),
+        "domains": p.domains, "created_at": time(p.created_at),
     })
 }
 

@@ -23,11 +23,11 @@ pub fn run(
     let me = checker(ctx)?;
     // On a terminal, show what will change and ask first.
     if secrets.tty() && !yes && ctx.out.for_person() {
-        let shown = signed_in(ctx, &[Role::Checker], Mode::Read, |w, c| {
-            ids.iter().map(|n| super::show::describe(w, &c.account, *n)).collect::<anyhow::Result<Vec<_>>>()
+        let views = signed_in(ctx, &[Role::Checker], Mode::Read, |w, c| {
+            ids.iter().map(|n| maker_checker::view(w, &c.account, *n)).collect::<anyhow::Result<Vec<_>>>()
         })?;
-        for v in &shown {
-            ctx.out.object(v)?;
+        for v in &views {
+            super::show::print(ctx, v, 1)?;
         }
         let confirmed = match secrets.term() {
             Some(t) => t.confirm(&format!("Authorise {} request(s)?", ids.len()), false)?,

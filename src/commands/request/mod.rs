@@ -6,8 +6,8 @@ pub mod list;
 pub mod show;
 
 use crate::domain::change::Change;
+use crate::output::time;
 use crate::storage::requests::RequestRow;
-use crate::storage::ts;
 use serde_json::{json, Value};
 
 pub const REQUEST_COLUMNS: &[&str] = &[
@@ -33,11 +33,11 @@ pub fn row(r: &RequestRow) -> Vec<Value> {
         json!(r.kind),
         json!(summary),
         json!(r.maker),
-        json!(ts(r.created_at)),
-        json!(ts(r.expires_at)),
+        json!(time(r.created_at)),
+        json!(time(r.expires_at)),
         json!(r.status.as_str()),
         json!(r.checker),
-        json!(r.decided_at.map(ts)),
+        json!(r.decided_at.map(time)),
         json!(r.reason),
     ]
 }

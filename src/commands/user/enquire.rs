@@ -1,53 +1,57 @@
-//! `user enquire` (Enquire User Profile, seed 4.3): exactly the fields that apply to the
-//! profile's state.
+//! `user enquire ID` (Enquire User Profile, seed 4.3): exactly the fields that apply to the
+//! profile's state, on the seed's screen. `user enquire --name TEXT`: the seed's Enquire →
+//! List, the profiles whose user name matches.
 
+use super::screen;
 use crate::commands::{signed_in, READERS};
 use crate::context::{Ctx, Mode};
-use crate::domain::profile::{self, AccessChannel};
-use crate::domain::user_id::UserId;
-use crate::ops::views::{self, Enquiry};
-use serde_json::{json, Value};
+use crate::domain::user_id::{ClearingHouse, UserId};
+use crate::error::invalid;
+use crate::ops::views;
+use crate::storage::users::{self, ListingFilter};
+use serde_json::json;
 
 pub fn run(ctx: &mut Ctx, uid: UserId) -> anyhow::Result<()> {
     let e = signed_in(ctx, READERS, Mode::Read, |w, me| views::enquire(w, me, &uid))?;
-    ctx.out.object(&enquiry(&e))?;
+    ctx.out.screen(&screen::enquiry(&e))?;
     Ok(())
 }
 
-pub fn enquiry(e: &Enquiry) -> Value {
-    let p = &e.account.profile;
-    let cred = &e.account.cred;
-    let mut m = serde_json::Map::new();
-    let organisation = match &e.participant {
-        Some(pt) => format!("{} {}", pt.id(), pt.name),
-        None => "HKEX".to_string(),
-    };
-    m.insert("organisation".into(), json!(organisation));
-    m.insert("internal_external".into(), json!(if p.role.is_internal() { "INTERNAL" } else { "EXTERNAL" }));
-    m.insert("user_id".into(), json!(p.user_id));
-    m.insert("role".into(), json!(p.role.label()));
-    m.insert("user_status".into(), json!(p.status));
-    m.insert("surname".into(), json!(p.surname));
-    m.insert("other_names".into(), json!(p.other_names));
-    m.insert("email".into(), json!(p.email));
-    m.insert("enable_from".into(), json!(p.enable_from.map(profile::format_date)));
-    m.insert("disable_after".into(), json!(p.disable_after.map(profile::format_date)));
-    if cred.initialised() {
-        // Seed 4.3: once 2FA is initialised, Locked and OTP Enabled appear...
-        m.insert("locked".into(), json!(if cred.locked() { "Yes" } else { "No" }));
-        m.insert("otp_enabled".into(), json!("Yes"));
-        m.insert("otp_channel".into(), json!(cred.channel().map(|c| c.as_str())));
-    } else if let Some(card) = p.smartcard.as_ref().filter(|_| !e.decommissioned || p.channel == AccessChannel::Pg) {
-        // ...and until then the smartcard fields stay; on the PG channel the smartcard outlives
-        // decommissioning (SPEC §2), so its fields do too.
-        m.insert("srn".into(), json!(card.srn));
-        m.insert("certificate_expiry_date".into(), json!(card.cert_expiry.format("%Y-%m-%d %H:%M:%S").to_string()));
+/// The columns of the List (seed 3.2: user ID and user name), with what a DA picks by next.
+pub const LIST_COLUMNS: &[&str] = &["user_id", "surname", "other_names", "role", "status", "participant_id"];
+
+pub fn list(
+    ctx: &mut Ctx,
+    name: &str,
+    participant: Option<&str>,
+    house: Option<ClearingHouse>,
+    all: bool,
+) -> anyhow::Result<()> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(invalid("--name needs some text to look for").into());
     }
-    if let Some(pt) = &e.participant {
-        m.insert("clearing_house_options".into(), json!(pt.house().clearing_house_option()));
-    }
-    m.insert("access_channel".into(), json!(p.channel));
-    m.insert("transaction_limit_hkd".into(), json!(p.limit.display()));
-    m.insert("user_groups".into(), json!(p.groups.codes()));
-    Value::Object(m)
+    let printer = ctx.out.clone();
+    let (out, n) = signed_in(ctx, READERS, Mode::Read, |w, me| {
+        let scope = views::scope(w, me, participant, house, all, "searches")?;
+        let mut out = printer.rows("users", LIST_COLUMNS)?.profile_labels();
+        let filter =
+            ListingFilter { participant: scope.as_ref().map(|p| &p.key), name: Some(name), ..Default::default() };
+        let mut n = 0usize;
+        users::for_each_listing_row(&w.tx, &filter, |r| {
+            n += 1;
+            Ok(out.push(vec![
+                json!(r.user_id),
+                json!(r.surname),
+                json!(r.other_names),
+                json!(r.role),
+                json!(r.status),
+                json!(r.participant_id),
+            ])?)
+        })?;
+        Ok((out, n))
+    })?;
+    out.finish(&[], None)?;
+    ctx.out.note(&format!("{n} profile(s) match. `dms user enquire ID` shows one."));
+    Ok(())
 }

@@ -1,9 +1,10 @@
 //! Bulk files (seed 3.1, Appendix A): `user import-emails FILE` (header `user_id,email`) and
 //! `user import FILE` (bulk creation). Each file is validated whole, then becomes one request.
 
-use super::{new_profile, print_submitted, submit, warn_all, Fields};
+use super::{new_profile, print_submitted, screen, submit, warn_all, Fields};
 use crate::bulk;
 use crate::cli::InlineArgs;
+use crate::commands::request::show;
 use crate::commands::signed_in;
 use crate::context::{Ctx, Mode};
 use crate::domain::change::{Change, EmailRow};
@@ -12,6 +13,7 @@ use crate::domain::role::Role;
 use crate::domain::user_id::UserId;
 use crate::error::{classify, invalid, DmsError, Kind};
 use crate::ops::maker_checker;
+use crate::output::Format;
 use serde_json::json;
 use std::collections::HashMap;
 use std::path::Path;
@@ -87,13 +89,30 @@ fn finish(
     if dry_run {
         let checked = signed_in(ctx, &[Role::Maker], Mode::Read, |w, me| maker_checker::check(w, me, change))
             .map_err(|e| with_line(path, lines, e))?;
-        warn_all(ctx, &checked.warnings);
         let p = &checked.participant;
-        ctx.out.object(&json!({
+        let summary = json!({
             "dry_run": true, "valid": true, "rows": n, "kind": checked.change.kind(),
             "user_ids": checked.change.subject_ids(),
             "quota": { "max_users": p.max_users, "total_users": checked.quota.total },
-        }))?;
+        });
+        match ctx.out.format {
+            // Machine formats: every row's old and new values, and the warnings.
+            Format::Json | Format::Jsonl => {
+                let mut doc = summary;
+                doc["changes"] = checked.shown.iter().map(|s| screen::shown_json(s, p)).collect();
+                doc["warnings"] = json!(checked.warnings);
+                ctx.out.object(&doc)?;
+            }
+            Format::Csv => ctx.out.diff(&show::diff_rows(p, &checked.shown))?,
+            Format::Table => {
+                warn_all(ctx, &checked.warnings);
+                ctx.out.object(&json!({
+                    "rows": n, "kind": checked.change.kind(),
+                    "users_after_approval": format!("{} of {}", checked.quota.total + created(&checked.change) as i64, p.max_users),
+                }))?;
+                show::print_shown(ctx, &checked.shown, p, 1, None)?;
+            }
+        }
         ctx.out.note("Dry run: the file is valid and nothing was submitted.");
         return Ok(());
     }
@@ -102,14 +121,38 @@ fn finish(
 }
 
 /// The database checks of a request (unknown user, ID taken, another participant's user)
-/// name the user ID a row fails on; add that row's line of the file (SPEC §9).
+/// name the user ID a row fails on; add that row's line of the file (SPEC §9), to each fault
+/// when there are several, in file order.
 fn with_line(path: &Path, lines: &HashMap<String, usize>, e: anyhow::Error) -> anyhow::Error {
-    let (kind, message) = classify(&e);
-    if kind == Kind::Other {
-        return e;
+    let line_of = |text: &str| lines.iter().filter(|(id, _)| text.contains(id.as_str())).map(|(_, l)| *l).min();
+    let d = match e.downcast::<DmsError>() {
+        Ok(d) => d,
+        Err(e) => match classify(&e) {
+            (Kind::Other, _) => return e,
+            (kind, message) => DmsError::new(kind, message),
+        },
+    };
+    let shown = path.display().to_string();
+    if d.faults.is_empty() {
+        let message = match line_of(&d.message) {
+            Some(line) => format!("{shown} line {line}: {}", d.message),
+            None => d.message,
+        };
+        return DmsError { message, ..d }.into();
     }
-    match lines.iter().filter(|(id, _)| message.contains(id.as_str())).map(|(_, line)| *line).min() {
-        Some(line) => DmsError::new(kind, format!("{} line {line}: {message}", path.display())).into(),
-        None => e,
+    let mut faults: Vec<(Option<usize>, String)> = d.faults.iter().map(|f| (line_of(f), f.clone())).collect();
+    faults.sort_by_key(|f| f.0.unwrap_or(usize::MAX));
+    let n = faults.len();
+    let faults =
+        faults.into_iter().map(|(line, f)| (d.kind, line.map_or(f.clone(), |l| format!("line {l}: {f}")))).collect();
+    DmsError::several(&shown, faults, n).into()
+}
+
+/// How many profiles a change creates.
+fn created(c: &Change) -> usize {
+    match c {
+        Change::ImportUsers { profiles } => profiles.len(),
+        Change::CreateUser { .. } => 1,
+        _ => 0,
     }
 }

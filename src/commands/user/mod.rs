@@ -9,6 +9,7 @@ pub mod create;
 pub mod delete;
 pub mod enquire;
 pub mod import;
+pub mod screen;
 
 use crate::cli::InlineArgs;
 use crate::commands::signed_in;
@@ -54,15 +55,51 @@ pub fn read_pin(secrets: &mut Secrets, prompt: &str) -> anyhow::Result<zeroize::
     Ok(pin)
 }
 
-/// Submit `change` as the signed-in maker (authorised at once with --checker).
+/// Submit `change` as the signed-in maker (authorised at once with --checker). A checker
+/// typing the authorisation code at this terminal first sees what it authorises (seed
+/// Appendix A f: the whole profile is on the screen above the Checker ID).
 pub fn submit(ctx: &mut Ctx, change: Change, inline: &InlineArgs) -> anyhow::Result<Submitted> {
+    if inline.checker.is_some() && !inline.password_stdin && ctx.out.for_person() {
+        let preview = change.clone();
+        let dry = signed_in(ctx, &[Role::Maker], Mode::Read, |w, me| maker_checker::check(w, me, preview))?;
+        for s in &dry.shown {
+            ctx.out.screen(&screen::shown(s, &dry.participant))?;
+        }
+    }
     let code = inline_code(ctx, inline)?;
     signed_in(ctx, &[Role::Maker], Mode::Write, |w, me| maker_checker::submit(w, me, change, code.as_ref()))
 }
 
-/// Print a submission: `{"request_id", "status", ...extra}` and what happens next.
+/// Print a submission. Machine formats: `{"request_id", "status", ...extra}`. A table: the
+/// seed's screen of the profile it changes (the first few of a bulk request), closed by the
+/// seed's line when it was authorised at once (CHANGED, CREATED, DELETED), or by what
+/// happens next.
 pub fn print_submitted(ctx: &Ctx, s: &Submitted, extra: &[(&str, Value)]) -> anyhow::Result<()> {
+    let done = match s.change {
+        Change::CreateUser { .. } | Change::ImportUsers { .. } => "CREATED",
+        Change::DeleteUser { .. } => "DELETED",
+        _ => "CHANGED",
+    };
     warn_all(ctx, &s.warnings);
+    if ctx.out.format == crate::output::Format::Table {
+        const SHOWN: usize = 3;
+        for (i, shown) in s.shown.iter().take(SHOWN).enumerate() {
+            let mut sc = screen::shown(shown, &s.participant);
+            if i + 1 == s.shown.len().min(SHOWN) {
+                sc.closing = Some(screen::closing(s.status, done, s.request_id));
+            }
+            ctx.out.screen(&sc)?;
+        }
+        if s.shown.len() > SHOWN {
+            ctx.out.note(&format!(
+                "... and {} more profiles in request {}: `dms request show {}` lists them all (`--format csv` for a file).",
+                s.shown.len() - SHOWN,
+                s.request_id,
+                s.request_id
+            ));
+        }
+        return Ok(());
+    }
     let mut v = json!({ "request_id": s.request_id, "status": s.status.as_str() });
     if let Some(m) = v.as_object_mut() {
         for (k, x) in extra {

@@ -240,6 +240,12 @@ impl World {
         self.now.get().to_rfc3339_opts(SecondsFormat::Secs, true)
     }
 
+    /// The clock as dms prints times: Hong Kong time with its offset.
+    pub fn now_hk(&self) -> String {
+        let hk = chrono::FixedOffset::east_opt(8 * 3600).expect("+08:00");
+        self.now.get().with_timezone(&hk).to_rfc3339_opts(SecondsFormat::Secs, false)
+    }
+
     // -- running ---------------------------------------------------------------------------
 
     /// The session file of a session name: `NAME.session` (the name is a user ID, or another
