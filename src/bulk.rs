@@ -262,3 +262,29 @@ fn describe(e: &csv::Error) -> String {
         _ => e.to_string(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::LineBreaks;
+
+    /// The line of each record start, by the bytes: what an editor shows.
+    fn lines(text: &[u8], starts: &[u64], chunk: usize) -> Vec<usize> {
+        let mut b = LineBreaks::default();
+        for (i, c) in text.chunks(chunk).enumerate() {
+            b.scan((i * chunk) as u64, c);
+        }
+        starts.iter().map(|s| b.line_of(*s)).collect()
+    }
+
+    #[test]
+    fn lines_are_counted_for_lf_crlf_and_lone_cr_across_read_boundaries() {
+        for chunk in [1, 2, 3, 64] {
+            assert_eq!(lines(b"h\na\nb\n", &[2, 4], chunk), [2, 3]);
+            assert_eq!(lines(b"h\r\na\r\nb\r\n", &[3, 6], chunk), [2, 3], "CRLF is one break");
+            assert_eq!(lines(b"h\ra\rb\r", &[2, 4], chunk), [2, 3], "a lone CR is one break");
+            // A record placed at the blank lines before it is on the line after them.
+            assert_eq!(lines(b"h\r\n\r\n\r\nx\r\n", &[3], chunk), [4]);
+            assert_eq!(lines(b"h\n\"q\nq\"\nz\n", &[2, 8], chunk), [2, 4], "a quoted newline counts");
+        }
+    }
+}

@@ -645,6 +645,27 @@ fn quoted(s: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn shared_addresses_are_found_in_the_change_and_against_registered_ones_ignoring_case() {
+        let pair = |id: &str, e: &str| (id.to_string(), e.to_string());
+        let existing = vec![pair("B0123401", "a@x.hk"), pair("B0123402", "b@x.hk"), pair("B0123403", "c@x.hk")];
+        // Two rows of the change share one address, and a third takes an address already
+        // registered to someone else.
+        let w = shared_address_warnings(
+            &[pair("B0123404", "N@x.hk"), pair("B0123405", "n@x.hk"), pair("B0123406", "A@X.HK")],
+            &existing,
+        );
+        assert_eq!(w.len(), 3, "{w:?}");
+        assert!(w[0].contains("B0123404 is shared with B0123405"), "{w:?}");
+        assert!(w[2].contains("B0123406 is shared with B0123401"), "{w:?}");
+        // A subject's own current address is replaced, not shared with itself; an address
+        // that moves from one subject to another is no longer shared once both change.
+        assert!(shared_address_warnings(&[pair("B0123401", "a@x.hk")], &existing).is_empty());
+        assert!(
+            shared_address_warnings(&[pair("B0123401", "b@x.hk"), pair("B0123402", "z@x.hk")], &existing).is_empty()
+        );
+    }
+
     use super::*;
 
     fn date(y: i32, m: u32, d: u32) -> NaiveDate {

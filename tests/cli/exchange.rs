@@ -545,7 +545,7 @@ fn a_holiday_closes_both_services_until_the_next_working_day() {
 /// Participant C00001 (HKSCC CP, 10 users) imported from CSV, and five smartcard-era users
 /// with PIN [`PIN`]: maker X1, checkers X2 and X3, users 01 and 02. Decommissioning is set in
 /// the future.
-fn smartcard_exchange() -> World {
+pub(crate) fn smartcard_exchange() -> World {
     let w = World::with_operator();
     w.setting("decommission-date", "2027-01-01").ok();
     let f = w.write(

@@ -25,7 +25,7 @@ pub fn whoami(ctx: &mut Ctx) -> anyhow::Result<()> {
         "role": me.role().as_str(),
         "participant_id": me.account.profile.participant_id(),
         "signed_in_at": time(me.created_at),
-        "sign_in_method": me.method.as_str(),
+        "method": me.method.as_str(),
         "idle_expires_at": time(now + session::idle_limit()),
         "session_expires_at": time(me.created_at + session::absolute_limit()),
     }))?;

@@ -12,6 +12,7 @@
 //! - [`flows`]: first-time logon, login, smartcard, maker-checker and eService helpers.
 //! - [`db`]: the `sqlite3` shell, for state no command prints (hashes, sessions, the audit
 //!   trail) and for tampering. [`util`]: bytes, hashes, file modes.
+//! - [`pty`]: `dms` in a pseudo-terminal with a clock file, for the interactive flows.
 //! - [`audit`]: the audit trail as someone without the key file can rewrite it (the plain
 //!   SHA-256 chain, written independently), pre-keyed trails, and checkpoints.
 
@@ -22,12 +23,14 @@ mod db;
 mod fixtures;
 mod flows;
 mod mail;
+mod pty;
 mod run;
 mod totp;
 mod util;
 
 pub use fixtures::*;
 pub use flows::{create_args, da3_add_args, user_ids};
+pub use pty::{at_terminal, exit_code, set_clock};
 pub use run::{dms_bin, Exit, Run, Spawned, World};
 pub use totp::{oathtool, secret_of};
 pub use util::*;
