@@ -71,7 +71,7 @@ fn first_time_logon_with_email_signs_in() {
         &["otp", "setup", "--user", USER1, "--email", "--accept-warning", "--password-stdin"],
         Some(&line(PASSWORD)),
     );
-    assert_eq!(v["channel"], "email");
+    assert_eq!(v["otp_channel"], "email");
     assert_eq!(w.otps().len(), mailed + 1, "set-up sends an OTP");
 
     login_default(&w, USER1, &w.last_otp()).ok();

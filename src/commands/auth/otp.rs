@@ -42,7 +42,7 @@ pub fn setup(ctx: &mut Ctx, a: OtpSetupArgs) -> anyhow::Result<()> {
     match ctx.transact(Mode::Write, |w| credentials::set_up_channel(w, &checked, channel))? {
         SetUp::App { uri } => show_key(ctx, &uri)?,
         SetUp::Email { masked_to } => {
-            ctx.out.object(&json!({ "user_id": a.user, "channel": "email", "sent_to": masked_to }))?;
+            ctx.out.object(&json!({ "user_id": a.user, "otp_channel": "email", "sent_to": masked_to }))?;
             ctx.out.note("An OTP was sent by e-mail: sign in with `dms login --otp CODE` within 5 minutes.");
         }
     }
