@@ -1,6 +1,6 @@
 //! Migration (seed 4.3): the exchange's participants and smartcard-era users arrive as CSV
-//! files. Each file is validated whole (errors name the line) and written in one transaction:
-//! all of it or nothing.
+//! files. Each file is read once, validated (every fault named with its line) and written in
+//! one transaction: all of it or nothing.
 
 use crate::bulk;
 use crate::context::Work;
@@ -8,14 +8,14 @@ use crate::crypto;
 use crate::domain::account::{Smartcard, UserProfile};
 use crate::domain::profile::{self, AccessChannel};
 use crate::domain::role::Role;
-use crate::domain::user_id::{self, IdKind, UserId};
-use crate::error::{conflict, invalid};
+use crate::domain::user_id::{self, IdKind, ParticipantKey, UserId};
+use crate::error::{conflict, invalid, Faults};
 use crate::ops::exchange;
 use crate::storage::participants::{self, Participant};
 use crate::storage::{audit, users};
 use chrono::NaiveDateTime;
 use serde_json::json;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::path::Path;
 
 /// Largest migration file accepted (100,000 users is about 12 MB).
@@ -97,6 +97,14 @@ pub fn srn(s: &str) -> anyhow::Result<String> {
 /// `hkex import-smartcard-users FILE` (header
 /// `participant,user_id,surname,other_names,email,role,srn,certificate_expiry` and optional
 /// `pin_phc`, `access_channel`).
+///
+/// One pass over the file inside the command's one transaction: each row is validated and,
+/// while the file has no fault yet, inserted at once; a faulty row is recorded and reading goes
+/// on, so every fault is reported, and any fault rolls the whole transaction back. Nothing of
+/// the file is held but the IDs seen (for duplicates) and a count per participant (for the
+/// quota, checked at the end against the counts read at the start): 100,000 users fit in a
+/// few MiB. What the database already holds is read once, set-wise: the participants, the IDs
+/// ever used, the users per participant.
 pub fn import_smartcard_users(
     w: &mut Work<'_>,
     op: &UserId,
@@ -114,105 +122,120 @@ pub fn import_smartcard_users(
     for p in participants::list(&w.tx)? {
         by_code.entry(p.id().to_string()).or_default().push(p);
     }
-    let mut seen: HashSet<UserId> = HashSet::new();
-    let mut adding: HashMap<usize, (usize, i64)> = HashMap::new();
-    let mut registrations: Vec<Participant> = Vec::new();
-    let mut rows: Vec<(usize, UserProfile)> = Vec::new();
+    let taken = users::all_ids_ever(&w.tx)?;
+    let held = participants::all_counts(&w.tx)?;
+    // Per participant: the first line that adds to it, and how many the file adds.
+    let mut adding: HashMap<ParticipantKey, (usize, i64, i64)> = HashMap::new();
+    let mut seen: HashMap<UserId, usize> = HashMap::new();
+    let mut faulty = false;
+    let mut written = 0u64;
     let now = w.now;
+    let tx = &w.tx;
     let summary = file.for_each(MAX_ROWS, |r| {
-        let code = r.req("participant").to_ascii_uppercase();
-        let uid = UserId::parse(r.req("user_id"))?;
-        let candidates = by_code
-            .get(&code)
-            .ok_or_else(|| invalid(format!("unknown participant {code:?} (import participants first)")))?;
-        // A code in both HKCC and SEOCH: the user ID's digit says which house it belongs to.
-        let p = candidates
-            .iter()
-            .find(|p| p.key.owns(&uid))
-            .or_else(|| candidates.first().filter(|_| candidates.len() == 1))
-            .ok_or_else(|| invalid(format!("user ID {uid} is not an ID of participant {code}")))?;
-        let role: Role = r.req("role").parse().map_err(invalid)?;
-        let kind = user_id::classify(&uid, &p.key.id, p.house())?;
-        match (role, kind) {
-            (Role::User, IdKind::BusinessUser) | (Role::Maker | Role::Checker, IdKind::DelegatedAdministrator) => {}
-            (Role::User, _) => return Err(invalid(format!("{uid} has a DA user ID but role user")).into()),
-            (Role::Maker | Role::Checker, _) => {
-                return Err(invalid(format!("{uid} is not a DA user ID (DAs end in X/Y/Z + 1-9)")).into())
+        let row = smartcard_user(r, &by_code, now).and_then(|(profile, max_users)| {
+            let uid = &profile.user_id;
+            if let Some(first) = seen.insert(uid.clone(), r.line) {
+                return Err(invalid(format!("user {uid} is listed twice (also line {first})")).into());
             }
-            _ => return Err(invalid("role must be user, maker or checker").into()),
-        }
-        if !seen.insert(uid.clone()) {
-            return Err(invalid(format!("user {uid} is listed twice")).into());
-        }
-        let email = match r.req("email").trim() {
-            "" => None,
-            e => Some(profile::email(e)?),
-        };
-        let pin_phc = match r.get("pin_phc").map(str::trim).filter(|s| !s.is_empty()) {
-            Some(phc) => Some(crypto::imported_pin_phc(phc).map_err(|why| invalid(format!("pin_phc: {why}")))?),
-            None => None,
-        };
-        let channel = match r.get("access_channel").map(str::trim).filter(|s| !s.is_empty()) {
-            Some(c) => AccessChannel::parse(c)?,
-            None => AccessChannel::Cst,
-        };
-        let slot = match registrations.iter().position(|x| x.key == p.key) {
-            Some(i) => i,
-            None => {
-                registrations.push(p.clone());
-                registrations.len() - 1
+            if taken.contains(uid.as_str()) {
+                return Err(conflict(format!("user ID {uid} is taken (or was used before)")).into());
             }
-        };
-        adding.entry(slot).or_insert((r.line, 0)).1 += 1;
-        let profile = UserProfile {
-            channel,
-            smartcard: Some(Smartcard {
-                srn: srn(r.req("srn"))?,
-                cert_expiry: certificate_expiry(r.req("certificate_expiry"))?,
-                pin_phc,
-            }),
-            ..UserProfile::new(
-                uid,
-                Some(p.key.clone()),
-                role,
-                &profile::person_name("surname", r.req("surname"))?,
-                &profile::person_name("other names", r.req("other_names"))?,
-                email.as_deref(),
-                now,
-            )
-        };
-        rows.push((r.line, profile));
+            Ok((profile, max_users))
+        });
+        let (profile, max_users) = row.inspect_err(|_| faulty = true)?;
+        let key = profile.participant.clone().ok_or_else(|| anyhow::anyhow!("an imported user without participant"))?;
+        adding.entry(key).or_insert((r.line, 0, max_users)).1 += 1;
+        // Once the file has a fault it will be rolled back: validate the rest, write nothing.
+        if !faulty {
+            users::insert(tx, &profile)?;
+            written += 1;
+            progress(written);
+        }
         Ok(())
     })?;
-    for (slot, (first_line, n)) in &adding {
-        let p = &registrations[*slot];
-        let c = participants::counts(&w.tx, &p.key)?;
-        if c.total + n > p.max_users {
-            return Err(conflict(format!(
-                "{shown} line {first_line}: participant {} would hold {} users, more than its maximum {}",
-                p.key,
-                c.total + n,
-                p.max_users
+    let mut quota = Faults::default();
+    let mut over: Vec<_> = adding.iter().collect();
+    over.sort_by_key(|(_, (line, _, _))| *line);
+    for (key, (first_line, n, max)) in over {
+        let before = held.get(key).copied().unwrap_or(0);
+        quota.check(if before + n > *max {
+            Err(conflict(format!(
+                "line {first_line}: participant {key} would hold {} users, more than its maximum {max}",
+                before + n
             ))
-            .into());
-        }
+            .into())
+        } else {
+            Ok(())
+        })?;
     }
-    for (i, (line, u)) in rows.iter().enumerate() {
-        if users::id_taken(&w.tx, &u.user_id)? {
-            return Err(
-                conflict(format!("{shown} line {line}: user ID {} is taken (or was used before)", u.user_id)).into()
-            );
-        }
-        users::insert(&w.tx, u)?;
-        progress(i as u64 + 1);
-    }
+    quota.finish(&shown)?;
+    let rows = seen.len();
     w.audit(&audit::Event {
         actor: Some(op.as_str()),
         action: "migration.smartcard-users",
-        detail: json!({ "rows": rows.len(), "participants": adding.len(), "file_sha256": summary.sha256 }).to_string(),
+        detail: json!({ "rows": rows, "participants": adding.len(), "file_sha256": summary.sha256 }).to_string(),
         ..Default::default()
     })?;
-    Ok(Imported { rows: rows.len(), participants: adding.len(), sha256: summary.sha256 })
+    Ok(Imported { rows, participants: adding.len(), sha256: summary.sha256 })
+}
+
+/// One row of the smartcard users' file as a profile, with its participant's maximum.
+fn smartcard_user(
+    r: &bulk::Record<'_>,
+    by_code: &HashMap<String, Vec<Participant>>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> anyhow::Result<(UserProfile, i64)> {
+    let code = r.req("participant").to_ascii_uppercase();
+    let uid = UserId::parse(r.req("user_id"))?;
+    let candidates = by_code
+        .get(&code)
+        .ok_or_else(|| invalid(format!("unknown participant {code:?} (import participants first)")))?;
+    // A code in both HKCC and SEOCH: the user ID's digit says which house it belongs to.
+    let p = candidates
+        .iter()
+        .find(|p| p.key.owns(&uid))
+        .or_else(|| candidates.first().filter(|_| candidates.len() == 1))
+        .ok_or_else(|| invalid(format!("user ID {uid} is not an ID of participant {code}")))?;
+    let role: Role = r.req("role").parse().map_err(invalid)?;
+    let kind = user_id::classify(&uid, &p.key.id, p.house())?;
+    match (role, kind) {
+        (Role::User, IdKind::BusinessUser) | (Role::Maker | Role::Checker, IdKind::DelegatedAdministrator) => {}
+        (Role::User, _) => return Err(invalid(format!("{uid} has a DA user ID but role user")).into()),
+        (Role::Maker | Role::Checker, _) => {
+            return Err(invalid(format!("{uid} is not a DA user ID (DAs end in X/Y/Z + 1-9)")).into())
+        }
+        _ => return Err(invalid("role must be user, maker or checker").into()),
+    }
+    let email = match r.req("email").trim() {
+        "" => None,
+        e => Some(profile::email(e)?),
+    };
+    let pin_phc = match r.get("pin_phc").map(str::trim).filter(|s| !s.is_empty()) {
+        Some(phc) => Some(crypto::imported_pin_phc(phc).map_err(|why| invalid(format!("pin_phc: {why}")))?),
+        None => None,
+    };
+    let channel = match r.get("access_channel").map(str::trim).filter(|s| !s.is_empty()) {
+        Some(c) => AccessChannel::parse(c)?,
+        None => AccessChannel::Cst,
+    };
+    let profile = UserProfile {
+        channel,
+        smartcard: Some(Smartcard {
+            srn: srn(r.req("srn"))?,
+            cert_expiry: certificate_expiry(r.req("certificate_expiry"))?,
+            pin_phc,
+        }),
+        ..UserProfile::new(
+            uid,
+            Some(p.key.clone()),
+            role,
+            &profile::person_name("surname", r.req("surname"))?,
+            &profile::person_name("other names", r.req("other_names"))?,
+            email.as_deref(),
+            now,
+        )
+    };
+    Ok((profile, p.max_users))
 }
 
 #[cfg(test)]

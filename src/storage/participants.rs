@@ -99,6 +99,23 @@ pub fn counts(c: &Connection, key: &ParticipantKey) -> anyhow::Result<Counts> {
     Ok(Counts { total, das })
 }
 
+/// The users of every participant, in one grouped query.
+pub fn all_counts(c: &Connection) -> anyhow::Result<std::collections::HashMap<ParticipantKey, i64>> {
+    let mut stmt = c.prepare_cached(
+        "SELECT participant_id, house, COUNT(*) FROM users WHERE participant_id IS NOT NULL GROUP BY participant_id, house",
+    )?;
+    let mut out = std::collections::HashMap::new();
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        let (id, house, n): (String, String, i64) = (r.get(0)?, r.get(1)?, r.get(2)?);
+        let key = ClearingHouse::parse(&house)
+            .and_then(|h| ParticipantKey::parse(&id, h))
+            .map_err(|e| anyhow::anyhow!("participant {id}: damaged row: {e}"))?;
+        out.insert(key, n);
+    }
+    Ok(out)
+}
+
 /// The exchange-wide footer in one pass: the sum of every participant's maximum, and the
 /// counts of every participant's users and DAs.
 pub fn totals(c: &Connection) -> anyhow::Result<(i64, Counts)> {

@@ -190,6 +190,14 @@ pub fn id_taken(c: &Connection, user_id: &UserId) -> anyhow::Result<bool> {
     Ok(n > 0)
 }
 
+/// Every user ID ever used: the users' and the retired ones (IDs are never reused). Read once
+/// by the migration instead of one lookup per row.
+pub fn all_ids_ever(c: &Connection) -> anyhow::Result<HashSet<String>> {
+    let mut stmt = c.prepare_cached("SELECT user_id FROM users UNION ALL SELECT user_id FROM retired_user_ids")?;
+    let ids = stmt.query_map([], |r| r.get::<_, String>(0))?;
+    Ok(ids.collect::<Result<_, _>>()?)
+}
+
 fn smartcard_columns(p: &UserProfile) -> (Option<&str>, Option<String>, Option<&str>) {
     match &p.smartcard {
         Some(s) => {

@@ -801,6 +801,36 @@ fn a_smartcard_user_file_with_one_bad_line_imports_nothing() {
     w.op(&["hkex", "import-smartcard-users", &f]).refused(Exit::Conflict, &["line 2", "B01234X3", "used before"]);
 }
 
+#[test]
+fn a_migration_file_reports_every_fault_with_its_line_and_imports_nothing() {
+    let w = World::with_operator();
+    w.participant_add("C00001", "Legacy", "hkscc-cp", 2).ok();
+    let header = "participant,user_id,surname,other_names,email,role,srn,certificate_expiry\r\n";
+    let rows = [
+        "C00001,C0000101,PUN,TEST,,user,0101101200012AB4,2030-12-31",
+        "C00001,C0000102,NG,TEST,not-an-address,user,0101101200012AB9,2030-12-31",
+        "C00001,C0000103,OR,TEST,,user,0101101200012AB8,someday",
+        "C00001,C0000101,PUN,TEST,,user,0101101200012AB4,2030-12-31",
+        "B01234,B0123401,NG,TEST,,user,0101101200012AB9,2030-12-31",
+        "C00001,C0000104,LI,TEST,,user,0101101200012AB7,2030-12-31",
+        "C00001,C0000105,LI,TEST,,user,0101101200012AB6,2030-12-31",
+    ];
+    let f = w.write("faults.csv", &format!("{header}{}\r\n", rows.join("\r\n")));
+    let before = w.state_and_credentials();
+    let r = w.op(&["hkex", "import-smartcard-users", &f]).expect(Exit::Invalid);
+    let err: Value = serde_json::from_str(r.stderr.lines().last().expect("an error")).expect("JSON");
+    let faults: Vec<&str> =
+        err["error"]["faults"].as_array().expect("faults").iter().filter_map(Value::as_str).collect();
+    let lines: Vec<&str> = faults.iter().map(|f| f.split(':').next().unwrap_or_default()).collect();
+    assert_eq!(lines, ["line 3", "line 4", "line 5", "line 6"], "{faults:#?}");
+    assert!(faults[2].contains("twice (also line 2)") && faults[3].contains("taken"), "{faults:#?}");
+    assert_eq!(w.state_and_credentials(), before, "nothing imported");
+    // Without those rows, the quota of 2 is the one fault left, named with its first line.
+    let f = w.write("over.csv", &format!("{header}{}\r\n{}\r\n{}\r\n", rows[0], rows[5], rows[6]));
+    w.op(&["hkex", "import-smartcard-users", &f]).refused(Exit::Conflict, &["line 2", "C00001", "maximum 2"]);
+    assert_eq!(w.state_and_credentials(), before);
+}
+
 // ---------------------------------------------------------------------------------------
 // Reports for auditors
 
