@@ -14,6 +14,7 @@ mod hours;
 mod listing;
 mod lockout;
 mod maker_checker;
+mod ops;
 mod otp;
 mod outbox;
 mod password;
