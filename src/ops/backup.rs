@@ -2,7 +2,7 @@
 //!
 //! **A backup** is the database and its key file, taken together in one read snapshot: the
 //! key is the one that snapshot belongs with ([`keys::open`]), and the database is copied page
-//! by page with SQLite's online backup API into a private temporary file while other processes
+//! by page with SQLite's online backup API into a private temporary file beside the database while other processes
 //! keep writing. That copy and the key are then written into an [age] stream encrypted with the
 //! passphrase (scrypt recipient; age's work factor, calibrated to about a second on the
 //! machine that makes the backup), to a new 0600 file, never over an existing one.
@@ -108,11 +108,13 @@ pub fn backup(ctx: &mut Ctx, by: Option<&UserId>, out: &Path, passphrase: &str) 
         ))
         .into());
     }
-    let db_tmp = files::temp_beside(out);
+    // The plain copy stays beside the database, where its files are already kept (a backup
+    // folder may be less guarded); only the encrypted file is written beside `out`.
+    let db_tmp = files::temp_beside(ctx.store.path());
     let archive_tmp = files::temp_beside(out);
     let made = (|| -> anyhow::Result<Made> {
         files::create_private(&db_tmp)
-            .map_err(|e| invalid(format!("{}: cannot write beside the backup file: {e}", db_tmp.display())))?;
+            .map_err(|e| invalid(format!("{}: cannot write beside the database: {e}", db_tmp.display())))?;
         let snap = ctx.transact(Mode::Read, |w| snapshot(w, &db_tmp))?;
         let schema = storage::SCHEMA_VERSION;
         let database_bytes = std::fs::metadata(&db_tmp)?.len();

@@ -262,18 +262,23 @@ fn a_rotation_killed_at_any_stage_leaves_a_key_that_opens_the_database() {
 }
 
 #[test]
-fn rotations_killed_at_random_moments_always_leave_a_working_pair() {
+fn rotations_killed_at_moments_spread_over_their_run_always_leave_a_working_pair() {
     let w = everyone();
-    for i in 0..8u64 {
-        let mut child = w
-            .command(Some(OPERATOR), &["--format", "json", "hkex", "key", "rotate"])
+    let rotate = || {
+        w.command(Some(OPERATOR), &["--format", "json", "hkex", "key", "rotate"])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .expect("start dms");
-        // Spread over the few tens of milliseconds a rotation takes here.
-        std::thread::sleep(Duration::from_millis(5 + (i * 7919) % 60));
+            .expect("start dms")
+    };
+    // How long a whole rotation takes here, process start included; then kills spread over it.
+    let start = Instant::now();
+    assert!(rotate().wait().expect("a rotation").success());
+    let whole = start.elapsed();
+    for i in 0..10u32 {
+        let mut child = rotate();
+        std::thread::sleep(whole * i / 10);
         let _ = child.kill();
         child.wait().expect("reaped");
         w.assert_audit_ok();
