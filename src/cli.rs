@@ -84,6 +84,14 @@ pub enum Command {
     /// The hash-chained audit trail.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Operator: an encrypted, consistent backup of the database and its key file, taken
+    /// while others keep working.
+    #[command(after_help = BACKUP_EXAMPLES)]
+    Backup(BackupArgs),
+    /// Restore a backup into a new database path (--db NEWPATH), verified before it is put in
+    /// place.
+    #[command(after_help = RESTORE_EXAMPLES)]
+    Restore(RestoreArgs),
     /// Print shell completions.
     Completions {
         #[arg(value_enum)]
@@ -91,6 +99,49 @@ pub enum Command {
     },
     /// Print the man page (roff).
     Man,
+}
+
+const BACKUP_EXAMPLES: &str = "EXAMPLES:
+  # crontab (as the account that owns the database): every night at 02:15, the passphrase in
+  # a 0600 file (% is special in a crontab line)
+  15 2 * * * dms --db /srv/dms/dms.db backup --system --out /backup/dms-$(date +\\%F).age --password-stdin < /etc/dms/backup.pass
+  # signed in as an operator
+  dms backup --out dms-backup.age --password-stdin < backup.pass
+
+The file is an age file (scrypt passphrase) holding the key file and a consistent copy of the
+database; it is written 0600 and never over an existing file. JSON: {\"file\", \"rows\", \"bytes\", ...}.";
+
+const RESTORE_EXAMPLES: &str = "EXAMPLES:
+  dms --db /srv/dms-restored/dms.db restore /backup/dms-2026-11-23.age --password-stdin < /etc/dms/backup.pass
+
+Writes NEWPATH and NEWPATH.key only after the integrity check and the audit chain verified, and
+never over an existing file; every session that was open in the backup is ended (sign in again).
+A wrong passphrase or a damaged or truncated file writes nothing.";
+
+/// `dms backup`.
+#[derive(Debug, Args)]
+pub struct BackupArgs {
+    /// The backup file to create (refused if anything is there).
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// Read the passphrase (at least 16 characters) from standard input.
+    #[arg(long)]
+    pub password_stdin: bool,
+    /// For cron: run without a DMS sign-in, as the operating-system account that owns the
+    /// database and its key file (dms uses no one else's files); audited as `system`.
+    #[arg(long)]
+    pub system: bool,
+}
+
+/// `dms restore`.
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    /// A file made by `dms backup`.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// Read the passphrase from standard input.
+    #[arg(long)]
+    pub password_stdin: bool,
 }
 
 #[derive(Debug, Args)]
@@ -464,6 +515,12 @@ pub enum HkexCommand {
     /// Notifications that could not be delivered: list them, or send them again.
     #[command(subcommand)]
     Outbox(OutboxCommand),
+    /// The key file beside the database: rotate it.
+    #[command(subcommand)]
+    Key(KeyCommand),
+    /// Reminders by e-mail, for cron: passwords about to expire, 2FA not set up yet.
+    #[command(subcommand)]
+    Remind(RemindCommand),
     /// Migration: import smartcard-era users from CSV (header
     /// participant,user_id,surname,other_names,email,role,srn,certificate_expiry[,pin_phc]).
     ImportSmartcardUsers { file: PathBuf },
@@ -513,7 +570,7 @@ pub enum SettingsCommand {
     /// Show every setting.
     Show,
     /// Set one: launch-date, decommission-date, service-hours on|off, mail file:PATH|smtp://HOST:PORT,
-    /// mail-from, request-expiry-hours.
+    /// mail-from, request-expiry-hours, notifications on|off.
     Set { key: String, value: String },
 }
 
@@ -524,6 +581,52 @@ pub enum OutboxCommand {
     List,
     /// Send every unsent one again, recording each attempt and its error.
     Retry,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeyCommand {
+    /// Replace the key file: every sealed TOTP key and the audit key are re-sealed under a new
+    /// key in one transaction (unused e-mail OTPs are invalidated: request a new one); a crash
+    /// at any point leaves the old or the new key working.
+    #[command(
+        after_help = "EXAMPLES:\n  dms hkex key rotate\n\nJSON: {\"rotated\": N, \"audit_key\": true, \"email_otps_invalidated\": N, \"key_file\", \"fingerprint\"}. The old key file no longer opens the database: do not keep copies of it."
+    )]
+    Rotate,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RemindCommand {
+    /// Remind users whose password expires soon: one e-mail per user per threshold (14, 7 and
+    /// 1 days before the 90-day expiry, or --days N); run again, it sends nothing new.
+    #[command(
+        after_help = "EXAMPLES:\n  # crontab: every morning at 07:30\n  30 7 * * * dms --db /srv/dms/dms.db hkex remind expiring --system\n  dms hkex remind expiring --days 30 --dry-run"
+    )]
+    Expiring {
+        /// One threshold instead of 14, 7 and 1: remind once when the password expires within N days.
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(i64).range(1..=89))]
+        days: Option<i64>,
+        /// List who would be reminded; send and record nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// For cron: run without a DMS sign-in, as the operating-system account that owns the
+        /// database and its key file (dms uses no one else's files); audited as `system`.
+        #[arg(long)]
+        system: bool,
+    },
+    /// Remind users who have not set up 2FA (participants' users and DAs from the 2FA launch
+    /// on): once per user and registered address.
+    #[command(
+        after_help = "EXAMPLES:\n  30 7 * * 1 dms --db /srv/dms/dms.db hkex remind not-initialised --system\n  dms hkex remind not-initialised --dry-run"
+    )]
+    NotInitialised {
+        /// List who would be reminded; send and record nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// For cron: run without a DMS sign-in, as the operating-system account that owns the
+        /// database and its key file (dms uses no one else's files); audited as `system`.
+        #[arg(long)]
+        system: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -116,6 +116,9 @@ pub struct Ctx {
     pub rng: SecureRng,
     pub out: Output,
     pub session_path: PathBuf,
+    /// `DMS_TEST_PAUSE_AT=STAGE` (test-clock databases only): a command with named stages
+    /// (key rotation) stops there for a while, so a test can kill it at that point.
+    pause_at: Option<String>,
 }
 
 /// Does a command's transaction write, or only read?
@@ -148,9 +151,14 @@ impl Work<'_> {
     /// The key file (TOTP sealing, keyed hashes), read on first use.
     pub fn key(&mut self) -> anyhow::Result<&MasterKey> {
         if self.key.is_none() {
-            self.key = Some(MasterKey::load(&self.key_file)?);
+            self.key = Some(crate::ops::keys::open(&self.tx, &self.key_file, self.writable)?);
         }
         self.key.as_ref().context("key file")
+    }
+
+    /// The key file beside the database.
+    pub fn key_file(&self) -> &Path {
+        &self.key_file
     }
 
     /// The gate's policy: service hours, holidays and the timeline, read on first use.
@@ -169,7 +177,7 @@ impl Work<'_> {
                 let master = match &self.key {
                     Some(k) => k,
                     None => {
-                        loaded = MasterKey::load(&self.key_file)?;
+                        loaded = crate::ops::keys::open(&self.tx, &self.key_file, self.writable)?;
                         &loaded
                     }
                 };
@@ -220,8 +228,24 @@ impl Ctx {
             rng: rng(test_clock)?,
             out: Output::new(g.format),
             session_path: g.session.clone().unwrap_or_else(|| default_session_path(&g.db)),
+            pause_at: if test_clock { std::env::var("DMS_TEST_PAUSE_AT").ok().filter(|v| !v.is_empty()) } else { None },
             store,
         })
+    }
+
+    /// The stop of `DMS_TEST_PAUSE_AT`: called with each stage's name, it says on stderr that
+    /// it stopped and sleeps 30 seconds at the named one; otherwise it does nothing.
+    pub fn pause_hook(&self) -> impl Fn(&str) {
+        let at = self.pause_at.clone();
+        move |stage: &str| {
+            if at.as_deref() == Some(stage) {
+                use std::io::Write as _;
+                let mut err = std::io::stderr().lock();
+                let _ = writeln!(err, "{}", json!({ "paused": stage }));
+                let _ = err.flush();
+                std::thread::sleep(std::time::Duration::from_secs(30));
+            }
+        }
     }
 
     /// Now, read from the clock at this moment.

@@ -142,6 +142,18 @@ impl MasterKey {
         Ok(MasterKey(Zeroizing::new(key)))
     }
 
+    /// The key file's contents: 64 hex digits and a newline.
+    pub fn file_text(&self) -> Zeroizing<String> {
+        let mut text = Zeroizing::new(hex::encode(&self.0[..]));
+        text.push('\n');
+        text
+    }
+
+    /// Write this key at `path` in place of what is there: a synced 0600 copy renamed over it.
+    pub fn replace(&self, path: &Path) -> anyhow::Result<()> {
+        crate::files::replace_private(path, crate::files::Purpose::KeyFile, self.file_text().as_bytes())
+    }
+
     /// Load the key file, judged first (a regular file, its owner's alone: `files`).
     pub fn load(path: &Path) -> anyhow::Result<Self> {
         use crate::files::{self, Access, Purpose};
@@ -181,6 +193,15 @@ impl MasterKey {
             .decrypt(XNonce::from_slice(nonce), Payload { msg: ct, aad: user_id.as_bytes() })
             .map(Zeroizing::new)
             .map_err(|_| anyhow!("the TOTP key of {user_id} does not open with this key file"))
+    }
+
+    /// What names this key without revealing it: HMAC-SHA-256 of a fixed label under the key.
+    /// The database records the fingerprint of the key its values are sealed under once the key
+    /// has been rotated, so loading can tell which key file belongs to it.
+    pub fn fingerprint(&self) -> [u8; 32] {
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.0[..]).expect("HMAC takes any key length");
+        mac.update(b"dms key-file fingerprint v1");
+        mac.finalize().into_bytes().into()
     }
 
     /// Keyed hash of an e-mail OTP: without the key file, the stored hash of an 8-digit code

@@ -31,6 +31,9 @@ pub enum Purpose {
     SessionFile,
     Mbox,
     Input,
+    /// An encrypted backup (`dms backup`): written 0600, never over a file; read from anyone
+    /// (it is encrypted, and may have been copied in by another account), but a regular file.
+    Backup,
 }
 
 impl Purpose {
@@ -41,12 +44,13 @@ impl Purpose {
             Purpose::SessionFile => "session file",
             Purpose::Mbox => "mbox",
             Purpose::Input => "input file",
+            Purpose::Backup => "backup file",
         }
     }
 
     /// Holds a secret, or reaches one: its owner's alone.
     fn private(self) -> bool {
-        !matches!(self, Purpose::Input)
+        !matches!(self, Purpose::Input | Purpose::Backup)
     }
 
     /// dms writes into it or replaces it: a link could point the write anywhere.
@@ -294,14 +298,55 @@ pub fn replace_private(path: &Path, purpose: Purpose, bytes: &[u8]) -> anyhow::R
         return Err(invalid(format!("{}: cannot write the {}: {e}", path.display(), purpose.name())).into());
     }
     // The rename itself survives a crash once the folder is synced (best effort).
-    if let Ok(dir) = File::open(folder_of(path)) {
-        let _ = dir.sync_all();
-    }
+    sync_folder(path);
     Ok(())
 }
 
+/// Put the finished file `tmp` (in the same folder) at `path`, never over anything there: a
+/// hard link, which fails if `path` exists (a link, a FIFO or a file created meanwhile
+/// included), then `tmp` is removed and the folder synced. On failure `tmp` is left to the
+/// caller.
+pub fn publish(tmp: &Path, path: &Path, purpose: Purpose) -> anyhow::Result<()> {
+    match std::fs::hard_link(tmp, path) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            return Err(crate::error::conflict(format!(
+                "{}: a file is already there, and dms never writes a {} over one: give another path",
+                path.display(),
+                purpose.name()
+            ))
+            .into())
+        }
+        Err(e) => return Err(invalid(format!("{}: cannot write the {}: {e}", path.display(), purpose.name())).into()),
+    }
+    let _ = std::fs::remove_file(tmp);
+    sync_folder(path);
+    Ok(())
+}
+
+/// Make the entries of `path`'s folder durable (a created, renamed or removed file survives a
+/// crash once its folder is synced). Best effort: some file systems cannot sync a folder.
+pub fn sync_folder(path: &Path) {
+    if let Ok(dir) = File::open(folder_of(path)) {
+        let _ = dir.sync_all();
+    }
+}
+
+/// A new private folder (0700) beside `path` for work in progress, named after it and `label`;
+/// never an existing one.
+pub fn private_folder_beside(path: &Path, label: &str) -> anyhow::Result<PathBuf> {
+    use std::os::unix::fs::DirBuilderExt as _;
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let dir = folder_of(path).join(format!(".{name}.{label}-{}", std::process::id()));
+    std::fs::DirBuilder::new()
+        .mode(0o700)
+        .create(&dir)
+        .map_err(|e| invalid(format!("{}: cannot create a working folder: {e}", dir.display())))?;
+    Ok(dir)
+}
+
 /// `dir/.name.tmp-PID-N`, in the same folder as `path`, so the rename stays on one file system.
-fn temp_beside(path: &Path) -> PathBuf {
+pub fn temp_beside(path: &Path) -> PathBuf {
     use std::sync::atomic::{AtomicU32, Ordering};
     static N: AtomicU32 = AtomicU32::new(0);
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
@@ -353,7 +398,9 @@ mod tests {
 
     #[test]
     fn special_files_are_refused_for_every_purpose() {
-        for p in [Purpose::Database, Purpose::KeyFile, Purpose::SessionFile, Purpose::Mbox, Purpose::Input] {
+        for p in
+            [Purpose::Database, Purpose::KeyFile, Purpose::SessionFile, Purpose::Mbox, Purpose::Input, Purpose::Backup]
+        {
             for k in
                 [FileKind::Directory, FileKind::Fifo, FileKind::CharDevice, FileKind::BlockDevice, FileKind::Socket]
             {

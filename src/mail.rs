@@ -62,6 +62,93 @@ pub fn notification(to: &str, subject: &str, text: &str) -> Mail {
     }
 }
 
+/// What a request's kind is called in the seed's words (mails name nothing more of a request).
+pub fn request_title(kind: &str) -> &'static str {
+    match kind {
+        "create-user" => "Create User Profile",
+        "change-user" => "Change User Profile",
+        "delete-user" => "Delete User Profile",
+        "unlock-user" => "Unlock/Reset OTP Device Registration",
+        "assign-groups" => "Assign User Groups to a Delegated Administrator",
+        "import-emails" => "Bulk e-mail registration",
+        "import-users" => "Bulk user creation",
+        _ => "DMS request",
+    }
+}
+
+/// To a participant's DA checkers: a request waits for one of them (its number and kind only:
+/// no user ID, no link, nothing of the proposed change).
+pub fn request_waiting(to: &str, request_id: i64, kind: &str) -> Mail {
+    Mail {
+        to: to.to_string(),
+        subject: format!("CCASS: Request {request_id} waits for authorisation"),
+        body: format!(
+            "Request {request_id} ({}) was submitted by a Delegated Administrator maker of your firm and waits for \
+             authorisation by a DA checker in DMS (Security Management Functions).\n\n\
+             It expires if no checker decides it in time.\n",
+            request_title(kind)
+        ),
+    }
+}
+
+/// How a request ended, as its maker is told.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Approved,
+    Rejected(String),
+    Expired,
+}
+
+/// To the maker of a request: it was approved, rejected (with the checker's reason) or expired.
+pub fn request_decided(to: &str, request_id: i64, kind: &str, outcome: &Outcome) -> Mail {
+    let title = request_title(kind);
+    let (word, text) = match outcome {
+        Outcome::Approved => ("approved", "A DA checker authorised it, and the change is applied.".to_string()),
+        Outcome::Rejected(reason) => {
+            // The reason is a checker's free text: one line, no control characters.
+            let reason: String = reason.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+            ("rejected", format!("A DA checker rejected it, giving the reason: {reason}\nNothing was changed."))
+        }
+        Outcome::Expired => {
+            ("expired", "No DA checker decided it in time, so it expired and nothing was changed.".to_string())
+        }
+    };
+    Mail {
+        to: to.to_string(),
+        subject: format!("CCASS: Request {request_id} {word}"),
+        body: format!("Your request {request_id} ({title}) was {word}.\n{text}\n"),
+    }
+}
+
+/// A reminder that a password expires soon (`hkex remind expiring`): the date and the days
+/// left, no user ID, no link.
+pub fn password_expiring(to: &str, expires_on: &str, days_left: i64) -> Mail {
+    let days = if days_left == 1 { "1 day".to_string() } else { format!("{days_left} days") };
+    Mail {
+        to: to.to_string(),
+        subject: "CCASS: Your password expires soon".into(),
+        body: format!(
+            "The password of your CCASS/CCMS account expires on {expires_on} (Hong Kong time), in {days}.\n\n\
+             Change it before then with Change Password. Once it has expired, it must be changed at the next \
+             logon before you can sign in.\n"
+        ),
+    }
+}
+
+/// A reminder that two-factor authentication is not set up yet (`hkex remind
+/// not-initialised`): the seed's first-time logon steps, no user ID, no link.
+pub fn set_up_2fa(to: &str) -> Mail {
+    Mail {
+        to: to.to_string(),
+        subject: "CCASS: Set up two-factor authentication".into(),
+        body: "Your CCASS/CCMS account has not been set up for two-factor authentication (2FA) yet.\n\n\
+               At your first logon: use Forgot/Reset Password to receive a one-time password at this address and \
+               set your password, then register your authenticator app (or choose e-mail OTP).\n\
+               Your Delegated Administrator can help.\n"
+            .into(),
+    }
+}
+
 /// The e-mail that tells a participant its eService is Completed (seed Appendix D c).
 pub fn eservice(to: &str, reference: &str, participant: &str, form_title: &str, what: &str) -> Mail {
     Mail {

@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod backup;
 pub mod demo;
 pub mod hkex;
 pub mod init;
@@ -26,6 +27,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
     let g = cli.global;
     match cli.command {
         Command::Init(a) => init::run(&g, a),
+        Command::Restore(a) => backup::restore(&g, a),
         Command::Demo(a) => demo::run(&g, a),
         Command::Completions { shell } => meta::completions(shell),
         Command::Man => meta::man(),
@@ -81,7 +83,12 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
                 Command::Listing(a) => listing::run(ctx, a),
                 Command::Report(a) => report::run(ctx, a),
                 Command::Hkex(c) => hkex::dispatch(ctx, c),
-                Command::Init(_) | Command::Demo(_) | Command::Completions { .. } | Command::Man => {
+                Command::Backup(a) => backup::backup(ctx, a),
+                Command::Init(_)
+                | Command::Restore(_)
+                | Command::Demo(_)
+                | Command::Completions { .. }
+                | Command::Man => {
                     unreachable!("handled above")
                 }
             }
@@ -120,5 +127,24 @@ pub fn signed_in<T>(
     ctx.transact(mode, |w| {
         let mut actor = session::require(w, token.as_ref().map(|t| t.as_slice()), roles)?;
         f(w, &mut actor)
+    })
+}
+
+/// Run `f` as the exchange operator (signed in), or, with `system` (cron), as the
+/// operating-system account that owns the database files, without a DMS sign-in: that account
+/// can read the database and its key file anyway, and dms uses no one else's files. `f` gets
+/// the operator's user ID, or None for `system`.
+pub fn operator_or_system<T>(
+    ctx: &mut Ctx,
+    system: bool,
+    mode: Mode,
+    f: impl FnOnce(&mut Work<'_>, Option<&crate::domain::user_id::UserId>) -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
+    if system {
+        return ctx.transact(mode, |w| f(w, None));
+    }
+    signed_in(ctx, &[Role::Operator], mode, |w, op| {
+        let id = op.account.id().clone();
+        f(w, Some(&id))
     })
 }

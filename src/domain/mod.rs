@@ -12,5 +12,6 @@ pub mod otp;
 pub mod password_policy;
 pub mod profile;
 mod properties;
+pub mod reminder;
 pub mod role;
 pub mod user_id;

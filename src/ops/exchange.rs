@@ -498,6 +498,10 @@ pub fn validate_setting(key: &str, value: &str) -> anyhow::Result<String> {
             "on" | "off" => Ok(v.to_ascii_lowercase()),
             _ => Err(invalid("service-hours: on or off").into()),
         },
+        "notifications" => match v.to_ascii_lowercase().as_str() {
+            "on" | "off" => Ok(v.to_ascii_lowercase()),
+            _ => Err(invalid("notifications: on or off (e-mails about pending and decided requests)").into()),
+        },
         "mail" if mail::valid_setting(v) => Ok(v.to_string()),
         "mail" => Err(invalid("mail: file:PATH or smtp://HOST:PORT").into()),
         "mail-from" => profile::email(v.rsplit('<').next().unwrap_or(v).trim_end_matches('>'))
@@ -509,7 +513,7 @@ pub fn validate_setting(key: &str, value: &str) -> anyhow::Result<String> {
         },
         "test-clock" => Err(not_permitted("test-clock is fixed when the database is created").into()),
         other => Err(invalid(format!(
-            "unknown setting {other:?} (launch-date, decommission-date, service-hours, mail, mail-from, request-expiry-hours)"
+            "unknown setting {other:?} (launch-date, decommission-date, service-hours, mail, mail-from, request-expiry-hours, notifications)"
         ))
         .into()),
     }

@@ -195,6 +195,7 @@ pub fn expire_due(w: &mut Work<'_>) -> anyhow::Result<()> {
             detail: json!({ "request_id": e.request_id, "maker": e.maker }).to_string(),
             ..Default::default()
         })?;
+        tell_maker(w, &e.maker, e.request_id, &e.kind, mail::Outcome::Expired)?;
     }
     Ok(())
 }
@@ -306,6 +307,7 @@ pub fn submit(
         }
         _ => {
             release(w, "submit")?;
+            tell_checkers(w, &p.key, id, change.kind(), &subject_ids)?;
             RequestStatus::Pending
         }
     };
@@ -401,6 +403,10 @@ fn authorise(
                     detail: detail.to_string(),
                     ..Default::default()
                 })?;
+                // An inline maker saw it approved at its own terminal.
+                if !inline {
+                    tell_maker(w, &it.maker, it.id, it.change.kind(), mail::Outcome::Approved)?;
+                }
             }
             Ok(())
         }
@@ -539,7 +545,55 @@ pub fn decide(w: &mut Work<'_>, who: &Actor, id: i64, d: Decision) -> anyhow::Re
         detail: json!({ "request_id": id, "reason": reason }).to_string(),
         ..Default::default()
     })?;
+    if let Decision::Reject(reason) = &d {
+        tell_maker(w, &r.maker, id, &r.kind, mail::Outcome::Rejected(reason.clone()))?;
+    }
     Ok(status)
+}
+
+// ------------------------------------------------------------------------------------------
+// Notices (SPEC §4 "Notifications"), each sent from one place: a queued request to the
+// checkers who may decide it, its end to its maker. The number and kind of the request only:
+// no user ID, no link, nothing of the change. The setting `notifications off` stops them.
+
+fn notices_on(w: &Work<'_>) -> anyhow::Result<bool> {
+    Ok(crate::storage::settings::get_or_default(&w.tx, "notifications")? == "on")
+}
+
+/// A request now waits: the participant's enabled DA checkers with an address are told,
+/// except its subjects (they may not decide it), each address once.
+fn tell_checkers(
+    w: &mut Work<'_>,
+    p: &ParticipantKey,
+    id: i64,
+    kind: &str,
+    subjects: &[&UserId],
+) -> anyhow::Result<()> {
+    if !notices_on(w)? {
+        return Ok(());
+    }
+    let mut told = HashSet::new();
+    for (user_id, role, email) in users::enabled_das(&w.tx, p)? {
+        let Some(email) = email else { continue };
+        if role != Role::Checker || subjects.iter().any(|s| s.as_str() == user_id) {
+            continue;
+        }
+        if told.insert(email.to_lowercase()) {
+            w.notify(mail::request_waiting(&email, id, kind));
+        }
+    }
+    Ok(())
+}
+
+/// A request ended (approved by a checker elsewhere, rejected, expired): its maker is told.
+fn tell_maker(w: &mut Work<'_>, maker: &UserId, id: i64, kind: &str, outcome: mail::Outcome) -> anyhow::Result<()> {
+    if !notices_on(w)? {
+        return Ok(());
+    }
+    if let Some(email) = users::get(&w.tx, maker)?.and_then(|m| m.email) {
+        w.notify(mail::request_decided(&email, id, kind, &outcome));
+    }
+    Ok(())
 }
 
 // ------------------------------------------------------------------------------------------

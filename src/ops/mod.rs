@@ -9,15 +9,21 @@
 //! - [`maker_checker`]: the one engine for inline, queued, batch and bulk requests;
 //! - [`exchange`]: DA3, DA4, participants, settings, holidays, the exchange's accounts;
 //! - [`migration`]: the smartcard-era imports;
+//! - [`keys`]: which key file belongs to the database, recovery, and key rotation;
+//! - [`backup`]: encrypted online backups and verified restores;
+//! - [`reminders`]: password-expiry and 2FA set-up reminders, each sent once;
 //! - [`outbox`]: undeliverable notifications, kept and sent again;
 //! - [`views`]: who may read what (enquire, listing and report scopes).
 
 pub mod audit;
+pub mod backup;
 pub mod credentials;
 pub mod exchange;
+pub mod keys;
 pub mod maker_checker;
 pub mod migration;
 pub mod outbox;
+pub mod reminders;
 pub mod session;
 pub mod signin;
 pub mod views;

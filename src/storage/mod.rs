@@ -2,11 +2,13 @@
 //! family has a module of typed functions that take the open transaction.
 
 pub mod audit;
+pub mod backup;
 pub mod calendar;
 pub mod eservices;
 pub mod otps;
 pub mod outbox;
 pub mod participants;
+pub mod reminders;
 pub mod requests;
 pub mod secrets;
 pub mod sessions;
@@ -32,6 +34,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../schema.sql"),
     include_str!("migrations/0002_houses_and_session_methods.sql"),
     include_str!("migrations/0003_hardening.sql"),
+    include_str!("migrations/0004_operations.sql"),
 ];
 
 /// The schema version this dms writes.
@@ -43,7 +46,7 @@ pub struct Store {
 }
 
 /// The files SQLite keeps beside a database in WAL mode.
-fn companions(path: &Path) -> [PathBuf; 2] {
+pub fn companions(path: &Path) -> [PathBuf; 2] {
     ["-wal", "-shm"].map(|suffix| {
         let mut p = path.as_os_str().to_os_string();
         p.push(suffix);

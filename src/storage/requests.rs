@@ -205,6 +205,7 @@ pub fn decide(
 pub struct Expired {
     pub request_id: i64,
     pub participant: ParticipantKey,
+    pub kind: String,
     pub maker: UserId,
 }
 
@@ -212,17 +213,24 @@ pub struct Expired {
 pub fn expire_due(c: &Connection, now: DateTime<Utc>) -> anyhow::Result<Vec<Expired>> {
     let mut stmt = c.prepare_cached(
         "UPDATE requests SET status = 'EXPIRED', decided_at = ?1 WHERE status = 'PENDING' AND expires_at <= ?1 \
-         RETURNING request_id, participant_id, house, maker",
+         RETURNING request_id, participant_id, house, maker, kind",
     )?;
     let rows = stmt.query_map([ts(now)], |r| {
-        Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?))
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, String>(3)?,
+            r.get::<_, String>(4)?,
+        ))
     })?;
     let mut out = Vec::new();
     for row in rows {
-        let (request_id, pid, house, maker) = row?;
+        let (request_id, pid, house, maker, kind) = row?;
         out.push(Expired {
             request_id,
             participant: ParticipantKey::parse(&pid, ClearingHouse::parse(&house)?)?,
+            kind,
             maker: UserId::parse(&maker)?,
         });
     }

@@ -10,6 +10,7 @@ pub const DEFAULTS: &[(&str, &str)] = &[
     ("mail", "file:dms-outbox.mbox"),
     ("mail-from", "CCASS <noreply_pt@dms.invalid>"),
     ("request-expiry-hours", "72"),
+    ("notifications", "on"),
     ("test-clock", "off"),
 ];
 

@@ -15,6 +15,7 @@ mod json_contract;
 mod listing;
 mod lockout;
 mod maker_checker;
+mod ops;
 mod otp;
 mod outbox;
 mod password;

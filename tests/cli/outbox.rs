@@ -195,9 +195,10 @@ fn a_full_participants_bulk_registration_is_mailed_in_one_append() {
     };
     assert_eq!(r.ok().json()["status"], "APPROVED");
 
-    // Old and new address of every user: 2,538 notifications.
+    // Old and new address of every user: 2,538 notifications; and its maker is told it was
+    // approved.
     let mails = w.mails();
-    assert_eq!(mails.len() - mails_before, 2 * 1269);
+    assert_eq!(mails.len() - mails_before, 2 * 1269 + 1);
     let someone = all[3].to_lowercase();
     assert_eq!(w.mails_to(&format!("{someone}@old.abc.com.hk")).len(), 1, "the old address is told");
     assert_eq!(w.mails_to(&format!("{someone}@abc.com.hk")).len(), 1, "and the new one");

@@ -4,15 +4,17 @@
 pub mod account;
 pub mod da3;
 pub mod da4;
+pub mod key;
 pub mod migrate;
 pub mod outbox;
 pub mod participant;
+pub mod remind;
 pub mod settings;
 pub mod smartcard;
 
 use crate::cli::{
-    AccountCommand, Da3Command, HkexCommand, HolidayCommand, OutboxCommand, ParticipantCommand, SettingsCommand,
-    SmartcardCommand,
+    AccountCommand, Da3Command, HkexCommand, HolidayCommand, KeyCommand, OutboxCommand, ParticipantCommand,
+    RemindCommand, SettingsCommand, SmartcardCommand,
 };
 use crate::context::Ctx;
 use crate::ops::exchange::Da3Action;
@@ -47,6 +49,13 @@ pub fn dispatch(ctx: &mut Ctx, c: HkexCommand) -> anyhow::Result<()> {
         HkexCommand::Holiday(HolidayCommand::List) => settings::holiday_list(ctx),
         HkexCommand::Outbox(OutboxCommand::List) => outbox::list(ctx),
         HkexCommand::Outbox(OutboxCommand::Retry) => outbox::retry(ctx),
+        HkexCommand::Key(KeyCommand::Rotate) => key::rotate(ctx),
+        HkexCommand::Remind(RemindCommand::Expiring { days, dry_run, system }) => {
+            remind::expiring(ctx, days, dry_run, system)
+        }
+        HkexCommand::Remind(RemindCommand::NotInitialised { dry_run, system }) => {
+            remind::not_initialised(ctx, dry_run, system)
+        }
         HkexCommand::Account(AccountCommand::Add { role, surname, other_names, email }) => {
             account::add(ctx, &role, &surname, &other_names, &email)
         }

@@ -92,12 +92,12 @@ impl World {
         seq
     }
 
-    /// Turn this database into one from before the keyed chain (schema 2): migration 3's
-    /// tables and the `alg` column gone, every row linked with plain SHA-256. The next `dms`
+    /// Turn this database into one from before the keyed chain (schema 2): the tables of
+    /// migrations 3 and 4 and the `alg` column gone, every row linked with plain SHA-256. The next `dms`
     /// command migrates it again.
     pub fn make_pre_keyed(&self) {
         self.sql_write(
-            "DROP TABLE secrets; DROP TABLE outbox; DROP TABLE otp_requests_unmatched; \
+            "DROP TABLE reminders; DROP TABLE secrets; DROP TABLE outbox; DROP TABLE otp_requests_unmatched; \
              ALTER TABLE audit DROP COLUMN alg; PRAGMA user_version = 2;",
         );
         self.rechain_sha256(1);

@@ -166,6 +166,24 @@ impl World {
     }
 }
 
+impl World {
+    /// A new, empty world in a temp dir of its own that shares this one's authenticator apps,
+    /// the TOTP steps they used and the clock: where a copy of this database goes (a restore),
+    /// signed in to by the same people with the same phones.
+    pub fn beside(&self) -> World {
+        let w = World::empty(MONDAY_10);
+        w.keys.borrow_mut().clone_from(&self.keys.borrow());
+        w.last_step.borrow_mut().clone_from(&self.last_step.borrow());
+        w.set_now(self.now());
+        w
+    }
+
+    /// Take over the TOTP steps `other` used since (the same phones signed in there).
+    pub fn steps_from(&self, other: &World) {
+        self.last_step.borrow_mut().clone_from(&other.last_step.borrow());
+    }
+}
+
 /// Whether a snapshot keeps the session files (who is signed in).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Sessions {
