@@ -129,6 +129,7 @@ impl Store {
         }
         // Connection settings, not schema: set on every open, outside the migrations.
         conn.pragma_update(None, "journal_mode", "WAL")?;
+        keep_wal_files(&conn)?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.set_prepared_statement_cache_capacity(64);
         if version < latest {
@@ -159,6 +160,29 @@ impl Store {
     pub fn conn(&self) -> &Connection {
         &self.conn
     }
+}
+
+/// Keep the `-wal` and `-shm` files when the last connection closes (SQLITE_FCNTL_PERSIST_WAL),
+/// instead of creating, sizing and deleting both on every command: each `dms` command is a
+/// process of its own, so without this every one of them pays for two file creations and two
+/// unlinks. They stay 0600 beside the database, as the files rule asks.
+fn keep_wal_files(conn: &Connection) -> anyhow::Result<()> {
+    let mut on: std::os::raw::c_int = 1;
+    // SAFETY: `conn.handle()` is the open connection's live `sqlite3*` for the duration of the
+    // call; "main" is a NUL-terminated name of its main database; SQLITE_FCNTL_PERSIST_WAL
+    // reads and writes exactly one `int` through the pointer, which outlives the call.
+    let rc = unsafe {
+        rusqlite::ffi::sqlite3_file_control(
+            conn.handle(),
+            c"main".as_ptr(),
+            rusqlite::ffi::SQLITE_FCNTL_PERSIST_WAL,
+            (&mut on as *mut std::os::raw::c_int).cast(),
+        )
+    };
+    if rc != rusqlite::ffi::SQLITE_OK {
+        bail!("cannot keep the write-ahead log files (SQLite error {rc})");
+    }
+    Ok(())
 }
 
 /// A savepoint inside the open transaction: a batch of changes that can be undone as a whole

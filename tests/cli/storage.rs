@@ -12,7 +12,9 @@ fn secrets_at_rest_are_hashed_or_sealed_and_the_files_are_private() {
     let secret = w.key(OPERATOR);
     let first_otp = w.otps()[0].clone();
     let session = World::session_file(OPERATOR);
-    for f in ["dms.db", "dms.db.key", session.as_str(), "dms-outbox.mbox"] {
+    // The write-ahead log files are kept between commands (not made and unlinked by each one),
+    // private like the database.
+    for f in ["dms.db", "dms.db.key", session.as_str(), "dms-outbox.mbox", "dms.db-wal", "dms.db-shm"] {
         assert_eq!(mode(&w.path(f)), 0o600, "{f}");
     }
 
