@@ -23,4 +23,5 @@ mod settings;
 mod signin;
 mod smtp;
 mod storage;
+mod terminal;
 mod timeline;
