@@ -10,6 +10,7 @@ mod exchange;
 mod files;
 mod hardening;
 mod hours;
+mod init_demo;
 mod listing;
 mod lockout;
 mod maker_checker;
