@@ -158,6 +158,11 @@ pub struct OtpSetupArgs {
     /// Read the password from standard input.
     #[arg(long)]
     pub password_stdin: bool,
+    /// Also write the QR code of the key URI to FILE: an SVG or PNG image by its extension
+    /// (.svg, .png), created 0600 and never over an existing file. It holds the secret key:
+    /// delete it once the app has scanned it.
+    #[arg(long, value_name = "FILE", conflicts_with = "email")]
+    pub qr: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -18,6 +18,7 @@ mod otp;
 mod outbox;
 mod password;
 mod prompt_clock;
+mod qr_file;
 mod secret_scan;
 mod sessions;
 mod settings;
