@@ -430,7 +430,15 @@ pub enum HkexCommand {
     Outbox(OutboxCommand),
     /// Migration: import smartcard-era users from CSV (header
     /// participant,user_id,surname,other_names,email,role,srn,certificate_expiry[,pin_phc]).
-    ImportSmartcardUsers { file: PathBuf },
+    ImportSmartcardUsers {
+        /// The CSV file: header participant,user_id,surname,other_names,email,role,srn,
+        /// certificate_expiry and optional pin_phc (an argon2id PHC string), access_channel.
+        file: PathBuf,
+        /// Validate the whole file and check it against the database as the import would;
+        /// write nothing and report the counts.
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -531,7 +539,14 @@ pub enum ParticipantCommand {
         house: Option<ClearingHouse>,
     },
     /// Migration: import participants from CSV (header id,name,house,max_users,domains).
-    Import { file: PathBuf },
+    Import {
+        /// The CSV file: header id,name,house,max_users and optional domains.
+        file: PathBuf,
+        /// Validate the whole file and check it against the database as the import would;
+        /// write nothing and report the counts.
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -586,9 +601,17 @@ pub enum Da3Command {
         da_id: UserId,
     },
     /// Delete a DA (refused if the participant would fall below 1 maker and 2 checkers).
+    ///
+    /// Irreversible: a deleted ID is never reused. At a terminal it asks for confirmation
+    /// (--yes skips it). A script should pass --yes; without it, on a pipe, the command still
+    /// runs but warns that the form is deprecated.
     Delete {
+        /// The DA's user ID (never reused).
         #[arg(value_parser = user_id)]
         da_id: UserId,
+        /// Delete without asking for confirmation (what a script says).
+        #[arg(long, short)]
+        yes: bool,
     },
     /// Give an existing business user the DA maker or checker role (after decommissioning).
     AssignDa {

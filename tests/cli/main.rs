@@ -11,6 +11,7 @@ mod files;
 mod hardening;
 mod hours;
 mod init_demo;
+mod irreversible;
 mod listing;
 mod lockout;
 mod maker_checker;

@@ -1,5 +1,6 @@
 //! At a real terminal (a pseudo-terminal): tables fit the terminal's width (or a sane one when
-//! it reports none) and break free text only, never an ID, a date or an amount.
+//! it reports none) and break free text only, never an ID, a date or an amount; an
+//! irreversible `hkex da3 delete` asks first.
 
 use crate::harness::*;
 use expectrl::session::OsSession as Session;
@@ -89,4 +90,35 @@ fn at_60_columns_ids_stay_whole_and_only_free_text_wraps() {
     assert!(!out.contains("wk.cheung@abc.com.hk"), "e-mail addresses wrap:\n{out}");
     let narrowest = |t: &str| table_lines(t).iter().map(|l| width(l)).max().unwrap_or(0);
     assert!(narrowest(&out) < narrowest(&wide), "narrower than at 100 columns:\n{out}\n{wide}");
+}
+
+/// The operator signed in, and a fourth DA (B01234X4) that may be deleted.
+fn with_a_spare_checker() -> World {
+    let w = World::with_operator();
+    w.da3_add(PARTICIPANT, "checker", "CHOI", "kw.choi@abc.com.hk").ok();
+    w
+}
+
+#[test]
+fn da3_delete_at_a_terminal_asks_and_no_keeps_the_da() {
+    let w = with_a_spare_checker();
+    let mut s = at_terminal(&w, 100, &["--session", "HKEXOP01.session", "hkex", "da3", "delete", "B01234X4"]);
+    s.expect("Delete DA B01234X4 (CHOI TEST, DA CHECKER of B01234)?").expect("the question names the DA");
+    s.send("n").expect("answering");
+    let (out, code) = finish(s);
+    assert_eq!(code, Exit::Usage.code(), "{out}");
+    assert!(out.contains("B01234X4 not deleted"), "{out}");
+    assert!(w.listing(PARTICIPANT).0.contains(&"B01234X4".to_string()), "still there");
+}
+
+#[test]
+fn da3_delete_at_a_terminal_asks_and_yes_deletes_without_a_deprecation_warning() {
+    let w = with_a_spare_checker();
+    let mut s = at_terminal(&w, 100, &["--session", "HKEXOP01.session", "hkex", "da3", "delete", "B01234X4"]);
+    s.expect("cannot be undone").expect("the question");
+    s.send("y").expect("answering");
+    let (out, code) = finish(s);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("Completed") && !out.contains("deprecated"), "{out}");
+    assert_eq!(w.sql("SELECT user_id FROM retired_user_ids"), "B01234X4");
 }
