@@ -9,6 +9,7 @@ mod core;
 mod exchange;
 mod files;
 mod hardening;
+mod help;
 mod hours;
 mod init_demo;
 mod irreversible;
