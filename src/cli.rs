@@ -2,7 +2,8 @@
 //!
 //! Every command carries an `Examples:` section (`after_help`, written with [`examples!`]) and
 //! every argument a description: `tests/cli/help.rs` walks the tree and fails on a gap, and
-//! checks that each example line parses.
+//! checks that each example line parses. `dms man --out DIR` renders the same examples as the
+//! EXAMPLES section of each man page (`commands::meta`).
 
 use crate::domain::user_id::{ClearingHouse, UserId};
 use crate::output::Format;
@@ -35,7 +36,7 @@ one-time password (authenticator app or e-mail), and auditors pull listings and 
 local SQLite file.\n\nSecrets are never taken from the command line: use --password-stdin or a terminal prompt.\n\n\
 Exit status: 0 ok, 2 usage (or a secret needed and none available), 3 authentication failed, 4 account \
 locked, disabled, expired or outside its dates or service hours, 5 not permitted, 6 invalid input, \
-7 conflict, 1 anything else.",
+7 conflict, 1 anything else. `dms man --out DIR` writes a man page for every command.",
     propagate_version = true,
     after_help = examples!(
         "# Everything at once, on a throwaway database",
@@ -198,11 +199,14 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
-    /// Print the man page (roff).
+    /// Print the man page (roff), or write one per command with --out.
     #[command(after_help = examples!(
         "dms man | man -l -",
+        "# One page per command (dms.1, dms-user.1, dms-user-create.1, ...)",
+        "dms man --out ~/.local/share/man/man1",
+        "MANPATH=~/.local/share/man: man dms-user-create",
     ))]
-    Man,
+    Man(ManArgs),
 }
 
 #[derive(Debug, Args)]
@@ -223,6 +227,15 @@ pub struct DemoArgs {
     /// Keep the demo's folder instead of deleting it, and print where it is.
     #[arg(long)]
     pub keep: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write one page per command and subcommand into DIR (created if missing; files 0644),
+    /// instead of printing the top page. A file there that dms did not generate is never
+    /// overwritten.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

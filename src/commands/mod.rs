@@ -28,7 +28,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Init(a) => init::run(&g, a),
         Command::Demo(a) => demo::run(&g, a),
         Command::Completions { shell } => meta::completions(shell),
-        Command::Man => meta::man(),
+        Command::Man(a) => meta::man(a, g.format),
         other => {
             let mut ctx = Ctx::open(&g)?;
             let ctx = &mut ctx;
@@ -78,7 +78,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
                 Command::Listing(a) => listing::run(ctx, a),
                 Command::Report(a) => report::run(ctx, a),
                 Command::Hkex(c) => hkex::dispatch(ctx, c),
-                Command::Init(_) | Command::Demo(_) | Command::Completions { .. } | Command::Man => {
+                Command::Init(_) | Command::Demo(_) | Command::Completions { .. } | Command::Man(_) => {
                     unreachable!("handled above")
                 }
             }
