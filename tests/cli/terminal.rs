@@ -8,8 +8,9 @@ use expectrl::Expect;
 use std::time::Duration;
 
 /// `dms ARGS` in a pseudo-terminal of `cols` columns (0: one that reports no width, as a new
-/// pseudo-terminal without a size does). `stty` sets the size before dms starts, so nothing
-/// races it.
+/// pseudo-terminal without a size does). The pseudo-terminal library sets its own 80x24 after
+/// the child has started, so a shell waits for a line before it starts dms, and the size is set
+/// before that line is sent: nothing races it.
 fn at_terminal(w: &World, cols: u16, args: &[&str]) -> Session {
     let mut cmd = std::process::Command::new("/bin/sh");
     cmd.env_clear()
@@ -19,10 +20,12 @@ fn at_terminal(w: &World, cols: u16, args: &[&str]) -> Session {
         .env("TERM", "xterm")
         .env("NO_COLOR", "1")
         .arg("-c")
-        .arg(format!("stty cols {cols} rows 50 && exec \"$0\" \"$@\""))
+        .arg("read -r go && exec \"$0\" \"$@\"")
         .arg(dms_bin())
         .args(args);
     let mut s = Session::spawn(cmd).expect("dms in a pseudo-terminal");
+    s.get_process_mut().set_window_size(cols, 50).expect("setting the size");
+    s.send_line("go").expect("starting dms");
     s.set_expect_timeout(Some(Duration::from_secs(30)));
     s
 }
