@@ -1,9 +1,29 @@
 //! The command tree (clap derive). Names and flags here are the scripting contract of SPEC §8.
+//!
+//! Every command carries an `Examples:` section (`after_help`, written with [`examples!`]) and
+//! every argument a description: `tests/cli/help.rs` walks the tree and fails on a gap, and
+//! checks that each example line parses. `dms man --out DIR` renders the same examples as the
+//! EXAMPLES section of each man page (`commands::meta`).
 
 use crate::domain::user_id::{ClearingHouse, UserId};
 use crate::output::Format;
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
+
+/// The heading `examples!` puts above the lines; `dms man` looks for it.
+pub const EXAMPLES_HEADING: &str = "Examples:";
+
+/// A command's `Examples:` section: each argument is one line, shown indented by two spaces.
+/// A line is a command to copy (`dms ...`, or a helper such as `echo ... > file.csv`), a
+/// `# comment` saying what the next one does, or the continuation of a line that ends in `\`.
+/// Keep each line under 78 characters so that it is not wrapped on an 80-column terminal.
+/// The heading is bold and underlined like clap's own headings (the escapes are dropped when
+/// colour is off, and by `dms man`).
+macro_rules! examples {
+    ($($line:literal),+ $(,)?) => {
+        concat!("\x1b[1m\x1b[4m", "Examples:", "\x1b[0m", $("\n  ", $line),+)
+    };
+}
 
 #[derive(Debug, Parser)]
 #[command(
@@ -13,8 +33,20 @@ use std::path::PathBuf;
     long_about = "dms re-creates the Security Management Functions of a clearing system's terminal access: \
 Delegated Administrators maintain their users under maker-checker, everyone signs in with a password and a \
 one-time password (authenticator app or e-mail), and auditors pull listings and reports - all against one \
-local SQLite file.\n\nSecrets are never taken from the command line: use --password-stdin or a terminal prompt.",
-    propagate_version = true
+local SQLite file.\n\nSecrets are never taken from the command line: use --password-stdin or a terminal prompt.\n\n\
+Exit status: 0 ok, 2 usage (or a secret needed and none available), 3 authentication failed, 4 account \
+locked, disabled, expired or outside its dates or service hours, 5 not permitted, 6 invalid input, \
+7 conflict, 8 the audit trail is broken (audit verify), 1 anything else. `dms man --out DIR` writes a man \
+page for every command.",
+    propagate_version = true,
+    after_help = examples!(
+        "# Everything at once, on a throwaway database",
+        "dms demo",
+        "# A database with the demo participant B01234 and the operator HKEXOP01",
+        "dms init --demo --operator-email ops@hkex.example",
+        "# Sign in at a terminal (asks for the password and a one-time password)",
+        "dms login --user HKEXOP01",
+    )
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -28,7 +60,7 @@ pub struct Global {
     /// The database file.
     #[arg(long, global = true, env = "DMS_DB", hide_env_values = true, default_value = "dms.db", value_name = "PATH")]
     pub db: PathBuf,
-    /// Output format.
+    /// Output format: a table for people, CSV or JSON (one document on stdout) for scripts.
     #[arg(long, global = true, env = "DMS_FORMAT", hide_env_values = true, value_enum, default_value_t = Format::Table)]
     pub format: Format,
     /// The file that holds this shell's sign-in [default: <db>.session].
@@ -47,76 +79,162 @@ pub fn house(s: &str) -> Result<ClearingHouse, String> {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Create a new database (file mode 0600) from schema.sql.
+    #[command(after_help = examples!(
+        "# The exchange's database and its first operator, HKEXOP01",
+        "dms init --operator-email ops@hkex.example",
+        "# ... with a demo participant (B01234: 3 DAs, 3 users) to explore",
+        "dms init --demo --operator-email ops@hkex.example",
+        "dms --db exchange.db init --operator-email ops@hkex.example",
+    ))]
     Init(InitArgs),
     /// Run a complete, self-checking walk-through on a throwaway database.
+    #[command(after_help = examples!(
+        "dms demo",
+        "# Keep the demo's folder (database, outbox) to look around afterwards",
+        "dms demo --keep",
+    ))]
     Demo(DemoArgs),
     /// Sign in: user ID, password and one-time password; writes the session file.
+    ///
+    /// At a terminal a first logon walks through setting up the OTP channel (register an
+    /// authenticator app from a QR code, or receive OTPs by e-mail).
+    #[command(after_help = examples!(
+        "# At a terminal: asks for the password, then the OTP",
+        "dms login --user B01234X1",
+        "# In a script: the password on stdin, the code from the app",
+        "dms login --user B01234X1 --password-stdin --otp 123456 < pw.txt",
+        "# A second identity beside the first, in a session file of its own",
+        "dms --session checker.session login --user B01234X2",
+    ))]
     Login(LoginArgs),
     /// End this shell's session.
+    #[command(after_help = examples!(
+        "dms logout",
+        "dms --session checker.session logout",
+    ))]
     Logout,
     /// Show who is signed in (checks the session; no password hashing).
+    #[command(after_help = examples!(
+        "dms whoami",
+        "dms --format json --session checker.session whoami",
+    ))]
     Whoami,
     /// One-time passwords: request an e-mail OTP, set up the OTP channel.
-    #[command(subcommand)]
+    #[command(subcommand, after_help = examples!(
+        "# First-time logon, step 1: an OTP by e-mail for `dms password reset`",
+        "dms otp request --user B0123401",
+        "# Step 2, after the password is set: register an authenticator app",
+        "dms otp setup --user B0123401 --app --password-stdin < pw.txt",
+    ))]
     Otp(OtpCommand),
     /// Password self-service: Forgot/Reset and Change Password.
-    #[command(subcommand)]
+    #[command(subcommand, after_help = examples!(
+        "dms password reset --user B0123401 --otp 12345678",
+        "dms password change",
+    ))]
     Password(PasswordCommand),
     /// Self-service authentication settings (seed Appendix D d).
-    #[command(subcommand)]
+    #[command(subcommand, after_help = examples!(
+        "dms auth settings --use-email --otp 123456",
+        "dms auth settings --delete-device --otp 123456",
+    ))]
     Auth(AuthCommand),
     /// Maintain user profiles (DMS, maker-checker).
-    #[command(subcommand)]
+    #[command(subcommand, after_help = examples!(
+        "# A DA maker submits; a DA checker approves with `dms request approve`",
+        "dms user create --generate --surname CHEUNG --other-names \"KA MING\" \\",
+        "    --email km.cheung@abc.com.hk",
+        "dms user enquire B0123401",
+    ))]
     User(UserCommand),
     /// Delegated Administrators: assign business user groups (DMS, maker-checker).
-    #[command(subcommand)]
+    #[command(subcommand, after_help = examples!(
+        "dms da assign B01234X1 --groups 11,A",
+    ))]
     Da(DaCommand),
     /// Pending maker-checker requests: list, show, approve, reject, cancel.
-    #[command(subcommand)]
+    #[command(subcommand, after_help = examples!(
+        "dms request list --status PENDING",
+        "dms request show 1",
+        "dms request approve 1",
+    ))]
     Request(RequestCommand),
     /// User Profile Listing, with the quota footer.
+    #[command(after_help = examples!(
+        "# A DA: its own participant's users and DAs, and the quota footer",
+        "dms listing",
+        "dms listing --role da --status enabled",
+        "# The operator or an auditor: one participant, as CSV",
+        "dms --format csv listing --participant B01234 > b01234.csv",
+    ))]
     Listing(ListingArgs),
     /// Exchange operator functions: participants, eServices DA3/DA4, settings, holidays.
-    #[command(subcommand)]
+    #[command(subcommand, after_help = examples!(
+        "dms hkex participant add --id B05678 --name \"XYZ BROKERS\" \\",
+        "    --house hkscc-cp --max-users 30 --domain xyz.com.hk",
+        "dms hkex da3 add --participant B05678 --role maker --surname MA \\",
+        "    --other-names \"WING KEI\" --email wk.ma@xyz.com.hk",
+        "dms hkex settings set service-hours off",
+    ))]
     Hkex(HkexCommand),
     /// Reports for auditors: readiness, locked, expiring, dormant, requests, audit, da4-fees.
+    #[command(after_help = examples!(
+        "dms report readiness",
+        "dms report expiring --days 14",
+        "dms --format csv report audit --from 2026-11-01 --to 2026-11-30 > audit.csv",
+    ))]
     Report(ReportArgs),
     /// The hash-chained audit trail.
-    #[command(subcommand)]
+    #[command(subcommand, after_help = examples!(
+        "dms audit verify",
+    ))]
     Audit(AuditCommand),
     /// Operator: an encrypted, consistent backup of the database and its key file, taken
     /// while others keep working.
-    #[command(after_help = BACKUP_EXAMPLES)]
+    ///
+    /// The file is an age file (scrypt passphrase) holding the key file and a consistent copy of
+    /// the database; it is written 0600 and never over an existing file. JSON: {"file", "rows",
+    /// "bytes", ...}. From cron, `--system` runs without a DMS sign-in as the account that owns
+    /// the database (in a crontab line, % is written \%).
+    #[command(after_help = examples!(
+        "# Signed in as an operator; the passphrase in a 0600 file",
+        "dms backup --out dms-backup.age --password-stdin < backup.pass",
+        "# From cron, as the account that owns the database",
+        "dms --db /srv/dms/dms.db backup --system \\",
+        "    --out /backup/dms-2026-11-23.age --password-stdin < /etc/dms/backup.pass",
+    ))]
     Backup(BackupArgs),
     /// Restore a backup into a new database path (--db NEWPATH), verified before it is put in
     /// place.
-    #[command(after_help = RESTORE_EXAMPLES)]
+    ///
+    /// Writes NEWPATH and NEWPATH.key only after the integrity check and the audit chain
+    /// verified, and never over an existing file; every session that was open in the backup is
+    /// ended (sign in again). A wrong passphrase or a damaged or truncated file writes nothing.
+    #[command(after_help = examples!(
+        "dms --db /srv/dms-restored/dms.db restore dms-backup.age \\",
+        "    --password-stdin < backup.pass",
+    ))]
     Restore(RestoreArgs),
     /// Print shell completions.
+    #[command(after_help = examples!(
+        "dms completions bash > ~/.local/share/bash-completion/completions/dms",
+        "dms completions zsh > ~/.zfunc/_dms",
+        "dms completions fish > ~/.config/fish/completions/dms.fish",
+    ))]
     Completions {
+        /// The shell to write completions for.
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
-    /// Print the man page (roff).
-    Man,
+    /// Print the man page (roff), or write one per command with --out.
+    #[command(after_help = examples!(
+        "dms man | man -l -",
+        "# One page per command (dms.1, dms-user.1, dms-user-create.1, ...)",
+        "dms man --out ~/.local/share/man/man1",
+        "MANPATH=~/.local/share/man: man dms-user-create",
+    ))]
+    Man(ManArgs),
 }
-
-const BACKUP_EXAMPLES: &str = "EXAMPLES:
-  # crontab (as the account that owns the database): every night at 02:15, the passphrase in
-  # a 0600 file (% is special in a crontab line)
-  15 2 * * * dms --db /srv/dms/dms.db backup --system --out /backup/dms-$(date +\\%F).age --password-stdin < /etc/dms/backup.pass
-  # signed in as an operator
-  dms backup --out dms-backup.age --password-stdin < backup.pass
-
-The file is an age file (scrypt passphrase) holding the key file and a consistent copy of the
-database; it is written 0600 and never over an existing file. JSON: {\"file\", \"rows\", \"bytes\", ...}.";
-
-const RESTORE_EXAMPLES: &str = "EXAMPLES:
-  dms --db /srv/dms-restored/dms.db restore /backup/dms-2026-11-23.age --password-stdin < /etc/dms/backup.pass
-
-Writes NEWPATH and NEWPATH.key only after the integrity check and the audit chain verified, and
-never over an existing file; every session that was open in the backup is ended (sign in again).
-A wrong passphrase or a damaged or truncated file writes nothing.";
 
 /// `dms backup`.
 #[derive(Debug, Args)]
@@ -165,6 +283,15 @@ pub struct DemoArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write one page per command and subcommand into DIR (created if missing; files 0644),
+    /// instead of printing the top page. A file there that dms did not generate is never
+    /// overwritten.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
 pub struct LoginArgs {
     /// User ID (asked for on a terminal when left out).
     #[arg(long, value_parser = user_id)]
@@ -184,17 +311,32 @@ pub struct LoginArgs {
 #[derive(Debug, Subcommand)]
 pub enum OtpCommand {
     /// Send an e-mail OTP to the user's registered address (first-time set-up, e-mail channel).
+    ///
+    /// The answer is the same whether or not the user ID exists or has a registered address.
+    /// A new code can be requested once every 5 minutes; each is valid for 5 minutes.
+    #[command(after_help = examples!(
+        "dms otp request --user B0123401",
+    ))]
     Request {
+        /// The user ID the OTP is for.
         #[arg(long, value_parser = user_id)]
         user: UserId,
     },
     /// First logon without an OTP channel: register an authenticator app, or choose e-mail.
+    #[command(after_help = examples!(
+        "# Prints the key URI (and a QR code at a terminal); the first code confirms it",
+        "dms otp setup --user B0123401 --app --password-stdin < pw.txt",
+        "# ... and writes the QR code to a 0600 file: delete it after scanning",
+        "dms otp setup --user B0123401 --app --qr key.png",
+        "dms otp setup --user B0123402 --email --accept-warning",
+    ))]
     Setup(OtpSetupArgs),
 }
 
 #[derive(Debug, Args)]
 #[command(group = clap::ArgGroup::new("channel").required(true).args(["app", "email"]))]
 pub struct OtpSetupArgs {
+    /// The user ID setting up its OTP channel (its password is asked for, or read from stdin).
     #[arg(long, value_parser = user_id)]
     pub user: UserId,
     /// Register an authenticator app (prints the otpauth:// key URI, and a QR code on a terminal).
@@ -209,15 +351,29 @@ pub struct OtpSetupArgs {
     /// Read the password from standard input.
     #[arg(long)]
     pub password_stdin: bool,
+    /// Also write the QR code of the key URI to FILE: an SVG or PNG image by its extension
+    /// (.svg, .png), created 0600 and never over an existing file. It holds the secret key:
+    /// delete it once the app has scanned it.
+    #[arg(long, value_name = "FILE", conflicts_with = "email")]
+    pub qr: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum PasswordCommand {
     /// Forgot/Reset: set a new password, proven by an e-mail OTP (first-time logon) or a TOTP
     /// code (self-service reset, app users only).
+    #[command(after_help = examples!(
+        "# First-time logon: the e-mailed OTP; asks for the new password twice",
+        "dms password reset --user B0123401 --otp 12345678",
+        "# In a script, the new password on stdin",
+        "dms password reset --user B0123401 --otp 12345678 --password-stdin < pw.txt",
+    ))]
     Reset {
+        /// The user ID whose password is set.
         #[arg(long, value_parser = user_id)]
         user: UserId,
+        /// The e-mailed OTP (first-time logon), or a code of the registered app (self-service
+        /// reset); asked for on a terminal when left out.
         #[arg(long, value_name = "CODE")]
         otp: Option<String>,
         /// Read the new password from standard input.
@@ -226,10 +382,17 @@ pub enum PasswordCommand {
     },
     /// Change Password: new password (twice on a terminal), then the current one. With
     /// --password-stdin: line 1 the new password, line 2 the current one.
+    #[command(after_help = examples!(
+        "# Signed in: asks for the new password twice, then the current one",
+        "dms password change",
+        "# An expired password, not signed in: line 1 new, line 2 current",
+        "dms password change --user B0123401 --password-stdin < new-and-old.txt",
+    ))]
     Change {
         /// Whose password (when not signed in, e.g. an expired password).
         #[arg(long, value_parser = user_id)]
         user: Option<UserId>,
+        /// Read the new password (line 1) and the current one (line 2) from standard input.
         #[arg(long)]
         password_stdin: bool,
     },
@@ -238,7 +401,14 @@ pub enum PasswordCommand {
 #[derive(Debug, Subcommand)]
 pub enum AuthCommand {
     /// Delete the registered device, or switch from app to e-mail OTP.
+    ///
+    /// Both need the current password and a current code of the app.
     #[command(group = clap::ArgGroup::new("change").required(true).args(["delete_device", "use_email"]))]
+    #[command(after_help = examples!(
+        "# A new phone: the next logon registers the app again",
+        "dms auth settings --delete-device --otp 123456",
+        "dms auth settings --use-email --otp 123456 --password-stdin < pw.txt",
+    ))]
     Settings {
         /// Delete the registered mobile device: the next logon sets up the OTP channel again.
         #[arg(long)]
@@ -261,6 +431,12 @@ pub enum AuditCommand {
     ///
     /// Prints the row count and the head (the last row's hash); saved to a file, that JSON is a
     /// checkpoint for the next verification. A broken trail exits 8.
+    #[command(after_help = examples!(
+        "dms audit verify",
+        "# Keep the row count and head somewhere else, to compare later",
+        "dms --format json audit verify > /safe/place/checkpoint.json",
+        "dms audit verify --checkpoint /safe/place/checkpoint.json",
+    ))]
     Verify {
         /// The JSON an earlier `audit verify` printed: the trail must still extend it (rows cut
         /// off the end, an emptied or dropped table, or a rewrite before it fail).
@@ -288,10 +464,13 @@ pub struct InlineArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct ProfileArgs {
+    /// Surname (required to create; trimmed, printable, at most 40 characters).
     #[arg(long)]
     pub surname: Option<String>,
+    /// Other names (required to create; trimmed, printable, at most 40 characters).
     #[arg(long)]
     pub other_names: Option<String>,
+    /// E-mail address (required to create; needed before 2FA can be set up).
     #[arg(long)]
     pub email: Option<String>,
     /// enabled or disabled.
@@ -317,6 +496,14 @@ pub struct ProfileArgs {
 #[derive(Debug, Subcommand)]
 pub enum UserCommand {
     /// Create User Profile (a business user).
+    #[command(after_help = examples!(
+        "# The next free user ID; a checker approves with `dms request approve`",
+        "dms user create --generate --surname CHEUNG --other-names \"KA MING\" \\",
+        "    --email km.cheung@abc.com.hk",
+        "# A chosen ID, groups and a limit, authorised at once by a checker here",
+        "dms user create --user-id B0123410 --surname YIP --other-names \"SAU WAH\" \\",
+        "    --email sw.yip@abc.com.hk --groups 11,A --limit 500000 --checker B01234X2",
+    ))]
     Create {
         /// The user ID to assign (participant ID + 2 characters).
         #[arg(long, value_parser = user_id, conflicts_with = "generate", required_unless_present = "generate")]
@@ -330,7 +517,14 @@ pub enum UserCommand {
         inline: InlineArgs,
     },
     /// Change User Profile (incl. e-mail registration).
+    #[command(after_help = examples!(
+        "# Register an e-mail address (a request for a checker)",
+        "dms user change B0123403 --email cf.lau@abc.com.hk",
+        "dms user change B0123402 --status disabled --disable-after 2026-12-31",
+        "dms user change B0123401 --groups 11,12,A --limit 250000 --checker B01234X2",
+    ))]
     Change {
+        /// The user ID of the profile to change.
         #[arg(value_parser = user_id)]
         id: UserId,
         #[command(flatten)]
@@ -339,14 +533,24 @@ pub enum UserCommand {
         inline: InlineArgs,
     },
     /// Delete User Profile.
+    #[command(after_help = examples!(
+        "dms user delete B0123403",
+        "dms user delete B0123403 --checker B01234X2",
+    ))]
     Delete {
+        /// The user ID of the profile to delete (it is never reused).
         #[arg(value_parser = user_id)]
         id: UserId,
         #[command(flatten)]
         inline: InlineArgs,
     },
     /// Unlock/Reset OTP Device Registration: the next logon is a first-time logon.
+    #[command(after_help = examples!(
+        "dms user unlock B0123401",
+        "dms user unlock B0123401 --checker B01234X2",
+    ))]
     Unlock {
+        /// The user ID to unlock and reset.
         #[arg(value_parser = user_id)]
         id: UserId,
         #[command(flatten)]
@@ -354,6 +558,12 @@ pub enum UserCommand {
     },
     /// Enquire User Profile: one profile by user ID, or (--name) the seed's List of the
     /// profiles whose user name matches.
+    #[command(after_help = examples!(
+        "dms user enquire B0123401",
+        "dms --format json user enquire B01234X2",
+        "# The seed's List: whose name contains the text (any case)",
+        "dms user enquire --name cheung",
+    ))]
     Enquire {
         /// The user ID (8 characters), e.g. B0123401.
         #[arg(value_parser = user_id, required_unless_present = "name")]
@@ -372,7 +582,14 @@ pub enum UserCommand {
         house: Option<ClearingHouse>,
     },
     /// Bulk e-mail registration from a CSV file (header user_id,email): one request.
+    #[command(after_help = examples!(
+        "echo 'user_id,email' > emails.csv",
+        "echo 'B0123403,cf.lau@abc.com.hk' >> emails.csv",
+        "dms user import-emails emails.csv --dry-run",
+        "dms user import-emails emails.csv",
+    ))]
     ImportEmails {
+        /// The CSV file: header user_id,email, one row per user.
         file: PathBuf,
         /// Validate and show what would change; submit nothing.
         #[arg(long)]
@@ -381,8 +598,18 @@ pub enum UserCommand {
         inline: InlineArgs,
     },
     /// Bulk user creation from a CSV file (header user_id,surname,other_names,email[,...]): one request.
+    #[command(after_help = examples!(
+        "# An empty user_id is generated",
+        "echo 'user_id,surname,other_names,email' > users.csv",
+        "echo ',NG,KIT YEE,ky.ng@abc.com.hk' >> users.csv",
+        "dms user import users.csv --dry-run",
+        "dms user import users.csv --checker B01234X2",
+    ))]
     Import {
+        /// The CSV file: header user_id,surname,other_names,email and optional status,
+        /// enable_from, disable_after, channel, groups, limit columns.
         file: PathBuf,
+        /// Validate the whole file and check it as submission would; submit nothing.
         #[arg(long)]
         dry_run: bool,
         #[command(flatten)]
@@ -393,9 +620,15 @@ pub enum UserCommand {
 #[derive(Debug, Subcommand)]
 pub enum DaCommand {
     /// Assign business user groups to a DA (after smartcard decommissioning).
+    #[command(after_help = examples!(
+        "dms da assign B01234X1 --groups 11,A",
+        "dms da assign B01234X1 --groups 11,A --checker B01234X2",
+    ))]
     Assign {
+        /// The DA's user ID.
         #[arg(value_parser = user_id)]
         da_id: UserId,
+        /// The user groups the DA gets, comma-separated codes from the catalogue.
         #[arg(long, value_name = "G,G")]
         groups: String,
         #[command(flatten)]
@@ -406,6 +639,12 @@ pub enum DaCommand {
 #[derive(Debug, Subcommand)]
 pub enum RequestCommand {
     /// List requests (newest first).
+    #[command(after_help = examples!(
+        "dms request list",
+        "dms request list --status PENDING",
+        "# The operator or an auditor: one participant's requests, as CSV",
+        "dms --format csv request list --participant B01234",
+    ))]
     List {
         /// PENDING, APPROVED, REJECTED, CANCELLED or EXPIRED.
         #[arg(long)]
@@ -419,19 +658,34 @@ pub enum RequestCommand {
     },
     /// Show one request with what it would change: each profile's fields, current and
     /// proposed; a bulk request as a field table, a page at a time.
+    #[command(after_help = examples!(
+        "dms request show 1",
+        "# A bulk request: the next page of its field table, or every row as CSV",
+        "dms request show 7 --page 2",
+        "dms --format csv request show 7 > request-7.csv",
+    ))]
     Show {
-        /// The request ID (from `dms request list`).
+        /// The request ID (as `request list` shows it).
         id: i64,
         /// Which page of a bulk request's field table (50 profiles a page; CSV and JSON have all).
         #[arg(long, default_value_t = 1, value_name = "N")]
         page: usize,
     },
     /// Authorise requests: the checker's password and a fresh OTP (the authorisation code).
+    #[command(after_help = examples!(
+        "# Asks for the password and an OTP, shows the requests, asks to confirm",
+        "dms request approve 1",
+        "# Several at once: one authorisation, one transaction, all or none",
+        "dms request approve 1 2 3 --otp 123456 --password-stdin < pw.txt",
+    ))]
     Approve {
+        /// The request IDs to authorise, all of them or none.
         #[arg(required = true)]
         ids: Vec<i64>,
+        /// A fresh one-time password of the checker (asked on a terminal).
         #[arg(long, value_name = "CODE", conflicts_with = "smartcard")]
         otp: Option<String>,
+        /// Read the checker's password (or smartcard PIN) from standard input.
         #[arg(long)]
         password_stdin: bool,
         /// A smartcard-era checker: the smartcard PIN is the authorisation code.
@@ -442,13 +696,24 @@ pub enum RequestCommand {
         yes: bool,
     },
     /// Reject a request, with a reason.
+    #[command(after_help = examples!(
+        "dms request reject 2 --reason \"wrong e-mail domain\"",
+    ))]
     Reject {
+        /// The request ID.
         id: i64,
+        /// Why: the maker sees it, and the audit trail keeps it.
         #[arg(long)]
         reason: String,
     },
     /// Cancel your own pending request.
-    Cancel { id: i64 },
+    #[command(after_help = examples!(
+        "dms request cancel 3",
+    ))]
+    Cancel {
+        /// The request ID (one of yours, still PENDING).
+        id: i64,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -485,54 +750,113 @@ pub struct ListingArgs {
 #[derive(Debug, Subcommand)]
 pub enum HkexCommand {
     /// Participants and their quota.
-    #[command(subcommand)]
+    #[command(subcommand, after_help = examples!(
+        "dms hkex participant list",
+        "dms hkex participant show B01234",
+    ))]
     Participant(ParticipantCommand),
     /// eService DA3: Delegated Administrator maintenance.
-    #[command(subcommand)]
+    #[command(subcommand, after_help = examples!(
+        "dms hkex da3 add --participant B01234 --role checker --surname MAK \\",
+        "    --other-names \"WAI SHAN\" --email ws.mak@abc.com.hk",
+        "dms hkex da3 unlock B01234X1 --email tm.chan@abc.com.hk",
+    ))]
     Da3(Da3Command),
     /// The exchange's own accounts: another operator, or a read-only auditor.
-    #[command(subcommand)]
+    #[command(subcommand, after_help = examples!(
+        "dms hkex account add --role auditor --surname AUDIT --other-names \"TEAM ONE\" \\",
+        "    --email audit@hkex.example",
+    ))]
     Account(AccountCommand),
     /// eService DA4: additional user accounts (HK$250 each, one-off).
+    #[command(after_help = examples!(
+        "dms hkex da4 --participant B01234 --accounts 5",
+        "# A code registered with both HKCC and SEOCH",
+        "dms hkex da4 --participant HKXYZ --house seoch --accounts 2",
+    ))]
     Da4 {
+        /// The participant ID whose maximum number of users is raised.
         #[arg(long)]
         participant: String,
         /// Where the code is registered with both HKCC and SEOCH.
         #[arg(long, value_parser = house)]
         house: Option<ClearingHouse>,
+        /// How many user accounts to add (HK$250 each).
         #[arg(long)]
         accounts: i64,
     },
     /// Smartcards of Participant Gateway users (the PIN on standard input).
-    #[command(subcommand)]
+    #[command(subcommand, after_help = examples!(
+        "# B01234P1: a PG user (`dms user create ... --channel PG`)",
+        "dms hkex smartcard issue B01234P1 --srn SRN0001AB2 \\",
+        "    --certificate-expiry 2030-12-31",
+    ))]
     Smartcard(SmartcardCommand),
     /// Timeline and system settings.
-    #[command(subcommand)]
+    #[command(subcommand, after_help = examples!(
+        "dms hkex settings show",
+        "dms hkex settings set service-hours off",
+    ))]
     Settings(SettingsCommand),
     /// Public holidays (DMS and terminal closed).
-    #[command(subcommand)]
+    #[command(subcommand, after_help = examples!(
+        "dms hkex holiday add 2026-12-25 --name \"Christmas Day\"",
+        "dms hkex holiday list",
+    ))]
     Holiday(HolidayCommand),
     /// Notifications that could not be delivered: list them, or send them again.
-    #[command(subcommand)]
+    #[command(subcommand, after_help = examples!(
+        "dms hkex outbox list",
+        "dms hkex outbox retry",
+    ))]
     Outbox(OutboxCommand),
     /// The key file beside the database: rotate it.
-    #[command(subcommand)]
+    #[command(subcommand, after_help = examples!(
+        "dms hkex key rotate",
+    ))]
     Key(KeyCommand),
     /// Reminders by e-mail, for cron: passwords about to expire, 2FA not set up yet.
-    #[command(subcommand)]
+    #[command(subcommand, after_help = examples!(
+        "dms hkex remind expiring --dry-run",
+        "dms hkex remind not-initialised",
+    ))]
     Remind(RemindCommand),
     /// Migration: import smartcard-era users from CSV (header
     /// participant,user_id,surname,other_names,email,role,srn,certificate_expiry[,pin_phc]).
-    ImportSmartcardUsers { file: PathBuf },
+    #[command(after_help = examples!(
+        "h=participant,user_id,surname,other_names,email,role",
+        "echo $h,srn,certificate_expiry > sc.csv",
+        "echo B01234,B0123420,NG,KIN,kn@abc.com.hk,user,SRN0001AB,2030-12-31 >> sc.csv",
+        "dms hkex import-smartcard-users sc.csv --dry-run",
+        "dms hkex import-smartcard-users sc.csv",
+    ))]
+    ImportSmartcardUsers {
+        /// The CSV file: header participant,user_id,surname,other_names,email,role,srn,
+        /// certificate_expiry and optional pin_phc (an argon2id PHC string), access_channel.
+        file: PathBuf,
+        /// Validate the whole file and check it against the database as the import would;
+        /// write nothing and report the counts.
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
 pub enum SmartcardCommand {
     /// Issue a smartcard to a PG user created after the launch (SRN, certificate expiry; the
     /// PIN, 6-8 digits, on standard input or a prompt).
+    #[command(after_help = examples!(
+        "# B01234P1: a PG user (`dms user create ... --channel PG`); asks for the PIN",
+        "dms hkex smartcard issue B01234P1 --srn SRN0001AB2 \\",
+        "    --certificate-expiry 2030-12-31",
+        "dms hkex smartcard issue B01234P1 --srn SRN0001AB2 \\",
+        "    --certificate-expiry \"31-Dec-30 23:59:59\" --password-stdin < pin.txt",
+    ))]
     Issue {
+        /// The PG user's ID.
         #[arg(value_parser = user_id)]
         user_id: UserId,
+        /// The smartcard's serial number (SRN): 8 to 32 letters and digits.
         #[arg(long)]
         srn: String,
         /// DATE [TIME], e.g. 2030-12-31 or "31-Dec-30 23:59:59" (Hong Kong time).
@@ -547,19 +871,32 @@ pub enum SmartcardCommand {
 #[derive(Debug, Subcommand)]
 pub enum AccountCommand {
     /// Unlock and reset another exchange account: its next logon is a first-time logon.
+    #[command(after_help = examples!(
+        "dms hkex account reset HKEXAU01",
+    ))]
     Reset {
+        /// The exchange account's user ID (HKEXOPnn or HKEXAUnn).
         #[arg(value_parser = user_id)]
         user_id: UserId,
     },
     /// Add an exchange account: operator (HKEXOPnn) or auditor (HKEXAUnn, read-only).
+    #[command(after_help = examples!(
+        "dms hkex account add --role auditor --surname AUDIT --other-names \"TEAM ONE\" \\",
+        "    --email audit@hkex.example",
+        "dms hkex account add --role operator --surname CHOW --other-names \"MAN KIT\" \\",
+        "    --email mk.chow@hkex.example",
+    ))]
     Add {
         /// operator or auditor.
         #[arg(long)]
         role: String,
+        /// Surname (at most 40 characters).
         #[arg(long)]
         surname: String,
+        /// Other names (at most 40 characters).
         #[arg(long)]
         other_names: String,
+        /// E-mail address: first-time logon OTPs go there.
         #[arg(long)]
         email: String,
     },
@@ -568,18 +905,41 @@ pub enum AccountCommand {
 #[derive(Debug, Subcommand)]
 pub enum SettingsCommand {
     /// Show every setting.
+    #[command(after_help = examples!(
+        "dms hkex settings show",
+    ))]
     Show,
     /// Set one: launch-date, decommission-date, service-hours on|off, mail file:PATH|smtp://HOST:PORT,
     /// mail-from, request-expiry-hours, notifications on|off.
-    Set { key: String, value: String },
+    #[command(after_help = examples!(
+        "# Service hours are enforced (HK time); turn them off to work at any hour",
+        "dms hkex settings set service-hours off",
+        "dms hkex settings set mail smtp://localhost:25",
+        "dms hkex settings set request-expiry-hours 48",
+    ))]
+    Set {
+        /// The setting: launch-date, decommission-date, service-hours, mail, mail-from,
+        /// request-expiry-hours or notifications.
+        key: String,
+        /// Its new value: a date (YYYY-MM-DD) for the dates, on or off for service-hours and
+        /// notifications, file:PATH or smtp://HOST:PORT for mail, a number of hours for
+        /// request-expiry-hours.
+        value: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
 pub enum OutboxCommand {
     /// The kept notifications, oldest first: mail ID, when, to whom, subject, attempts, last
     /// error, when sent (never a body; one-time passwords are never kept).
+    #[command(after_help = examples!(
+        "dms hkex outbox list",
+    ))]
     List,
     /// Send every unsent one again, recording each attempt and its error.
+    #[command(after_help = examples!(
+        "dms hkex outbox retry",
+    ))]
     Retry,
 }
 
@@ -588,9 +948,12 @@ pub enum KeyCommand {
     /// Replace the key file: every sealed TOTP key and the audit key are re-sealed under a new
     /// key in one transaction (unused e-mail OTPs are invalidated: request a new one); a crash
     /// at any point leaves the old or the new key working.
-    #[command(
-        after_help = "EXAMPLES:\n  dms hkex key rotate\n\nJSON: {\"rotated\": N, \"audit_key\": true, \"email_otps_invalidated\": N, \"key_file\", \"fingerprint\"}. The old key file no longer opens the database: do not keep copies of it."
-    )]
+    ///
+    /// JSON: {"rotated": N, "audit_key": true, "email_otps_invalidated": N, "key_file",
+    /// "fingerprint"}. The old key file no longer opens the database: do not keep copies of it.
+    #[command(after_help = examples!(
+        "dms hkex key rotate",
+    ))]
     Rotate,
 }
 
@@ -598,9 +961,11 @@ pub enum KeyCommand {
 pub enum RemindCommand {
     /// Remind users whose password expires soon: one e-mail per user per threshold (14, 7 and
     /// 1 days before the 90-day expiry, or --days N); run again, it sends nothing new.
-    #[command(
-        after_help = "EXAMPLES:\n  # crontab: every morning at 07:30\n  30 7 * * * dms --db /srv/dms/dms.db hkex remind expiring --system\n  dms hkex remind expiring --days 30 --dry-run"
-    )]
+    #[command(after_help = examples!(
+        "# From cron every morning (crontab: 30 7 * * * dms ...)",
+        "dms --db /srv/dms/dms.db hkex remind expiring --system",
+        "dms hkex remind expiring --days 30 --dry-run",
+    ))]
     Expiring {
         /// One threshold instead of 14, 7 and 1: remind once when the password expires within N days.
         #[arg(long, value_name = "N", value_parser = clap::value_parser!(i64).range(1..=89))]
@@ -615,9 +980,11 @@ pub enum RemindCommand {
     },
     /// Remind users who have not set up 2FA (participants' users and DAs from the 2FA launch
     /// on): once per user and registered address.
-    #[command(
-        after_help = "EXAMPLES:\n  30 7 * * 1 dms --db /srv/dms/dms.db hkex remind not-initialised --system\n  dms hkex remind not-initialised --dry-run"
-    )]
+    #[command(after_help = examples!(
+        "# From cron every Monday (crontab: 30 7 * * 1 dms ...)",
+        "dms --db /srv/dms/dms.db hkex remind not-initialised --system",
+        "dms hkex remind not-initialised --dry-run",
+    ))]
     NotInitialised {
         /// List who would be reminded; send and record nothing.
         #[arg(long)]
@@ -631,29 +998,53 @@ pub enum RemindCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum HolidayCommand {
+    /// Add a public holiday: DMS and the terminal are closed all day.
+    #[command(after_help = examples!(
+        "dms hkex holiday add 2026-12-25 --name \"Christmas Day\"",
+    ))]
     Add {
         /// YYYY-MM-DD (Hong Kong date).
         date: String,
+        /// The holiday's name, shown by `holiday list`.
         #[arg(long, default_value = "")]
         name: String,
     },
+    /// Remove a public holiday.
+    #[command(after_help = examples!(
+        "dms hkex holiday remove 2026-12-25",
+    ))]
     Remove {
+        /// YYYY-MM-DD (Hong Kong date).
         date: String,
     },
+    /// List the public holidays.
+    #[command(after_help = examples!(
+        "dms hkex holiday list",
+    ))]
     List,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum ParticipantCommand {
     /// Register a participant.
+    #[command(after_help = examples!(
+        "dms hkex participant add --id B05678 --name \"XYZ BROKERS\" \\",
+        "    --house hkscc-cp --max-users 30 --domain xyz.com.hk",
+        "# One customer code registered with both HKCC and SEOCH",
+        "dms hkex participant add --id HKXYZ --name \"XYZ\" --house hkcc --max-users 20",
+        "dms hkex participant add --id HKXYZ --name \"XYZ\" --house seoch --max-users 20",
+    ))]
     Add {
+        /// The participant ID: e.g. B01234 (HKSCC) or HK + customer code (HKCC, SEOCH).
         #[arg(long)]
         id: String,
+        /// The participant's name.
         #[arg(long)]
         name: String,
         /// hkscc-cp, hkscc-db, hkcc or seoch.
         #[arg(long)]
         house: String,
+        /// Maximum number of users, DAs included (the quota).
         #[arg(long)]
         max_users: i64,
         /// Corporate e-mail domain (repeatable).
@@ -661,22 +1052,49 @@ pub enum ParticipantCommand {
         domains: Vec<String>,
     },
     /// List participants with their quota use.
+    #[command(after_help = examples!(
+        "dms hkex participant list",
+        "dms --format csv hkex participant list > participants.csv",
+    ))]
     List,
     /// Show one participant.
+    #[command(after_help = examples!(
+        "dms hkex participant show B01234",
+        "dms hkex participant show HKXYZ --house seoch",
+    ))]
     Show {
+        /// The participant ID.
         id: String,
         /// Where the code is registered with both HKCC and SEOCH.
         #[arg(long, value_parser = house)]
         house: Option<ClearingHouse>,
     },
     /// Migration: import participants from CSV (header id,name,house,max_users,domains).
-    Import { file: PathBuf },
+    #[command(after_help = examples!(
+        "echo 'id,name,house,max_users,domains' > participants.csv",
+        "echo 'B07777,NEW BROKER LTD,hkscc-cp,40,nb.com.hk' >> participants.csv",
+        "dms hkex participant import participants.csv --dry-run",
+        "dms hkex participant import participants.csv",
+    ))]
+    Import {
+        /// The CSV file: header id,name,house,max_users and optional domains.
+        file: PathBuf,
+        /// Validate the whole file and check it against the database as the import would;
+        /// write nothing and report the counts.
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Da3Command {
     /// Add a DA: assigns the next DA ID of the participant.
+    #[command(after_help = examples!(
+        "dms hkex da3 add --participant B01234 --role checker --surname MAK \\",
+        "    --other-names \"WAI SHAN\" --email ws.mak@abc.com.hk",
+    ))]
     Add {
+        /// The participant ID the DA belongs to.
         #[arg(long)]
         participant: String,
         /// Where the code is registered with both HKCC and SEOCH.
@@ -685,15 +1103,22 @@ pub enum Da3Command {
         /// maker or checker.
         #[arg(long)]
         role: String,
+        /// The DA's surname (at most 40 characters).
         #[arg(long)]
         surname: String,
+        /// The DA's other names (at most 40 characters).
         #[arg(long)]
         other_names: String,
+        /// The DA's e-mail address: first-time logon OTPs go there.
         #[arg(long)]
         email: String,
     },
     /// Unlock a DA; the next logon is a first-time logon (password and OTP channel again).
+    #[command(after_help = examples!(
+        "dms hkex da3 unlock B01234X1 --email tm.chan@abc.com.hk",
+    ))]
     Unlock {
+        /// The DA's user ID.
         #[arg(value_parser = user_id)]
         da_id: UserId,
         /// The DA's registered e-mail address, checked as the eService checks it.
@@ -701,7 +1126,11 @@ pub enum Da3Command {
         email: Option<String>,
     },
     /// Reset a DA's password and OTP device registration (next logon is first-time).
+    #[command(after_help = examples!(
+        "dms hkex da3 reset B01234X2 --email sm.wong@abc.com.hk",
+    ))]
     Reset {
+        /// The DA's user ID.
         #[arg(value_parser = user_id)]
         da_id: UserId,
         /// The DA's registered e-mail address, checked as the eService checks it.
@@ -709,30 +1138,62 @@ pub enum Da3Command {
         email: Option<String>,
     },
     /// Change a DA's registered e-mail address (the old and the new address are told).
+    #[command(after_help = examples!(
+        "dms hkex da3 change-email B01234X3 --email kayan.lee@abc.com.hk",
+    ))]
     ChangeEmail {
+        /// The DA's user ID.
         #[arg(value_parser = user_id)]
         da_id: UserId,
+        /// The new e-mail address.
         #[arg(long)]
         email: String,
     },
+    /// Enable a disabled DA.
+    #[command(after_help = examples!(
+        "dms hkex da3 enable B01234X4",
+    ))]
     Enable {
+        /// The DA's user ID.
         #[arg(value_parser = user_id)]
         da_id: UserId,
     },
     /// Disable a DA (refused if the participant would fall below 1 maker and 2 checkers).
+    #[command(after_help = examples!(
+        "dms hkex da3 disable B01234X4",
+    ))]
     Disable {
+        /// The DA's user ID.
         #[arg(value_parser = user_id)]
         da_id: UserId,
     },
     /// Delete a DA (refused if the participant would fall below 1 maker and 2 checkers).
+    ///
+    /// Irreversible: a deleted ID is never reused. At a terminal it asks for confirmation
+    /// (--yes skips it). A script should pass --yes; without it, on a pipe, the command still
+    /// runs but warns that the form is deprecated.
+    #[command(after_help = examples!(
+        "# Asks for confirmation",
+        "dms hkex da3 delete B01234X4",
+        "dms hkex da3 delete B01234X4 --yes",
+    ))]
     Delete {
+        /// The DA's user ID (never reused).
         #[arg(value_parser = user_id)]
         da_id: UserId,
+        /// Delete without asking for confirmation (what a script says).
+        #[arg(long, short)]
+        yes: bool,
     },
     /// Give an existing business user the DA maker or checker role (after decommissioning).
+    #[command(after_help = examples!(
+        "dms hkex da3 assign-da B0123402 --role checker",
+    ))]
     AssignDa {
+        /// The business user's ID.
         #[arg(value_parser = user_id)]
         user_id: UserId,
+        /// maker or checker.
         #[arg(long)]
         role: String,
     },
@@ -741,6 +1202,7 @@ pub enum Da3Command {
 /// Auditor reports (SPEC §6).
 #[derive(Debug, Args)]
 pub struct ReportArgs {
+    /// Which report.
     #[arg(value_enum)]
     pub kind: ReportKind,
     /// Start of the period (date, inclusive).

@@ -69,6 +69,7 @@ impl Output {
                 for (k, val) in &map {
                     t.add_row(vec![label(k), table_cell(k, val)]);
                 }
+                fit_columns(&mut t, &["label", "value"]);
                 writeln!(w, "{t}")
             }
         }
@@ -390,6 +391,11 @@ impl Rows {
                     for r in rows {
                         t.add_row(r);
                     }
+                    let names: Vec<&str> = match &self.table_only {
+                        Some(idx) => idx.iter().filter_map(|i| self.columns.get(*i)).map(String::as_str).collect(),
+                        None => self.columns.iter().map(String::as_str).collect(),
+                    };
+                    fit_columns(&mut t, &names);
                     writeln!(out, "{t}")?;
                 }
                 if let Some(f) = footer {
@@ -401,11 +407,119 @@ impl Rows {
     }
 }
 
+/// A table for a person. At a terminal it is laid out for the terminal's width, or a sane one
+/// when the terminal reports none ([`table_width`]); elsewhere (a pipe, a file) it is never
+/// wrapped. [`fit_columns`] then says which columns may wrap.
 fn new_table() -> comfy_table::Table {
     let mut t = comfy_table::Table::new();
     t.load_style(comfy_table::presets::UTF8_FULL_CONDENSED);
     t.set_content_arrangement(comfy_table::ContentArrangement::Dynamic);
+    if io::stdout().is_terminal() {
+        // console answers None for a size of 0 columns (a new pseudo-terminal's) or rows.
+        let reported = console::Term::stdout().size_checked().map(|(_rows, cols)| cols);
+        let columns = std::env::var("COLUMNS").ok();
+        t.set_width(table_width(reported, columns.as_deref()));
+    }
     t
+}
+
+/// Terminal widths outside these bounds are not believed: comfy-table lays a table out for
+/// 0 columns as one character a line.
+const SANE_WIDTH: std::ops::RangeInclusive<u16> = 20..=4096;
+
+/// The width a table is laid out for when the terminal does not tell a sane one.
+pub const FALLBACK_TABLE_WIDTH: u16 = 100;
+
+/// The width of a table at a terminal: the width the terminal reports when it is sane, else
+/// `$COLUMNS` when that is, else [`FALLBACK_TABLE_WIDTH`].
+pub fn table_width(reported: Option<u16>, columns_env: Option<&str>) -> u16 {
+    let sane = |w: &u16| SANE_WIDTH.contains(w);
+    reported
+        .filter(sane)
+        .or_else(|| columns_env.and_then(|c| c.trim().parse::<u16>().ok()).filter(sane))
+        .unwrap_or(FALLBACK_TABLE_WIDTH)
+}
+
+/// Columns of free text: names, e-mail addresses, summaries, messages, and the values of a
+/// key/value table. Only these wrap; every other column (user and request IDs, references,
+/// dates and times, amounts, counts, statuses, roles) is kept whole on its line.
+const FREE_TEXT_COLUMNS: &[&str] = &[
+    "surname",
+    "other_names",
+    "name",
+    "email",
+    "recipient",
+    "sent_to",
+    "summary",
+    "subject",
+    "detail",
+    "finding",
+    "reason",
+    "last_error",
+    "unlock_by",
+    "message",
+    "domains",
+    "groups",
+    "value",
+];
+
+/// A free-text column is not squeezed below this many characters (or its widest value, if
+/// narrower): a table too wide for the terminal is better than a name one letter a line.
+const FREE_TEXT_MIN: u16 = 10;
+
+/// Whether a table column may wrap: free text only.
+pub fn wraps(column: &str) -> bool {
+    FREE_TEXT_COLUMNS.contains(&column)
+}
+
+/// The least width (content, without padding) of each column of a table, from the widest value
+/// of each column and the longest word of its header: a column that never wraps is as wide as
+/// its widest value; free text as its widest value up to [`FREE_TEXT_MIN`]; and no column is
+/// narrower than a word of its header, so a header wraps only between words.
+pub fn least_widths(names: &[&str], widest_values: &[u16], header_words: &[u16]) -> Vec<u16> {
+    widest_values
+        .iter()
+        .enumerate()
+        .map(|(i, w)| {
+            let value = if names.get(i).is_some_and(|n| wraps(n)) { (*w).min(FREE_TEXT_MIN) } else { *w };
+            value.max(header_words.get(i).copied().unwrap_or(0)).max(1)
+        })
+        .collect()
+}
+
+/// Display width of the widest line of `text` (`word`: of its widest word).
+fn text_width(text: &str, word: bool) -> u16 {
+    let widest = if word {
+        text.split_whitespace().map(|w| w.chars().count()).max()
+    } else {
+        text.lines().map(|l| l.chars().count()).max()
+    };
+    u16::try_from(widest.unwrap_or(0)).unwrap_or(u16::MAX)
+}
+
+/// Give each column of `t` (named `names`, in order) its least width ([`least_widths`]), so
+/// that the dynamic layout wraps only free text. A table whose least widths do not fit the
+/// terminal is drawn wider than it, rather than break an ID.
+fn fit_columns(t: &mut comfy_table::Table, names: &[&str]) {
+    use comfy_table::{ColumnConstraint, Width};
+    let mut widest: Vec<u16> = Vec::new();
+    for row in t.row_iter() {
+        for (i, cell) in row.cell_iter().enumerate() {
+            let w = text_width(&cell.content(), false);
+            match widest.get_mut(i) {
+                Some(x) => *x = (*x).max(w),
+                None => widest.push(w),
+            }
+        }
+    }
+    let header_words: Vec<u16> =
+        t.header().map(|h| h.cell_iter().map(|c| text_width(&c.content(), true)).collect()).unwrap_or_default();
+    widest.resize(widest.len().max(header_words.len()), 0);
+    let least = least_widths(names, &widest, &header_words);
+    for (i, col) in t.column_iter_mut().enumerate() {
+        let w = least.get(i).copied().unwrap_or(1);
+        col.set_constraint(ColumnConstraint::LowerBoundary(Width::Fixed(w.saturating_add(col.padding_width()))));
+    }
 }
 
 fn as_map(v: &Value) -> Map<String, Value> {
@@ -686,6 +800,56 @@ mod tests {
         assert_eq!(csv_cell(&serde_json::json!("CHAN")), "CHAN");
         assert_eq!(csv_cell(&serde_json::json!("2026-11-23")), "2026-11-23");
         assert_eq!(csv_cell(&serde_json::json!(12)), "12");
+    }
+
+    #[test]
+    fn a_terminal_that_reports_no_width_gets_columns_or_100() {
+        assert_eq!(table_width(Some(60), Some("200")), 60, "the terminal's own width first");
+        assert_eq!(table_width(Some(0), None), FALLBACK_TABLE_WIDTH);
+        assert_eq!(table_width(None, None), FALLBACK_TABLE_WIDTH);
+        assert_eq!(table_width(Some(0), Some("132")), 132, "then $COLUMNS");
+        assert_eq!(table_width(None, Some(" 80 ")), 80);
+        for silly in ["0", "5", "-1", "wide", "", "99999"] {
+            assert_eq!(table_width(Some(3), Some(silly)), FALLBACK_TABLE_WIDTH, "COLUMNS={silly:?}");
+        }
+    }
+
+    #[test]
+    fn ids_dates_and_amounts_keep_their_width_and_free_text_may_wrap() {
+        let names = ["user_id", "surname", "email", "created_at", "limit", "summary"];
+        let widest = [8, 30, 40, 20, 16, 4];
+        let header_words = [4, 7, 5, 7, 5, 7];
+        assert_eq!(least_widths(&names, &widest, &header_words), vec![8, FREE_TEXT_MIN, FREE_TEXT_MIN, 20, 16, 7]);
+        assert!(!wraps("request_id") && !wraps("reference") && !wraps("fee_hkd") && wraps("other_names"));
+    }
+
+    /// Lay a table out at `width` columns as a terminal would (the rule of `new_table`).
+    fn laid_out(width: u16, header: &[&str], rows: &[&[&str]]) -> String {
+        let mut t = comfy_table::Table::new();
+        t.load_style(comfy_table::presets::UTF8_FULL_CONDENSED);
+        t.set_content_arrangement(comfy_table::ContentArrangement::Dynamic);
+        t.set_width(width);
+        t.set_header(header.iter().map(|h| label(h)).collect::<Vec<_>>());
+        for r in rows {
+            t.add_row(r.to_vec());
+        }
+        fit_columns(&mut t, header);
+        t.to_string()
+    }
+
+    #[test]
+    fn at_60_columns_ids_stay_whole_and_names_wrap() {
+        let header = ["request_id", "kind", "summary", "maker", "created_at", "status"];
+        let summary = "create B0123404 CHEUNG KA MING km.cheung@abc.com.hk groups 11 A limit 5,000,000.00";
+        let text = laid_out(60, &header, &[&["12", "create", summary, "B01234X1", "2026-11-23T02:00:00Z", "PENDING"]]);
+        for whole in ["B01234X1", "2026-11-23T02:00:00Z", "PENDING", "create"] {
+            assert!(text.lines().any(|l| l.contains(whole)), "{whole} on one line:\n{text}");
+        }
+        assert!(text.lines().count() > 5, "the summary wraps:\n{text}");
+        // A 0-column width is never used: the fallback is.
+        let text = laid_out(table_width(Some(0), None), &header, &[&["12", "create", summary, "B01234X1", "x", "y"]]);
+        assert!(text.lines().all(|l| l.chars().count() <= usize::from(FALLBACK_TABLE_WIDTH)), "{text}");
+        assert!(text.contains("B01234X1"), "{text}");
     }
 
     #[test]

@@ -6,12 +6,30 @@ use crate::crypto::MasterKey;
 use crate::domain::account::UserProfile;
 use crate::domain::profile;
 use crate::domain::role::Role;
-use crate::domain::user_id::UserId;
 use crate::domain::user_id::FIRST_OPERATOR_ID;
+use crate::domain::user_id::{ClearingHouse, ParticipantKey, UserId};
 use crate::error::conflict;
 use crate::output::Output;
 use crate::storage::{audit, settings, users, Store};
 use serde_json::json;
+
+/// The participant `dms init --demo` loads (`commands::demo::seed_demo_data`).
+const DEMO_PARTICIPANT: &str = "B01234";
+
+/// The accounts the demo participant was given: DA makers, DA checkers, then business users.
+fn demo_accounts(c: &rusqlite::Connection) -> anyhow::Result<Vec<UserProfile>> {
+    let key = ParticipantKey::parse(DEMO_PARTICIPANT, ClearingHouse::HkscCp)?;
+    let mut ids: Vec<String> = users::ids_of_participant(c, &key)?.into_iter().collect();
+    ids.sort();
+    let mut people = Vec::new();
+    for id in ids {
+        if let Some(p) = users::get(c, &UserId::parse(&id)?)? {
+            people.push(p);
+        }
+    }
+    people.sort_by_key(|p| (!p.role.is_da(), p.role != Role::Maker, p.user_id.to_string()));
+    Ok(people)
+}
 
 pub fn run(g: &Global, a: InitArgs) -> anyhow::Result<()> {
     let out = Output::new(g.format);
@@ -28,6 +46,7 @@ pub fn run(g: &Global, a: InitArgs) -> anyhow::Result<()> {
         .into());
     }
     let mut store = Store::create(&g.db)?;
+    let mut demo_people: Vec<UserProfile> = Vec::new();
     let made = (|| -> anyhow::Result<()> {
         let master = MasterKey::create(&key_file, &mut rng)?;
         let tx = store.write()?;
@@ -59,6 +78,7 @@ pub fn run(g: &Global, a: InitArgs) -> anyhow::Result<()> {
         }
         if a.demo {
             crate::commands::demo::seed_demo_data(&tx, now, &audit_key)?;
+            demo_people = demo_accounts(&tx)?;
         }
         tx.commit()?;
         Ok(())
@@ -81,11 +101,32 @@ pub fn run(g: &Global, a: InitArgs) -> anyhow::Result<()> {
         "operator": operator_email.as_ref().map(|_| FIRST_OPERATOR_ID),
         "test_clock": a.allow_test_clock,
         "demo_data": a.demo,
+        "demo_users": demo_people.iter().map(|p| p.user_id.as_str()).collect::<Vec<_>>(),
     }))?;
+    // One note per line: a note is shown with control characters (newlines too) escaped.
+    if let Some(first) = demo_people.first() {
+        let participant = first.participant.as_ref().map(|k| k.to_string()).unwrap_or_default();
+        out.note(&format!("The demo participant {participant} (no one has a password yet):"));
+        for p in &demo_people {
+            out.note(&format!(
+                "  {}  {:<13}  {} {}  {}",
+                p.user_id,
+                p.role.label(),
+                p.surname,
+                p.other_names,
+                p.email.as_deref().unwrap_or("")
+            ));
+        }
+    }
     if operator_email.is_some() {
-        out.note(&format!(
-            "Next: the operator's first-time logon -\n  dms otp request --user {FIRST_OPERATOR_ID}\n  dms password reset --user {FIRST_OPERATOR_ID} --otp CODE\n  dms login --user {FIRST_OPERATOR_ID}"
-        ));
+        out.note("Next: the operator's first-time logon (the OTP arrives in dms-outbox.mbox beside the database) -");
+        out.note(&format!("  dms otp request --user {FIRST_OPERATOR_ID}"));
+        out.note(&format!("  dms password reset --user {FIRST_OPERATOR_ID} --otp CODE"));
+        out.note(&format!("  dms login --user {FIRST_OPERATOR_ID}"));
+        if a.demo {
+            out.note("The DAs and users of the demo participant sign in for the first time the same way.");
+            out.note("Outside service hours (DMS: 07:00-19:00 Mon-Fri, 09:00-13:00 Sat, Hong Kong time) only the operator can sign in; it can turn them off: dms hkex settings set service-hours off");
+        }
     }
     out.note(&format!(
         "Keep {} with the database: without it, registered authenticator apps cannot be verified.",

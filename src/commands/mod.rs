@@ -30,7 +30,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Restore(a) => backup::restore(&g, a),
         Command::Demo(a) => demo::run(&g, a),
         Command::Completions { shell } => meta::completions(shell),
-        Command::Man => meta::man(),
+        Command::Man(a) => meta::man(a, g.format),
         other => {
             let mut ctx = Ctx::open(&g)?;
             let ctx = &mut ctx;
@@ -88,7 +88,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
                 | Command::Restore(_)
                 | Command::Demo(_)
                 | Command::Completions { .. }
-                | Command::Man => {
+                | Command::Man(_) => {
                     unreachable!("handled above")
                 }
             }

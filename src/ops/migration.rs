@@ -238,6 +238,16 @@ fn smartcard_user(
     Ok((profile, p.max_users))
 }
 
+/// Run an import as a dry run: in the command's own transaction, inside a savepoint that is
+/// always rolled back, so every check the import makes (the whole file, then the database:
+/// participants, quotas, IDs taken) is made exactly as it would be, and nothing is kept.
+pub fn dry_run<T>(w: &mut Work<'_>, import: impl FnOnce(&mut Work<'_>) -> anyhow::Result<T>) -> anyhow::Result<T> {
+    w.tx.execute_batch("SAVEPOINT dry_run")?;
+    let result = import(w);
+    w.tx.execute_batch("ROLLBACK TO dry_run; RELEASE dry_run")?;
+    result
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

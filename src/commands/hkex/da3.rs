@@ -5,8 +5,10 @@ use crate::context::{Ctx, Mode};
 use crate::domain::profile;
 use crate::domain::role::Role;
 use crate::domain::user_id::{ClearingHouse, UserId};
-use crate::error::invalid;
+use crate::error::{invalid, usage};
 use crate::ops::exchange::{self, Da3Action, NewDa};
+use crate::output::printable;
+use crate::storage::users;
 use serde_json::json;
 
 fn da_role(role: &str) -> anyhow::Result<Role> {
@@ -55,6 +57,42 @@ pub fn unlock(ctx: &mut Ctx, da: UserId, action: Da3Action, email: Option<String
         ctx.out.warn(&format!(
             "deprecated: `hkex da3 {}` without --email; the eService checks the DA's registered address, give it with --email",
             action.name()
+        ));
+    }
+    Ok(())
+}
+
+/// Delete DA: irreversible (a user ID is never reused), so a person at a terminal confirms it
+/// and a script says so with `--yes`. A script written before `--yes` existed keeps working on
+/// a pipe, with a deprecation warning (SPEC §8: the contract changes only by deprecation).
+pub fn delete(ctx: &mut Ctx, da: UserId, yes: bool) -> anyhow::Result<()> {
+    let mut deprecated = false;
+    if !yes {
+        match crate::prompt::Prompter::open() {
+            Some(t) => {
+                // The session is checked before anyone is asked, and the question names the DA.
+                let who = signed_in(ctx, &[Role::Operator], Mode::Read, |w, _| users::get(&w.tx, &da))?;
+                // An ID that is no DA gets the eService's own error from the delete below.
+                if let Some(p) = who.filter(|p| p.role.is_da()) {
+                    let of = p.participant.as_ref().map(|k| format!(" of {k}")).unwrap_or_default();
+                    let question = format!(
+                        "Delete DA {da} ({} {}, {}{of})? This cannot be undone: the ID is never used again.",
+                        printable(&p.surname),
+                        printable(&p.other_names),
+                        p.role.label()
+                    );
+                    if !t.confirm(&question, false)? {
+                        return Err(usage(format!("{da} not deleted")).into());
+                    }
+                }
+            }
+            None => deprecated = true,
+        }
+    }
+    run(ctx, da.clone(), Da3Action::Delete, None)?;
+    if deprecated {
+        ctx.out.warn(&format!(
+            "deprecated: `hkex da3 delete {da}` without --yes; the deletion cannot be undone, so a script should say --yes"
         ));
     }
     Ok(())

@@ -26,8 +26,10 @@ pub fn dispatch(ctx: &mut Ctx, c: HkexCommand) -> anyhow::Result<()> {
         }
         HkexCommand::Participant(ParticipantCommand::List) => participant::list(ctx),
         HkexCommand::Participant(ParticipantCommand::Show { id, house }) => participant::show(ctx, &id, house),
-        HkexCommand::Participant(ParticipantCommand::Import { file }) => migrate::participants(ctx, &file),
-        HkexCommand::ImportSmartcardUsers { file } => migrate::smartcard_users(ctx, &file),
+        HkexCommand::Participant(ParticipantCommand::Import { file, dry_run }) => {
+            migrate::participants(ctx, &file, dry_run)
+        }
+        HkexCommand::ImportSmartcardUsers { file, dry_run } => migrate::smartcard_users(ctx, &file, dry_run),
         HkexCommand::Da3(Da3Command::Add { participant, house, role, surname, other_names, email }) => {
             da3::add(ctx, &participant, house, &role, &surname, &other_names, &email)
         }
@@ -35,7 +37,7 @@ pub fn dispatch(ctx: &mut Ctx, c: HkexCommand) -> anyhow::Result<()> {
         HkexCommand::Da3(Da3Command::Reset { da_id, email }) => da3::unlock(ctx, da_id, Da3Action::Reset, email),
         HkexCommand::Da3(Da3Command::Enable { da_id }) => da3::action(ctx, da_id, Da3Action::Enable),
         HkexCommand::Da3(Da3Command::Disable { da_id }) => da3::action(ctx, da_id, Da3Action::Disable),
-        HkexCommand::Da3(Da3Command::Delete { da_id }) => da3::action(ctx, da_id, Da3Action::Delete),
+        HkexCommand::Da3(Da3Command::Delete { da_id, yes }) => da3::delete(ctx, da_id, yes),
         HkexCommand::Da3(Da3Command::ChangeEmail { da_id, email }) => da3::change_email(ctx, da_id, &email),
         HkexCommand::Smartcard(SmartcardCommand::Issue { user_id, srn, certificate_expiry, password_stdin }) => {
             smartcard::issue(ctx, user_id, &srn, &certificate_expiry, password_stdin)
