@@ -231,27 +231,10 @@ fn no_otp_is_mailed_for_a_code_that_could_not_be_committed() {
     let w = World::operator();
     // Another connection keeps the database open, so its -wal and -shm stay in place and this
     // dms fails where it writes its transaction: at the commit.
-    let mut holder = Command::new("sqlite3")
-        .arg(w.path("dms.db"))
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("sqlite3");
-    {
-        use std::io::{BufRead as _, Write as _};
-        let stdin = holder.stdin.as_mut().expect("stdin");
-        stdin.write_all(b"SELECT COUNT(*) FROM settings;\n").expect("write");
-        stdin.flush().expect("flush");
-        let mut first = String::new();
-        std::io::BufReader::new(holder.stdout.as_mut().expect("stdout")).read_line(&mut first).expect("read");
-        assert!(first.trim().parse::<u32>().is_ok(), "{first}");
-    }
+    let holder = w.hold_open();
     // 2 blocks: an OTP mail fits, a page of the write-ahead log does not.
     let r = with_file_size_limit(&w, 2, &["--format", "json", "otp", "request", "--user", OPERATOR]);
-    let _ = holder.kill();
-    let _ = holder.wait();
+    drop(holder);
     assert_ne!(r.exit(), Exit::Ok, "{r}");
     assert!(!w.path("dms-outbox.mbox").exists(), "an OTP was mailed for a code that was never stored:\n{r}");
     assert_eq!(w.count("SELECT COUNT(*) FROM email_otps"), 0);

@@ -9,8 +9,6 @@
 
 use crate::harness::*;
 use std::collections::BTreeMap;
-use std::io::{BufRead as _, Write as _};
-use std::process::{Child, Command, Stdio};
 
 /// One place searched: a name and its bytes.
 struct Haystack {
@@ -57,38 +55,11 @@ fn its_session_file(place: &str, owner: &str) -> bool {
     place == owner
 }
 
-/// Keeps the database open beside the scenario's commands, so the -wal is not checkpointed
-/// away when they close: every frame they wrote stays to be searched.
-struct Holder(Child);
-
-impl Holder {
-    fn open(w: &World) -> Holder {
-        let mut c = Command::new("sqlite3")
-            .arg(w.path("dms.db"))
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("sqlite3");
-        c.stdin.as_mut().expect("stdin").write_all(b"SELECT COUNT(*) FROM settings;\n").expect("write");
-        let mut line = String::new();
-        std::io::BufReader::new(c.stdout.as_mut().expect("stdout")).read_line(&mut line).expect("read");
-        Holder(c)
-    }
-}
-
-impl Drop for Holder {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[test]
 fn no_secret_of_a_whole_scenario_appears_where_it_must_not() {
     let w = World::demo();
-    let _holder = Holder::open(&w);
+    // Keep the database open, so every frame the commands write stays in the -wal to search.
+    let _holder = w.hold_open();
     // Every session token, by the session file it was written to.
     let mut tokens: Vec<(String, String)> = Vec::new();
     let take_token = |tokens: &mut Vec<(String, String)>, name: &str| {

@@ -76,3 +76,37 @@ const STATE: [&str; 8] = [
     "SELECT * FROM requests ORDER BY 1",
     "SELECT * FROM request_subjects ORDER BY 1, 2",
 ];
+
+/// Another connection that keeps the database open beside a test's commands (an interactive
+/// `sqlite3` that has read from it): the -wal is not checkpointed away when a command closes,
+/// so every frame written stays in it. Closed when dropped.
+pub struct Holder(std::process::Child);
+
+impl World {
+    #[track_caller]
+    pub fn hold_open(&self) -> Holder {
+        use std::io::{BufRead as _, Write as _};
+        let mut c = std::process::Command::new("sqlite3")
+            .arg(self.path("dms.db"))
+            .env_clear()
+            .env("PATH", super::util::tool_path())
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("sqlite3");
+        let stdin = c.stdin.as_mut().expect("stdin");
+        stdin.write_all(b"SELECT COUNT(*) FROM settings;\n").expect("write");
+        stdin.flush().expect("flush");
+        let mut first = String::new();
+        std::io::BufReader::new(c.stdout.as_mut().expect("stdout")).read_line(&mut first).expect("read");
+        assert!(first.trim().parse::<u32>().is_ok(), "sqlite3 answered {first:?}");
+        Holder(c)
+    }
+}
+
+impl Drop for Holder {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
