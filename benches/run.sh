@@ -8,14 +8,15 @@
 #
 # What it does:
 #   0. installs hyperfine, sqlite3, oathtool and GNU time with apt-get if one is missing;
-#   1. cargo build --release (the dms binary and examples/mk_audit.rs);
+#   1. cargo build --release (the dms binary, examples/mk_audit.rs, examples/argon2_verify.rs);
 #   2. benches/gen_data.py: 1,500 participants, 100,000 smartcard-era users (seeded);
 #   3. a base database: `dms init --allow-test-clock --operator-email ...` and the operator's
 #      first-time logon (e-mail OTP from the mbox, password, authenticator app via oathtool);
 #   4. measures, with hyperfine --export-json into $BENCH_OUT/results/:
 #      a. migration: `dms hkex participant import` + `dms hkex import-smartcard-users` into a
 #         copy of the base database, vs sqlite3 .import into staging tables and INSERT ...
-#         SELECT into the same schema (schema.sql: same keys and indexes), one transaction;
+#         SELECT into the same schema (dumped from a database `dms init` made: the same tables,
+#         keys and indexes), one transaction; peak RSS of dms's import;
 #      b. exchange-wide listing as CSV (operator) vs `sqlite3 -csv` on the same query and
 #         columns; peak RSS of both with /usr/bin/time -v;
 #      c. `user enquire`, `listing --participant` (operator) and `request list` (DA maker) vs
@@ -24,11 +25,18 @@
 #         authorised inline by its DA checker (password + TOTP), vs sqlite3 UPDATE ... FROM a
 #         staging table; the database is restored before every run, so the same TOTP code is
 #         fresh each time;
-#      e. `dms audit verify` over a trail of 1,000,000 rows (grown validly with
-#         examples/mk_audit.rs through dms::storage::audit::append) vs sqlite3 dumping the
-#         rows through sha256sum;
-#      f. `dms whoami` (session check, no argon2) and `dms login` (argon2 + TOTP);
-#   5. prints a table of medians and ratios dms/sqlite3 against the SPEC targets.
+#      e. a trail of 10,000,000 rows (grown validly with examples/mk_audit.rs through
+#         dms::storage::audit::append, a year of rows): `dms audit verify` vs sqlite3 dumping
+#         the rows through sha256sum; `dms report audit` for one Hong Kong day vs sqlite3
+#         answering the same query; `report audit --format jsonl --after-seq N` streaming the
+#         last million rows, with its peak RSS;
+#      f. `dms whoami` (session check, no argon2) vs sqlite3 starting and answering SELECT 1,
+#         and `dms login` (argon2 + TOTP);
+#      g. the morning rush: 8 processes signing in 8 users, 10 sign-ins each, against what
+#         the cores can do in argon2id alone (examples/argon2_verify.rs: cores / one
+#         verification's median time, and 8 threads verifying side by side);
+#   5. prints a table of medians, ratios and peak RSS against the bars of issue 12, each with
+#      its verdict.
 #
 # The clock: every dms command runs with DMS_NOW pinned (the database is made with
 # --allow-test-clock), Monday 23 Nov 2026 10:0x HKT, inside service hours, so sessions never
@@ -43,7 +51,10 @@ QUICK_RUNS=${QUICK_RUNS:-30}  # runs of the one-command benchmarks
 TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
 DMS=$TARGET/release/dms
 MK_AUDIT=$TARGET/release/examples/mk_audit
-AUDIT_ROWS=${AUDIT_ROWS:-1000000}
+AUDIT_ROWS=${AUDIT_ROWS:-10000000}
+ARGON=$TARGET/release/examples/argon2_verify
+RUSH_PROCS=${RUSH_PROCS:-8}   # parallel sign-in processes
+RUSH_EACH=${RUSH_EACH:-10}    # sign-ins per process
 PW='Bench-Passw0rd!2026(HK)'
 T0=2026-11-23T10:00:00+08:00   # init and operator logon
 T1=2026-11-23T10:02:00+08:00   # DA logons
@@ -66,7 +77,7 @@ fi
 
 # --- 1. build ---------------------------------------------------------------------------------
 say "cargo build --release"
-(cd "$ROOT" && cargo build --release --bin dms --example mk_audit)
+(cd "$ROOT" && cargo build --release --bin dms --example mk_audit --example argon2_verify)
 
 # --- 2. data ----------------------------------------------------------------------------------
 # $OUT is wiped at each run, so only a directory this script made (or an empty one) is used.
@@ -111,12 +122,15 @@ export DMS_NOW=$TB
 HF=(hyperfine --style basic)
 
 # --- a. migration -----------------------------------------------------------------------------
+# The sqlite3 side gets the very schema dms runs on: dumped from the base database (schema.sql
+# plus every migration), its tables, keys and indexes.
+sqlite3 "$BASE/dms.db" .schema | grep -v '^CREATE TABLE sqlite_sequence' > "$OUT/schema_now.sql"
 say "a. migration: 1,500 participants + 100,000 users"
 mkdir -p "$OUT/sq"
 (cd "$DATA" && "${HF[@]}" --runs "$RUNS" --export-json "$OUT/results/a_migration.json" \
     --prepare "rm -rf '$OUT/mig' && cp -a '$BASE' '$OUT/mig'" \
     -n dms "'$DMS' --db '$OUT/mig/dms.db' hkex participant import participants.csv >/dev/null && '$DMS' --db '$OUT/mig/dms.db' hkex import-smartcard-users users.csv >/dev/null" \
-    --prepare "rm -f '$OUT/sq/mig.db'* && sqlite3 '$OUT/sq/mig.db' < '$ROOT/schema.sql' && sqlite3 '$OUT/sq/mig.db' 'PRAGMA journal_mode=WAL' >/dev/null" \
+    --prepare "rm -f '$OUT/sq/mig.db'* && sqlite3 '$OUT/sq/mig.db' < '$OUT/schema_now.sql' && sqlite3 '$OUT/sq/mig.db' 'PRAGMA journal_mode=WAL' >/dev/null" \
     -n sqlite3 "sqlite3 '$OUT/sq/mig.db' < '$ROOT/benches/sql/import.sql'")
 [ "$(sqlite3 "$OUT/sq/mig.db" 'SELECT COUNT(*) FROM users')" = 100000 ] || { echo "sqlite3 import incomplete" >&2; exit 1; }
 
@@ -156,13 +170,16 @@ done
 
 # --- b. exchange-wide listing -----------------------------------------------------------------
 say "b. exchange-wide User Profile Listing as CSV (100,000 rows)"
+# The machine forms dms writes (README "Output reference"): booleans, plain amounts, Hong Kong
+# times with their offset.
+HKT="'%Y-%m-%dT%H:%M:%S+08:00'"
 COLS="u.user_id AS user_id, u.surname AS surname, u.other_names AS other_names, u.email AS email, \
-u.status AS status, u.role AS role, CASE WHEN c.locked_at IS NULL THEN 'No' ELSE 'Yes' END AS locked, \
+u.status AS status, u.role AS role, CASE WHEN c.locked_at IS NULL THEN 'false' ELSE 'true' END AS locked, \
 CASE WHEN c.otp_confirmed THEN c.otp_channel ELSE 'none' END AS otp, u.participant_id AS participant_id, \
 u.enable_from AS enable_from, u.disable_after AS disable_after, u.channel AS access_channel, \
-printf('%,d.%02d', u.limit_cents / 100, u.limit_cents % 100) AS transaction_limit_hkd, u.groups AS user_groups, \
-u.created_at AS created_at, c.last_login_at AS last_login_at"
-LIST_ALL="SELECT $COLS FROM users u JOIN credentials c USING (user_id) WHERE u.participant_id IS NOT NULL ORDER BY u.participant_id, u.user_id"
+printf('%d.%02d', u.limit_cents / 100, u.limit_cents % 100) AS transaction_limit_hkd, u.groups AS user_groups, \
+strftime($HKT, u.created_at, '+8 hours') AS created_at, strftime($HKT, c.last_login_at, '+8 hours') AS last_login_at"
+LIST_ALL="SELECT $COLS FROM users u JOIN credentials c USING (user_id) WHERE u.participant_id IS NOT NULL ORDER BY u.participant_id, u.house, u.user_id"
 # Same rows and cells (quoting differs: sqlite3 quotes cells with spaces).
 "$DMS" --db "$BIG/dms.db" --format csv listing --all > "$OUT/list_dms.csv"
 sqlite3 -csv -header "$BIG/dms.db" "$LIST_ALL" > "$OUT/list_sqlite.csv"
@@ -184,7 +201,7 @@ list_one() { # the rows and the quota footer of one participant, as dms computes
     echo "SELECT $COLS FROM users u JOIN credentials c USING (user_id) WHERE u.participant_id = '$1' ORDER BY u.participant_id, u.user_id; \
 SELECT max_users, (SELECT COUNT(*) FROM users WHERE participant_id = '$1'), (SELECT COUNT(*) FROM users WHERE participant_id = '$1' AND role IN ('maker', 'checker')) FROM participants WHERE participant_id = '$1'"
 }
-REQ="SELECT request_id, participant_id, kind, payload, maker, created_at, expires_at, status, checker, decided_at, reason FROM requests WHERE participant_id = '$FULL' ORDER BY request_id DESC"
+REQ="SELECT request_id, participant_id, kind, payload, maker, strftime($HKT, created_at, '+8 hours'), strftime($HKT, expires_at, '+8 hours'), status, checker, decided_at, reason FROM requests WHERE participant_id = '$FULL' ORDER BY request_id DESC"
 "$DMS" --db "$BIG/dms.db" --format json user enquire "$SAMPLE" | grep -q "\"$SAMPLE\""
 [ "$("$DMS" --db "$BIG/dms.db" --format csv listing --participant "$FULL" | wc -l)" = 1273 ]
 [ "$("$DMS" --db "$BIG/dms.db" --format csv listing --participant "$TYPICAL" | wc -l)" = $((TYPICAL_USERS + 1)) ]
@@ -215,50 +232,80 @@ rm -rf "$OUT/login"; cp -a "$BIG" "$OUT/login"
     --prepare "rm -rf '$OUT/login' && cp -a '$BIG' '$OUT/login'" \
     -n "dms login" "'$DMS' --db '$OUT/login/dms.db' --session '$OUT/login/op2.session' --format json login --user HKEXOP01 --password-stdin --otp $OP_CODE < '$OUT/pw'"
 
-# --- e. audit verify --------------------------------------------------------------------------
-say "e. audit verify over $AUDIT_ROWS rows"
+# --- g. the morning rush ----------------------------------------------------------------------
+say "g. $RUSH_PROCS processes signing in, $RUSH_EACH sign-ins each, vs argon2id alone"
+# What the cores can do in argon2id alone: one verification's median time (one thread), and
+# $RUSH_PROCS threads verifying side by side.
+"$ARGON" 20 --parallel "$RUSH_PROCS" > "$OUT/results/g_argon2.json"
+RUSH=$OUT/rush-base; rm -rf "$RUSH"; cp -a "$BIG" "$RUSH"
+mapfile -t RUSHERS < <(sqlite3 "$BIG/dms.db" "SELECT user_id FROM users WHERE participant_id = '$TYPICAL' AND role = 'user' AND email IS NOT NULL ORDER BY user_id LIMIT $RUSH_PROCS")
+[ "${#RUSHERS[@]}" = "$RUSH_PROCS" ] || { echo "not enough users in $TYPICAL for the rush" >&2; exit 1; }
+for u in "${RUSHERS[@]}"; do
+    first_logon "$RUSH" "$u" "$RUSH/$u.session" "$T1"
+    # Sign-in j of this user happens 30 s after the one before it (a new TOTP step each), from
+    # 10:10: the codes are computed now, by oathtool, so the timed runs only sign in.
+    : > "$RUSH/$u.codes"
+    for j in $(seq 1 "$RUSH_EACH"); do
+        t=$(date -d "2026-11-23T10:10:00+08:00 + $((30 * j)) seconds" '+%Y-%m-%dT%H:%M:%S+08:00')
+        printf '%s %s\n' "$t" "$(oathtool --totp -b "$(cat "$RUSH/$u.secret")" --now "$(utc "$t")")" >> "$RUSH/$u.codes"
+    done
+done
+export DMS_NOW=$TB
+cat > "$OUT/rush.sh" <<RUSHEOF
+#!/usr/bin/env bash
+# One morning rush: each user named signs in RUSH_EACH times, all of them at once.
+dir=\$1; shift
+for u in "\$@"; do
+    ( while read -r t code; do
+        DMS_NOW=\$t '$DMS' --db "\$dir/dms.db" --session "\$dir/\$u.session" --format json login --user "\$u" \\
+            --password-stdin --otp "\$code" < '$OUT/pw' > /dev/null || echo "FAILED: \$u at \$t" >&2
+      done < "$RUSH/\$u.codes" ) &
+done
+wait
+RUSHEOF
+chmod +x "$OUT/rush.sh"
+rm -rf "$OUT/rush" && cp -a "$RUSH" "$OUT/rush"
+"$OUT/rush.sh" "$OUT/rush" "${RUSHERS[@]}" 2> "$OUT/rush.err"
+[ ! -s "$OUT/rush.err" ] || { cat "$OUT/rush.err" >&2; echo "the rush had failed sign-ins" >&2; exit 1; }
+RUSH_IN="SELECT user_id FROM users WHERE participant_id = '$TYPICAL' AND role = 'user'"
+[ "$(sqlite3 "$OUT/rush/dms.db" "SELECT COUNT(*) FROM sessions WHERE user_id IN ($RUSH_IN)")" = $((RUSH_PROCS * (RUSH_EACH + 1))) ] \
+    || { echo "the rush did not open $((RUSH_PROCS * RUSH_EACH)) sessions" >&2; exit 1; }
+"${HF[@]}" --runs 3 --export-json "$OUT/results/g_rush.json" \
+    --prepare "rm -rf '$OUT/rush' && cp -a '$RUSH' '$OUT/rush'" \
+    -n "dms rush" "'$OUT/rush.sh' '$OUT/rush' ${RUSHERS[*]}"
+"${HF[@]}" --runs 3 --export-json "$OUT/results/g_one.json" \
+    --prepare "rm -rf '$OUT/rush' && cp -a '$RUSH' '$OUT/rush'" \
+    -n "dms one at a time" "'$OUT/rush.sh' '$OUT/rush' ${RUSHERS[0]}"
+
+# --- e. the audit trail -----------------------------------------------------------------------
+say "e. a trail of $AUDIT_ROWS rows: verify, one day's report, jsonl streaming"
 AUD=$OUT/audit; rm -rf "$AUD"; cp -a "$BIG" "$AUD"
 "$MK_AUDIT" "$AUD/dms.db" "$AUDIT_ROWS" >&2
 "$DMS" --db "$AUD/dms.db" --format json audit verify | grep -q '"ok": true'
 "${HF[@]}" --runs "$RUNS" --warmup 1 --export-json "$OUT/results/e_audit.json" \
     -n dms "'$DMS' --db '$AUD/dms.db' --format json audit verify" \
     -n sqlite3 "sqlite3 '$AUD/dms.db' 'SELECT seq, at, actor, action, subject, participant_id, detail, hex(prev_hash), hex(hash) FROM audit ORDER BY seq' | sha256sum"
+# One Hong Kong day from the middle of the trail, as dms reports it and as sqlite3 answers it.
+DAY=$(sqlite3 "$AUD/dms.db" "SELECT date(at, '+8 hours') FROM audit WHERE seq = (SELECT MAX(seq) / 2 FROM audit)")
+DAY_FROM=$(date -u -d "$DAY 00:00 +08:00" '+%Y-%m-%dT%H:%M:%SZ')
+DAY_TO=$(date -u -d "$DAY 00:00 +08:00 + 1 day" '+%Y-%m-%dT%H:%M:%SZ')
+DAY_SQL="SELECT seq, strftime($HKT, at, '+8 hours') AS at, actor, action, subject, participant_id, detail FROM audit WHERE at >= '$DAY_FROM' AND at < '$DAY_TO' ORDER BY seq"
+DAY_ROWS=$(sqlite3 "$AUD/dms.db" "SELECT COUNT(*) FROM audit WHERE at >= '$DAY_FROM' AND at < '$DAY_TO'")
+[ "$("$DMS" --db "$AUD/dms.db" --format csv report audit --from "$DAY" --to "$DAY" | wc -l)" -ge $((DAY_ROWS + 1)) ]
+echo "$DAY_ROWS" > "$OUT/results/e_day_rows"
+"${HF[@]}" -N --runs "$QUICK_RUNS" --warmup 2 --export-json "$OUT/results/e_day.json" \
+    -n dms "$DMS --db $AUD/dms.db --format csv report audit --from $DAY --to $DAY" \
+    -n sqlite3 "sqlite3 -csv -header $AUD/dms.db \"$DAY_SQL\""
+# The last million rows as JSON Lines, the way a SIEM pulls them: in constant memory.
+AFTER=$((AUDIT_ROWS - 1000000)); [ "$AFTER" -ge 0 ] || AFTER=0
+"${HF[@]}" --runs "$RUNS" --export-json "$OUT/results/e_jsonl.json" \
+    -n dms "'$DMS' --db '$AUD/dms.db' --format jsonl report audit --after-seq $AFTER > /dev/null" \
+    -n sqlite3 "sqlite3 -json '$AUD/dms.db' 'SELECT seq, at, actor, action, subject, participant_id, detail FROM audit WHERE seq > $AFTER ORDER BY seq' > /dev/null"
+/usr/bin/time -v -o "$OUT/results/e_jsonl_dms.time" "$DMS" --db "$AUD/dms.db" --format jsonl report audit --after-seq "$AFTER" >/dev/null
+/usr/bin/time -v -o "$OUT/results/e_verify_dms.time" "$DMS" --db "$AUD/dms.db" --format json audit verify >/dev/null
+stat -c %s "$AUD/dms.db" > "$OUT/results/e_db_bytes"
 
 # --- 5. table ---------------------------------------------------------------------------------
 say "results (medians; hyperfine JSON in $OUT/results)"
-python3 - "$OUT/results" "$DATA/meta.json" <<'EOF'
-import json, os, re, sys
-d = sys.argv[1]
-meta = json.load(open(sys.argv[2]))
-def med(f, i):
-    return json.load(open(os.path.join(d, f)))["results"][i]["median"]
-def rss(f):
-    t = open(os.path.join(d, f)).read()
-    return int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", t).group(1)) / 1024
-rows = [
-    ("a. migration 1,500 participants + 100k users", "a_migration.json", 3.0),
-    ("b. listing --all as CSV (100k rows)", "b_listing.json", 1.5),
-    ("c. user enquire", "c_enquire.json", 2.0),
-    ("c. listing --participant, full (1,272 rows)", "c_listing_full.json", 2.0),
-    (f"c. listing --participant, median ({meta['typical_users']} rows)", "c_listing_typical.json", 2.0),
-    ("c. request list (31 requests)", "c_request_list.json", 2.0),
-    ("d. bulk e-mail registration, 1,269 rows", "d_bulk.json", None),
-    ("e. audit verify, 1,000,000 rows", "e_audit.json", 2.0),
-]
-def ms(s):
-    return f"{s * 1000:9.1f} ms"
-print(f"{'benchmark':46} {'dms':>12} {'sqlite3':>12} {'ratio':>7} {'target':>7}  verdict")
-for name, f, target in rows:
-    a, b = med(f, 0), med(f, 1)
-    r = a / b
-    verdict = "-" if target is None else ("ok" if r <= target else "MISSED")
-    t = "-" if target is None else f"{target:.1f}x"
-    print(f"{name:46} {ms(a):>12} {ms(b):>12} {r:6.2f}x {t:>7}  {verdict}")
-print(f"{'d. bulk submit only, PENDING (no argon2)':46} {ms(med('d_bulk_submit.json', 0)):>12}")
-print(f"{'f. whoami (no argon2)':46} {ms(med('f_whoami.json', 0)):>12} {ms(med('f_whoami.json', 1)):>12}   (sqlite3: process start + SELECT 1)")
-print(f"{'f. login (argon2 verify + TOTP)':46} {ms(med('f_login.json', 0)):>12}")
-peak = rss("b_listing_dms.time")
-print(f"peak RSS, listing --all: dms {peak:.1f} MiB (target < 64 MiB: {'ok' if peak < 64 else 'MISSED'}),"
-      f" sqlite3 {rss('b_listing_sqlite.time'):.1f} MiB")
-print(f"peak RSS, import-smartcard-users of 100k users: dms {rss('a_migration_dms.time'):.1f} MiB")
-EOF
+python3 "$ROOT/benches/table.py" "$OUT/results" "$DATA/meta.json" "$(nproc)" "$RUSH_PROCS" "$RUSH_EACH" "$AUDIT_ROWS" \
+    | tee "$OUT/results/table.txt"
