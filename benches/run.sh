@@ -5,6 +5,7 @@
 #
 #   benches/run.sh                 # everything: about 1-2 minutes after the build
 #   BENCH_OUT=/tmp/x RUNS=3 benches/run.sh
+#   SECTIONS=g RUSH_EACH=5 benches/run.sh   # only the morning rush (the data is built anyway)
 #
 # What it does:
 #   0. installs hyperfine, sqlite3, oathtool and GNU time with apt-get if one is missing;
@@ -63,6 +64,9 @@ export NO_COLOR=1
 unset DMS_DB DMS_SESSION DMS_FORMAT DMS_SEED
 
 say() { printf '\n== %s\n' "$*" >&2; }
+# SECTIONS=abcdefg (default: all) picks what is measured; the databases are built either way.
+SECTIONS=${SECTIONS:-abcdefg}
+want() { [[ "$SECTIONS" == *"$1"* ]]; }
 
 # --- 0. tools ---------------------------------------------------------------------------------
 need=()
@@ -127,17 +131,21 @@ HF=(hyperfine --style basic)
 sqlite3 "$BASE/dms.db" .schema | grep -v '^CREATE TABLE sqlite_sequence' > "$OUT/schema_now.sql"
 say "a. migration: 1,500 participants + 100,000 users"
 mkdir -p "$OUT/sq"
-(cd "$DATA" && "${HF[@]}" --runs "$RUNS" --export-json "$OUT/results/a_migration.json" \
+want a && (cd "$DATA" && "${HF[@]}" --runs "$RUNS" --export-json "$OUT/results/a_migration.json" \
     --prepare "rm -rf '$OUT/mig' && cp -a '$BASE' '$OUT/mig'" \
     -n dms "'$DMS' --db '$OUT/mig/dms.db' hkex participant import participants.csv >/dev/null && '$DMS' --db '$OUT/mig/dms.db' hkex import-smartcard-users users.csv >/dev/null" \
     --prepare "rm -f '$OUT/sq/mig.db'* && sqlite3 '$OUT/sq/mig.db' < '$OUT/schema_now.sql' && sqlite3 '$OUT/sq/mig.db' 'PRAGMA journal_mode=WAL' >/dev/null" \
     -n sqlite3 "sqlite3 '$OUT/sq/mig.db' < '$ROOT/benches/sql/import.sql'")
-[ "$(sqlite3 "$OUT/sq/mig.db" 'SELECT COUNT(*) FROM users')" = 100000 ] || { echo "sqlite3 import incomplete" >&2; exit 1; }
+if want a; then [ "$(sqlite3 "$OUT/sq/mig.db" "SELECT COUNT(*) FROM users")" = 100000 ] || { echo "sqlite3 import incomplete" >&2; exit 1; }; fi
 
 # The 100k database used from here on, migrated once more under /usr/bin/time -v.
 BIG=$OUT/big; rm -rf "$BIG"; cp -a "$BASE" "$BIG"
 "$DMS" --db "$BIG/dms.db" hkex participant import "$DATA/participants.csv" >/dev/null
-/usr/bin/time -v -o "$OUT/results/a_migration_dms.time" "$DMS" --db "$BIG/dms.db" hkex import-smartcard-users "$DATA/users.csv" >/dev/null
+if want a; then
+    /usr/bin/time -v -o "$OUT/results/a_migration_dms.time" "$DMS" --db "$BIG/dms.db" hkex import-smartcard-users "$DATA/users.csv" >/dev/null
+else
+    "$DMS" --db "$BIG/dms.db" hkex import-smartcard-users "$DATA/users.csv" >/dev/null
+fi
 [ "$(sqlite3 "$BIG/dms.db" "SELECT COUNT(*) FROM users WHERE participant_id IS NOT NULL")" = 100000 ]
 
 # The full participant's DA maker and checker do their first-time logon.
@@ -150,12 +158,12 @@ BULK_BASE=$OUT/bulk-base; rm -rf "$BULK_BASE"; cp -a "$BIG" "$BULK_BASE"
 say "d. bulk e-mail registration of $FULL (1,269 rows), inline authorisation"
 CODE=$(oathtool --totp -b "$(cat "$BIG/$CHECKER.secret")" --now "$(utc "$TB")")
 BULK_CMD="'$DMS' --db '$OUT/bulk/dms.db' --session '$OUT/bulk/maker.session' --format json user import-emails '$DATA/emails_full.csv' --checker $CHECKER --otp $CODE --password-stdin < '$OUT/pw'"
-(cd "$DATA" && "${HF[@]}" --runs "$QUICK_RUNS" --warmup 1 --export-json "$OUT/results/d_bulk.json" \
+want d && (cd "$DATA" && "${HF[@]}" --runs "$QUICK_RUNS" --warmup 1 --export-json "$OUT/results/d_bulk.json" \
     --prepare "rm -rf '$OUT/bulk' && cp -a '$BULK_BASE' '$OUT/bulk'" -n dms "$BULK_CMD >/dev/null" \
     --prepare "rm -rf '$OUT/sqbulk' && cp -a '$BULK_BASE' '$OUT/sqbulk'" \
     -n sqlite3 "sqlite3 '$OUT/sqbulk/dms.db' < '$ROOT/benches/sql/bulk.sql'")
 # The same submission without --checker (PENDING): no argon2, no TOTP, nothing applied yet.
-"${HF[@]}" --runs "$QUICK_RUNS" --warmup 1 --export-json "$OUT/results/d_bulk_submit.json" \
+want d && "${HF[@]}" --runs "$QUICK_RUNS" --warmup 1 --export-json "$OUT/results/d_bulk_submit.json" \
     --prepare "rm -rf '$OUT/bulk' && cp -a '$BULK_BASE' '$OUT/bulk'" \
     -n "dms submit only" "'$DMS' --db '$OUT/bulk/dms.db' --session '$OUT/bulk/maker.session' --format json user import-emails '$DATA/emails_full.csv'"
 # Apply it once for real in the 100k database (a check, and a big request for `request list`).
@@ -188,11 +196,11 @@ import csv, sys
 a, b = (list(csv.reader(open(p))) for p in sys.argv[1:3])
 assert len(a) == 100001 and a == b, "dms and sqlite3 listings differ"
 EOF
-"${HF[@]}" -N --runs "$RUNS" --warmup 1 --export-json "$OUT/results/b_listing.json" \
+want b && "${HF[@]}" -N --runs "$RUNS" --warmup 1 --export-json "$OUT/results/b_listing.json" \
     -n dms "$DMS --db $BIG/dms.db --format csv listing --all" \
     -n sqlite3 "sqlite3 -csv -header $BIG/dms.db \"$LIST_ALL\""
-/usr/bin/time -v -o "$OUT/results/b_listing_dms.time" "$DMS" --db "$BIG/dms.db" --format csv listing --all >/dev/null
-/usr/bin/time -v -o "$OUT/results/b_listing_sqlite.time" sqlite3 -csv -header "$BIG/dms.db" "$LIST_ALL" >/dev/null
+want b && /usr/bin/time -v -o "$OUT/results/b_listing_dms.time" "$DMS" --db "$BIG/dms.db" --format csv listing --all >/dev/null
+want b && /usr/bin/time -v -o "$OUT/results/b_listing_sqlite.time" sqlite3 -csv -header "$BIG/dms.db" "$LIST_ALL" >/dev/null
 
 # --- c. one command on the 100k database ------------------------------------------------------
 say "c. one command on the 100,000-user database"
@@ -206,33 +214,34 @@ REQ="SELECT request_id, participant_id, kind, payload, maker, strftime($HKT, cre
 [ "$("$DMS" --db "$BIG/dms.db" --format csv listing --participant "$FULL" | wc -l)" = 1273 ]
 [ "$("$DMS" --db "$BIG/dms.db" --format csv listing --participant "$TYPICAL" | wc -l)" = $((TYPICAL_USERS + 1)) ]
 [ "$("$DMS" --db "$BIG/dms.db" --session "$BIG/maker.session" --format csv request list | wc -l)" = 32 ]
-"${HF[@]}" -N --runs "$QUICK_RUNS" --warmup 3 --export-json "$OUT/results/c_enquire.json" \
+want c && "${HF[@]}" -N --runs "$QUICK_RUNS" --warmup 3 --export-json "$OUT/results/c_enquire.json" \
     -n dms "$DMS --db $BIG/dms.db --format json user enquire $SAMPLE" \
     -n sqlite3 "sqlite3 -json $BIG/dms.db \"$ENQ\""
-"${HF[@]}" -N --runs "$QUICK_RUNS" --warmup 3 --export-json "$OUT/results/c_listing_full.json" \
+want c && "${HF[@]}" -N --runs "$QUICK_RUNS" --warmup 3 --export-json "$OUT/results/c_listing_full.json" \
     -n dms "$DMS --db $BIG/dms.db --format csv listing --participant $FULL" \
     -n sqlite3 "sqlite3 -csv -header $BIG/dms.db \"$(list_one "$FULL")\""
-"${HF[@]}" -N --runs "$QUICK_RUNS" --warmup 3 --export-json "$OUT/results/c_listing_typical.json" \
+want c && "${HF[@]}" -N --runs "$QUICK_RUNS" --warmup 3 --export-json "$OUT/results/c_listing_typical.json" \
     -n dms "$DMS --db $BIG/dms.db --format csv listing --participant $TYPICAL" \
     -n sqlite3 "sqlite3 -csv -header $BIG/dms.db \"$(list_one "$TYPICAL")\""
-"${HF[@]}" -N --runs "$QUICK_RUNS" --warmup 3 --export-json "$OUT/results/c_request_list.json" \
+want c && "${HF[@]}" -N --runs "$QUICK_RUNS" --warmup 3 --export-json "$OUT/results/c_request_list.json" \
     -n dms "$DMS --db $BIG/dms.db --session $BIG/maker.session --format csv request list" \
     -n sqlite3 "sqlite3 -csv -header $BIG/dms.db \"$REQ\""
 
 # --- f. whoami and login ----------------------------------------------------------------------
 say "f. whoami (session check) and login (argon2 + TOTP)"
 OP_CODE=$(oathtool --totp -b "$(cat "$BIG/HKEXOP01.secret")" --now "$(utc "$TB")")
-"${HF[@]}" -N --runs "$QUICK_RUNS" --warmup 3 --export-json "$OUT/results/f_whoami.json" \
+want f && "${HF[@]}" -N --runs "$QUICK_RUNS" --warmup 3 --export-json "$OUT/results/f_whoami.json" \
     -n "dms whoami" "$DMS --db $BIG/dms.db whoami" \
     -n "sqlite3 (process start)" "sqlite3 $BIG/dms.db \"SELECT 1\""
 rm -rf "$OUT/login"; cp -a "$BIG" "$OUT/login"
 "$DMS" --db "$OUT/login/dms.db" --session "$OUT/login/op2.session" --format json login --user HKEXOP01 \
     --password-stdin --otp "$OP_CODE" < "$OUT/pw" | grep -q HKEXOP01
-"${HF[@]}" --runs 10 --warmup 1 --export-json "$OUT/results/f_login.json" \
+want f && "${HF[@]}" --runs 10 --warmup 1 --export-json "$OUT/results/f_login.json" \
     --prepare "rm -rf '$OUT/login' && cp -a '$BIG' '$OUT/login'" \
     -n "dms login" "'$DMS' --db '$OUT/login/dms.db' --session '$OUT/login/op2.session' --format json login --user HKEXOP01 --password-stdin --otp $OP_CODE < '$OUT/pw'"
 
 # --- g. the morning rush ----------------------------------------------------------------------
+if want g; then
 say "g. $RUSH_PROCS processes signing in, $RUSH_EACH sign-ins each, vs argon2id alone"
 # What the cores can do in argon2id alone: one verification's median time (one thread), and
 # $RUSH_PROCS threads verifying side by side.
@@ -246,7 +255,7 @@ for u in "${RUSHERS[@]}"; do
     # 10:10: the codes are computed now, by oathtool, so the timed runs only sign in.
     : > "$RUSH/$u.codes"
     for j in $(seq 1 "$RUSH_EACH"); do
-        t=$(date -d "2026-11-23T10:10:00+08:00 + $((30 * j)) seconds" '+%Y-%m-%dT%H:%M:%S+08:00')
+        t=$(date -u -d "2026-11-23T10:10:00+08:00 + $((30 * j)) seconds" '+%Y-%m-%dT%H:%M:%SZ')
         printf '%s %s\n' "$t" "$(oathtool --totp -b "$(cat "$RUSH/$u.secret")" --now "$(utc "$t")")" >> "$RUSH/$u.codes"
     done
 done
@@ -276,8 +285,10 @@ RUSH_IN="SELECT user_id FROM users WHERE participant_id = '$TYPICAL' AND role = 
 "${HF[@]}" --runs 3 --export-json "$OUT/results/g_one.json" \
     --prepare "rm -rf '$OUT/rush' && cp -a '$RUSH' '$OUT/rush'" \
     -n "dms one at a time" "'$OUT/rush.sh' '$OUT/rush' ${RUSHERS[0]}"
+fi
 
 # --- e. the audit trail -----------------------------------------------------------------------
+if want e; then
 say "e. a trail of $AUDIT_ROWS rows: verify, one day's report, jsonl streaming"
 AUD=$OUT/audit; rm -rf "$AUD"; cp -a "$BIG" "$AUD"
 "$MK_AUDIT" "$AUD/dms.db" "$AUDIT_ROWS" >&2
@@ -304,6 +315,7 @@ AFTER=$((AUDIT_ROWS - 1000000)); [ "$AFTER" -ge 0 ] || AFTER=0
 /usr/bin/time -v -o "$OUT/results/e_jsonl_dms.time" "$DMS" --db "$AUD/dms.db" --format jsonl report audit --after-seq "$AFTER" >/dev/null
 /usr/bin/time -v -o "$OUT/results/e_verify_dms.time" "$DMS" --db "$AUD/dms.db" --format json audit verify >/dev/null
 stat -c %s "$AUD/dms.db" > "$OUT/results/e_db_bytes"
+fi
 
 # --- 5. table ---------------------------------------------------------------------------------
 say "results (medians; hyperfine JSON in $OUT/results)"

@@ -65,9 +65,12 @@ pub fn hash_secret(secret: &str, rng: &mut SecureRng) -> anyhow::Result<String> 
     let phc = argon2::PasswordHash {
         algorithm: argon2::Algorithm::Argon2id.ident(),
         version: Some(argon2::Version::V0x13.into()),
-        params: argon2::password_hash::phc::ParamsString::try_from(argon.params()).map_err(|e| anyhow!("hashing failed: {e}"))?,
+        params: argon2::password_hash::phc::ParamsString::try_from(argon.params())
+            .map_err(|e| anyhow!("hashing failed: {e}"))?,
         salt: Some(argon2::password_hash::phc::Salt::new(&salt).map_err(|e| anyhow!("hashing failed: {e}"))?),
-        hash: Some(argon2::password_hash::phc::Output::new(out.as_slice()).map_err(|e| anyhow!("hashing failed: {e}"))?),
+        hash: Some(
+            argon2::password_hash::phc::Output::new(out.as_slice()).map_err(|e| anyhow!("hashing failed: {e}"))?,
+        ),
     };
     Ok(phc.to_string())
 }

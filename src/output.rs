@@ -60,7 +60,7 @@ impl Output {
                 let map = as_map(v);
                 let mut c = csv::Writer::from_writer(&mut w);
                 c.write_record(map.keys())?;
-                c.write_record(map.values().map(csv_cell))?;
+                c.write_record(map.values().map(|v| csv_cell(v).into_owned()))?;
                 c.flush()
             }
             Format::Table => {
@@ -322,7 +322,13 @@ impl Rows {
     /// One row; `values` are in column order.
     pub fn push(&mut self, values: Vec<Value>) -> io::Result<()> {
         match &mut self.sink {
-            Sink::Csv(c) => c.write_record(values.iter().map(csv_cell)).map_err(io::Error::other),
+            Sink::Csv(c) => {
+                // Field by field, each borrowed where it needs no neutralising; then the end.
+                for v in &values {
+                    c.write_field(csv_cell(v).as_bytes()).map_err(io::Error::other)?;
+                }
+                c.write_record(std::iter::empty::<&[u8]>()).map_err(io::Error::other)
+            }
             Sink::Json { w, first } => {
                 if !*first {
                     w.write_all(b",")?;
@@ -680,12 +686,20 @@ fn render_qr(m: &[Vec<bool>], color: bool) -> String {
 
 /// A CSV cell a spreadsheet will never run as a formula: one that begins with `=`, `+`, `-`,
 /// `@`, a tab or a carriage return gets a leading `'` (OWASP's CSV-injection advice; SPEC §6).
-fn csv_cell(v: &Value) -> String {
-    neutralise(cell(v))
+fn csv_cell(v: &Value) -> Cow<'_, str> {
+    // Text is written as it is, without a copy, unless it must be neutralised.
+    if let Value::String(s) = v {
+        return if needs_neutralising(s) { Cow::Owned(format!("'{s}")) } else { Cow::Borrowed(s) };
+    }
+    Cow::Owned(neutralise(cell(v)))
+}
+
+fn needs_neutralising(s: &str) -> bool {
+    s.starts_with(['=', '+', '-', '@', '\t', '\r'])
 }
 
 pub fn neutralise(s: String) -> String {
-    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+    if needs_neutralising(&s) {
         format!("'{s}")
     } else {
         s
