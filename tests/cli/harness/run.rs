@@ -163,9 +163,14 @@ impl fmt::Display for Run {
     }
 }
 
-/// The `dms` binary under test.
+/// The `dms` binary under test: this build's, or the one `DMS_TEST_BIN` names (to show that a
+/// new test fails on an earlier build: `DMS_TEST_BIN=/path/to/old/dms cargo test --test cli core`).
 pub fn dms_bin() -> &'static Path {
-    assert_cmd::cargo::cargo_bin!("dms")
+    static OTHER: std::sync::OnceLock<Option<std::path::PathBuf>> = std::sync::OnceLock::new();
+    match OTHER.get_or_init(|| std::env::var_os("DMS_TEST_BIN").map(std::path::PathBuf::from)) {
+        Some(p) => p,
+        None => assert_cmd::cargo::cargo_bin!("dms"),
+    }
 }
 
 /// One test's world: a temp dir with `dms.db`, the clock the next command runs at, and the
