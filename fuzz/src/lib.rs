@@ -63,7 +63,11 @@ impl World {
 
     /// Run `f` in one transaction of the command's kind and roll it back whatever it
     /// returned, handing back what it returned.
-    pub fn rolled_back<T>(&mut self, mode: Mode, f: impl FnOnce(&mut Work<'_>) -> anyhow::Result<T>) -> anyhow::Result<T> {
+    pub fn rolled_back<T>(
+        &mut self,
+        mode: Mode,
+        f: impl FnOnce(&mut Work<'_>) -> anyhow::Result<T>,
+    ) -> anyhow::Result<T> {
         let mut out = None;
         let rolled = self.ctx.transact(mode, |w| {
             out = Some(f(w));

@@ -745,7 +745,7 @@ mod fields {
                 0 => (format!("{year:04}-{}-{}", digits(month, mw), digits(day, dw)), dw < 2 && mw < 2),
                 1 => (format!("{}/{}/{yy}", digits(day, dw), digits(month, mw)), dw < 2 && mw < 2),
                 _ => {
-                    let name = (1..=12).contains(&month).then(|| MONTHS[month as usize - 1]).unwrap_or("Xyz");
+                    let name = if (1..=12).contains(&month) { MONTHS[month as usize - 1] } else { "Xyz" };
                     (format!("{}-{}-{yy}", digits(day, dw), recase(name, name_case)), dw < 2 && (1..=12).contains(&month))
                 }
             };
