@@ -2,7 +2,7 @@
 //! read and checked row by row as the command does, then (when every row is good) planned by
 //! the maker-checker engine for the demo maker B01234X1, as `--dry-run` does, in a
 //! transaction that is rolled back. Besides never panicking: every accepted address is in
-//! its normal form, each row names one user, and refusals are bad input (exit 6/7).
+//! its normal form, each row names one user, and refusals are bad input (exit 5/6/7).
 
 #![no_main]
 

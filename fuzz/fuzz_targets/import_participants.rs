@@ -1,7 +1,7 @@
 //! `dms hkex participant import FILE`: the fuzz input is the file; the import runs as the
 //! exchange operator in a transaction that is rolled back. Besides never panicking: a file
 //! it accepts adds exactly its rows as participants; one it refuses is refused as bad input
-//! (exit 6/7) with escaped messages.
+//! (exit 5/6/7) with escaped messages.
 
 #![no_main]
 

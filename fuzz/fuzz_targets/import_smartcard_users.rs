@@ -2,7 +2,7 @@
 //! exchange operator against the demo participant B01234, HKABC (in both HKCC and SEOCH),
 //! BNK999 and the three-user C00001, in a transaction that is rolled back. Besides never
 //! panicking: an accepted file imports each row as a user of one of its participants; a
-//! refused one is refused as bad input (exit 6/7) with escaped messages.
+//! refused one is refused as bad input (exit 5/6/7) with escaped messages.
 
 #![no_main]
 

@@ -2,7 +2,7 @@
 //! into new profiles as the command does (`new_profile`), then (when every row is good)
 //! planned by the maker-checker engine for the demo maker B01234X1 (IDs generated, quota,
 //! address warnings), as `--dry-run` does, in a transaction that is rolled back. Besides never
-//! panicking: every field kept is in its normal form, and refusals are bad input (exit 6/7).
+//! panicking: every field kept is in its normal form, and refusals are bad input (exit 5/6/7).
 
 #![no_main]
 

@@ -87,12 +87,15 @@ pub fn with_world<R>(f: impl FnOnce(&mut World) -> R) -> R {
     WORLD.with(|w| f(w.borrow_mut().get_or_insert_with(World::new)))
 }
 
-/// A refusal of bad input must be one (exit 6 or 7, never "anything else"), its message one
-/// line with nothing that moves the cursor, and each fault the same.
+/// A refusal of a file must be one of SPEC §8's codes for what a file can hold (6 invalid
+/// input, 7 conflict, 5 a maker-checker rule such as a DA's address going through DMS), never
+/// 1 "anything else"; its message one line with nothing that moves the cursor, and each
+/// fault the same.
 pub fn refused_as_input(e: &anyhow::Error) {
+    use dms::error::Kind;
     let (kind, message) = dms::error::classify(e);
     assert!(
-        matches!(kind, dms::error::Kind::Invalid | dms::error::Kind::Conflict),
+        matches!(kind, Kind::Invalid | Kind::Conflict | Kind::NotPermitted),
         "bad input must be refused as input ({kind:?}): {e:#}"
     );
     for m in std::iter::once(&message).chain(dms::error::faults(e)) {
