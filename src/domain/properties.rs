@@ -160,9 +160,11 @@ mod gen {
     pub fn hostile() -> impl Strategy<Value = String> {
         prop_oneof![
             4 => any::<String>(),
-            4 => proptest::collection::vec(proptest::sample::select(TRICKY), 0..48).prop_map(|v| v.into_iter().collect()),
+            4 => proptest::collection::vec(proptest::sample::select(TRICKY), 0..48)
+                .prop_map(|v| v.into_iter().collect()),
             2 => "[ -~]{0,64}",
-            1 => (proptest::sample::select(TRICKY), 10_000usize..40_000).prop_map(|(c, n)| std::iter::repeat_n(c, n).collect()),
+            1 => (proptest::sample::select(TRICKY), 10_000usize..40_000)
+                .prop_map(|(c, n)| std::iter::repeat_n(c, n).collect()),
             1 => ("[ -~]{0,12}", any::<String>(), 2_000usize..20_000)
                 .prop_map(|(head, tail, n)| format!("{head}{}", tail.repeat(n / tail.len().max(1)))),
         ]
@@ -174,7 +176,10 @@ mod gen {
         prop_assert!(message.chars().count() <= 700, "message too long: {} chars", message.chars().count());
         let bad = |c: char| {
             c.is_control()
-                || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{2028}' | '\u{2029}' | '\u{feff}')
+                || matches!(
+                    c,
+                    '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{2028}' | '\u{2029}' | '\u{feff}'
+                )
         };
         prop_assert!(!message.chars().any(bad), "message not escaped: {message:?}");
         Ok(())
@@ -362,7 +367,10 @@ mod ids {
 
         /// A clearing house is one of its four names, case-insensitive, less whitespace.
         #[test]
-        fn clearing_house_is_one_of_four_names(s in prop_oneof!["\\s?(hkscc-cp|hkscc-db|hkcc|seoch|hkscc|cp)\\s?", hostile()], m in any::<u64>()) {
+        fn clearing_house_is_one_of_four_names(
+            s in prop_oneof!["\\s?(hkscc-cp|hkscc-db|hkcc|seoch|hkscc|cp)\\s?", hostile()],
+            m in any::<u64>(),
+        ) {
             let s = recase(&s, m);
             let expected = ClearingHouse::ALL.into_iter().find(|h| h.as_str() == s.trim().to_ascii_lowercase());
             let got = ClearingHouse::parse(&s);
@@ -642,7 +650,9 @@ mod fields {
         #[test]
         fn well_formed_addresses_pass_and_one_bad_character_fails(
             (local, domain) in good_email(),
-            bad in proptest::sample::select(&[' ', '\t', '\n', '\0', '\u{1b}', '\u{a0}', '\u{200b}', '\u{202e}', 'é', '＠', '"', '@'][..]),
+            bad in proptest::sample::select(
+                &[' ', '\t', '\n', '\0', '\u{1b}', '\u{a0}', '\u{200b}', '\u{202e}', 'é', '＠', '"', '@'][..],
+            ),
             at in any::<proptest::sample::Index>(),
         ) {
             let addr = format!("{local}@{domain}");
@@ -701,7 +711,13 @@ mod fields {
         /// A list of groups is accepted exactly when every token (split at commas and
         /// whitespace) is a catalogue code, ignoring case.
         #[test]
-        fn groups_accepted_iff_every_code_is_in_the_catalogue(s in prop_oneof!["[a-zA-Z0-9 ,]{0,16}", "(A|c|zz|53|f1|Rx|DROP|ａ)([ ,]{1,2}(A|c|zz|53|f1|Rx|11)){0,3}", hostile()]) {
+        fn groups_accepted_iff_every_code_is_in_the_catalogue(
+            s in prop_oneof![
+                "[a-zA-Z0-9 ,]{0,16}",
+                "(A|c|zz|53|f1|Rx|DROP|ａ)([ ,]{1,2}(A|c|zz|53|f1|Rx|11)){0,3}",
+                hostile(),
+            ],
+        ) {
             let ok = s
                 .split(|c: char| c == ',' || c.is_whitespace())
                 .filter(|t| !t.is_empty())
@@ -740,7 +756,11 @@ mod fields {
             form in 0u8..3, day in 0u32..40, month in 0u32..15, year in 0u32..10_000, two_digit_year in any::<bool>(),
             dw in 0u8..3, mw in 0u8..3, name_case in any::<u64>(),
         ) {
-            let (yy, full_year) = if two_digit_year { (format!("{:02}", year % 100), 2000 + (year % 100) as i32) } else { (format!("{year:04}"), year as i32) };
+            let (yy, full_year) = if two_digit_year {
+                (format!("{:02}", year % 100), 2000 + (year % 100) as i32)
+            } else {
+                (format!("{year:04}"), year as i32)
+            };
             let (text, shape_ok) = match form {
                 0 => (format!("{year:04}-{}-{}", digits(month, mw), digits(day, dw)), dw < 2 && mw < 2),
                 1 => (format!("{}/{}/{yy}", digits(day, dw), digits(month, mw)), dw < 2 && mw < 2),
@@ -770,7 +790,9 @@ mod fields {
 
         /// Access channel and user status: one of two words, any case, less whitespace.
         #[test]
-        fn channel_and_status_are_one_of_two_words(s in prop_oneof!["\\s?(cst|pg|CsT|Pg|enabled|DISABLED|Enabled|locked|p g)\\s?", hostile()]) {
+        fn channel_and_status_are_one_of_two_words(
+            s in prop_oneof!["\\s?(cst|pg|CsT|Pg|enabled|DISABLED|Enabled|locked|p g)\\s?", hostile()],
+        ) {
             let t = s.trim().to_ascii_lowercase();
             prop_assert_eq!(AccessChannel::parse(&s).is_ok(), t == "cst" || t == "pg");
             prop_assert_eq!(UserStatus::parse(&s).is_ok(), t == "enabled" || t == "disabled");
@@ -894,7 +916,9 @@ mod migration_fields {
         /// A clear PIN, or any text that is not such a PHC string, is never accepted, and the
         /// reason given is short and escaped.
         #[test]
-        fn pin_hash_refuses_clear_pins_and_hostile_text(s in prop_oneof!["[0-9]{4,12}", "\\$argon2id\\$v=19\\$[a-z=,0-9$]{0,40}", hostile()]) {
+        fn pin_hash_refuses_clear_pins_and_hostile_text(
+            s in prop_oneof!["[0-9]{4,12}", "\\$argon2id\\$v=19\\$[a-z=,0-9$]{0,40}", hostile()],
+        ) {
             match crypto::imported_pin_phc(&s) {
                 Ok(kept) => {
                     prop_assert_eq!(&kept, &s);
@@ -1102,7 +1126,10 @@ mod csv_files {
                     let got: Vec<usize> = d
                         .faults
                         .iter()
-                        .map(|f| f.strip_prefix("line ").and_then(|r| r.split(':').next()).and_then(|n| n.parse().ok()).unwrap_or(0))
+                        .map(|f| {
+                            let n = f.strip_prefix("line ").and_then(|r| r.split(':').next());
+                            n.and_then(|n| n.parse().ok()).unwrap_or(0)
+                        })
                         .collect();
                     prop_assert_eq!(got, bad_lines, "{:?}", d.faults);
                     // Good rows around the bad ones still carry their own lines.
@@ -1115,9 +1142,13 @@ mod csv_files {
         /// Whatever bytes follow a good header, reading never panics: it yields rows or a
         /// short, escaped refusal.
         #[test]
-        fn bulk_files_of_hostile_bytes(body in proptest::collection::vec(any::<u8>(), 0..600), text in super::gen::hostile()) {
+        fn bulk_files_of_hostile_bytes(
+            body in proptest::collection::vec(any::<u8>(), 0..600),
+            text in super::gen::hostile(),
+        ) {
             let dir = tempfile::tempdir().expect("tempdir");
-            for (i, content) in [[b"a,b\n".as_slice(), &body].concat(), [b"a,b\r\n".as_slice(), text.as_bytes()].concat(), body.clone()].iter().enumerate() {
+            let contents = [[b"a,b\n".as_slice(), &body].concat(), [b"a,b\r\n".as_slice(), text.as_bytes()].concat(), body.clone()];
+            for (i, content) in contents.iter().enumerate() {
                 let path = dir.path().join(format!("{i}.csv"));
                 std::fs::write(&path, content).expect("write");
                 let outcome = bulk::open(&path, 1 << 20, &["a", "b"], &[]).and_then(|f| f.for_each(1000, |_| Ok(())));
