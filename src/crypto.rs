@@ -140,8 +140,8 @@ pub const PIN_PHC_MAX_KIB_PASSES: u64 = 256 * 1024;
 pub const PIN_PHC_MAX_MEMORY_KIB: u64 = 64 * 1024;
 pub const PIN_PHC_MAX_LANES: u64 = 4;
 
-/// Accept an imported PIN hash only as argon2id (version 19) within the bounds above; returns
-/// it unchanged, or why it was refused. A clear PIN never gets this far: it is not a PHC.
+/// Accept an imported PIN hash only as argon2id (version 19) within the bounds above and with
+/// parameters argon2 can verify with; returns it unchanged, or why it was refused. A clear PIN never gets this far: it is not a PHC.
 pub fn imported_pin_phc(phc: &str) -> Result<String, String> {
     let h = argon2::PasswordHash::new(phc)
         .map_err(|_| "not an argon2id PHC string (a clear PIN is never accepted)".to_string())?;
@@ -169,6 +169,9 @@ pub fn imported_pin_phc(phc: &str) -> Result<String, String> {
             "m={m} t={t} p={p} is too costly to verify at sign-in (at most m={PIN_PHC_MAX_MEMORY_KIB}, m×t ≤ {PIN_PHC_MAX_KIB_PASSES}, p ≤ {PIN_PHC_MAX_LANES})"
         ));
     }
+    // Within the bounds is not enough: argon2 itself must accept the parameters (8 KiB of
+    // memory per lane at least), or no PIN could ever verify against the hash.
+    argon2::Params::try_from(&h).map_err(|e| format!("m={m} t={t} p={p}: argon2 cannot verify with these ({e})"))?;
     Ok(phc.to_string())
 }
 
@@ -334,6 +337,21 @@ mod tests {
             "$argon2id$v=19$m=2097152,t=50,p=1$c2FsdHNhbHRzYWx0c2FsdA$YWJjZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXoxMjM0NTY";
         assert!(imported_pin_phc(huge).unwrap_err().contains("too costly"));
         assert!(imported_pin_phc("123456").unwrap_err().contains("clear PIN"));
+    }
+
+    /// Found by the property `pin_hash_accepted_iff_argon2id_within_bounds`: m=1 KiB with
+    /// t=35,840 passed the work bounds, but argon2 needs 8 KiB per lane, so no PIN could
+    /// ever verify against the imported hash (the user would only collect failures).
+    #[test]
+    fn imported_pin_hashes_argon2_cannot_verify_are_refused() {
+        let salt_hash = "c2FsdHNhbHRzYWx0c2FsdA$YWJjZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXoxMjM0NTY";
+        let e = imported_pin_phc(&format!("$argon2id$v=19$m=1,t=35840,p=1${salt_hash}")).unwrap_err();
+        assert!(e.contains("argon2 cannot verify"), "{e}");
+        assert!(
+            imported_pin_phc(&format!("$argon2id$v=19$m=16,t=2240,p=4${salt_hash}")).is_err(),
+            "4 lanes need 32 KiB"
+        );
+        assert!(imported_pin_phc(&format!("$argon2id$v=19$m=32,t=1120,p=4${salt_hash}")).is_ok());
     }
 
     #[test]

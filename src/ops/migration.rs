@@ -74,13 +74,16 @@ pub fn import_participants(
 /// "31-Dec-30 23:59:59", "2030-12-31", "2030-12-31T23:59:59" → 2030-12-31 23:59:59.
 pub fn certificate_expiry(s: &str) -> anyhow::Result<NaiveDateTime> {
     let s = s.trim();
-    let (date, time) = match s.split_once([' ', 'T']) {
-        Some((d, t)) => (d, t.trim()),
+    // The time follows a space, or a T right after a digit (not the T of "31-OCT-30").
+    let at = s.char_indices().find(|&(i, c)| c == ' ' || (c == 'T' && s[..i].ends_with(|p: char| p.is_ascii_digit())));
+    let (date, time) = match at {
+        Some((i, _)) => (&s[..i], s[i + 1..].trim()),
         None => (s, "23:59:59"),
     };
     let d = profile::parse_date("certificate_expiry", date)?;
-    let t = chrono::NaiveTime::parse_from_str(time.trim_end_matches('Z'), "%H:%M:%S")
-        .map_err(|_| invalid(format!("certificate_expiry {s:?}: time must be HH:MM:SS")))?;
+    let t = chrono::NaiveTime::parse_from_str(time.trim_end_matches('Z'), "%H:%M:%S").map_err(|_| {
+        invalid(format!("certificate_expiry {:?}: time must be HH:MM:SS", s.chars().take(40).collect::<String>()))
+    })?;
     Ok(d.and_time(t))
 }
 

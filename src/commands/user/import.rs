@@ -22,7 +22,26 @@ use std::path::Path;
 const MAX_FILE_BYTES: u64 = 8 * 1024 * 1024;
 const MAX_ROWS: usize = 20_000;
 
+/// A bulk file read and checked row by row: the one request it becomes, how many rows it
+/// had, and the line each given user ID is on (to name the line of a database refusal).
+pub struct BulkFile {
+    pub change: Change,
+    pub rows: usize,
+    pub lines: HashMap<String, usize>,
+}
+
 pub fn emails(ctx: &mut Ctx, path: &Path, dry_run: bool, inline: InlineArgs) -> anyhow::Result<()> {
+    let f = read_emails(path)?;
+    finish(ctx, path, f.change, f.rows, &f.lines, dry_run, inline)
+}
+
+pub fn users(ctx: &mut Ctx, path: &Path, dry_run: bool, inline: InlineArgs) -> anyhow::Result<()> {
+    let f = read_users(path)?;
+    finish(ctx, path, f.change, f.rows, &f.lines, dry_run, inline)
+}
+
+/// An e-mail registration file (header `user_id,email`), every row checked: no database yet.
+pub fn read_emails(path: &Path) -> anyhow::Result<BulkFile> {
     let file = bulk::open(path, MAX_FILE_BYTES, &["user_id", "email"], &[])?;
     let mut rows = Vec::new();
     let mut lines: HashMap<String, usize> = HashMap::new();
@@ -35,11 +54,12 @@ pub fn emails(ctx: &mut Ctx, path: &Path, dry_run: bool, inline: InlineArgs) -> 
         rows.push(EmailRow { user_id: uid, email });
         Ok(())
     })?;
-    let n = rows.len();
-    finish(ctx, path, Change::ImportEmails { rows }, n, &lines, dry_run, inline)
+    Ok(BulkFile { rows: rows.len(), change: Change::ImportEmails { rows }, lines })
 }
 
-pub fn users(ctx: &mut Ctx, path: &Path, dry_run: bool, inline: InlineArgs) -> anyhow::Result<()> {
+/// A bulk creation file (header `user_id,surname,other_names,email` and optional profile
+/// columns), every row parsed into a new profile: no database yet.
+pub fn read_users(path: &Path) -> anyhow::Result<BulkFile> {
     let file = bulk::open(
         path,
         MAX_FILE_BYTES,
@@ -72,8 +92,7 @@ pub fn users(ctx: &mut Ctx, path: &Path, dry_run: bool, inline: InlineArgs) -> a
         )?);
         Ok(())
     })?;
-    let n = profiles.len();
-    finish(ctx, path, Change::ImportUsers { profiles }, n, &lines, dry_run, inline)
+    Ok(BulkFile { rows: profiles.len(), change: Change::ImportUsers { profiles }, lines })
 }
 
 /// Submit the file's one request, or (dry run) check it as submission would.
@@ -123,7 +142,7 @@ fn finish(
 /// The database checks of a request (unknown user, ID taken, another participant's user)
 /// name the user ID a row fails on; add that row's line of the file (SPEC §9), to each fault
 /// when there are several, in file order.
-fn with_line(path: &Path, lines: &HashMap<String, usize>, e: anyhow::Error) -> anyhow::Error {
+pub fn with_line(path: &Path, lines: &HashMap<String, usize>, e: anyhow::Error) -> anyhow::Error {
     let line_of = |text: &str| lines.iter().filter(|(id, _)| text.contains(id.as_str())).map(|(_, l)| *l).min();
     let d = match e.downcast::<DmsError>() {
         Ok(d) => d,
