@@ -85,10 +85,12 @@ pub fn authenticate(w: &mut Work<'_>, token: Option<&[u8]>) -> anyhow::Result<Ac
     let hash = crypto::token_hash(token);
     let row = sessions::get(&w.tx, &hash)?.ok_or_else(not_signed_in)?;
     if row.ended {
-        // A lock ends the account's sessions; say so (exit 4, and who unlocks) rather than
-        // only that the session ended, whatever raced with whom.
-        if let Some(a) = users::account(&w.tx, &row.user_id)?.filter(|a| a.cred.locked()) {
-            return Err(DmsError::from(gate::Refusal::Locked { user: a.id().to_string(), role: a.role() }).into());
+        // A lock, a disable or dates moved ahead end the account's sessions; when the account
+        // cannot act now, say why as sign-in would (the gate's refusal: exit 4 and who can
+        // help) rather than only that the session ended, whatever raced with whom.
+        if let Some(a) = users::account(&w.tx, &row.user_id)? {
+            let now = w.now;
+            gate::may_act(&a, Act::Session(row.method), w.policy()?, now).map_err(DmsError::from)?;
         }
         return Err(auth(
             "this session has ended (logged out, password or device changed, account reset or disabled): sign in again",

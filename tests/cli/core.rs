@@ -137,8 +137,10 @@ fn a_session_is_refused_once_enable_from_moves_into_the_future() {
     w.as_user(USER1, &["whoami"]).ok();
     let id = w.submit(MAKER, &["user", "change", USER1, "--enable-from", "2026-11-24"]);
     w.approve(CHECKER, &[id]).ok();
-    let m = w.as_user(USER1, &["whoami"]).expect(Exit::Auth).message();
-    assert!(m.contains("ended"), "the change ended the session it made useless: {m}");
+    // The change ended the session it made useless, and the session says why, as sign-in
+    // does: the account cannot act before its Enable From (exit 4, not "sign in again").
+    let m = w.as_user(USER1, &["whoami"]).expect(Exit::Locked).message();
+    assert!(m.contains("24-Nov-26") && !m.contains("sign in again"), "{m}");
     let m = w.login(USER1).expect(Exit::Locked).message();
     assert!(m.contains("24-Nov-26") && m.contains(USER1), "{m}");
     // The next day a new sign-in works again.

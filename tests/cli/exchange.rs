@@ -183,8 +183,8 @@ fn da3_disable_keeps_the_da_minimum_and_ends_the_disabled_das_session() {
     let v = w.op(&["hkex", "da3", "disable", "B01234X2"]).ok().json();
     assert_eq!(v["reference"], "DA3_00000002");
     assert_eq!(status_of(&w, "B01234X2"), "DISABLED");
-    // Its open session ends at once, and it cannot sign in again.
-    w.as_user("B01234X2", &["whoami"]).refused(Exit::Auth, &["ended"]);
+    // Its open session ends at once and says why (exit 4, as sign-in), and it cannot sign in again.
+    w.as_user("B01234X2", &["whoami"]).refused(Exit::Locked, &["disabled", "DA3"]);
     w.advance(secs(30));
     w.login("B01234X2").refused(Exit::Locked, &["disabled"]);
     // Disabled DAs do not count: X3 and X4 are now the two checkers, and neither may go.
