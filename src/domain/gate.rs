@@ -150,12 +150,15 @@ impl fmt::Display for Refusal {
             }
             Refusal::Disabled { user, role } => write!(f, "account {user} is disabled; {}", role.enabled_by()),
             Refusal::OutsideDates { user, from, to } => {
-                let show = |d: &Option<NaiveDate>| d.map(profile::format_date).unwrap_or_else(|| "-".into());
+                let when = match (from.map(profile::format_date), to.map(profile::format_date)) {
+                    (Some(a), Some(b)) => format!("from {a} to {b}"),
+                    (Some(a), None) => format!("from {a}"),
+                    (None, Some(b)) => format!("until {b}"),
+                    (None, None) => "on its dates".into(),
+                };
                 write!(
                     f,
-                    "account {user} may sign in only from {} to {} (its Enable From / Disable After dates); a Delegated Administrator can change them",
-                    show(from),
-                    show(to)
+                    "account {user} may sign in only {when} (its Enable From / Disable After dates); a Delegated Administrator can change them"
                 )
             }
             Refusal::Closed(c) => write!(f, "{c}"),

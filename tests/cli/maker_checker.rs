@@ -315,8 +315,10 @@ fn the_participant_keeps_one_maker_and_two_checkers() {
     w.approve(CHECKER, &[second]).refused(Exit::NotPermitted, &["at least one DA maker and two DA checkers"]);
     assert_eq!(w.state(), queued);
     assert_eq!(w.enquire(MAKER, "B01234X4")["disable_after"], serde_json::Value::Null);
-    // The disabled checker's session ended with the change, and signing in is refused.
-    w.as_user(CHECKER2, &["request", "list"]).expect(Exit::Auth);
+    // The disabled checker's session ended with the change and says why (exit 4, as
+    // signing in does).
+    let m = w.as_user(CHECKER2, &["request", "list"]).expect(Exit::Locked).message();
+    assert!(m.contains("until 22-Nov-26") && !m.contains("from -"), "{m}");
     w.login(CHECKER2).expect(Exit::Locked);
 }
 
