@@ -5,25 +5,16 @@
 
 #![no_main]
 
-use dms::context::Mode;
 use dms::ops::migration;
 use dms::storage::participants;
-use dms_fuzz::{refused_as_input, with_world};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    with_world(|w| {
-        let path = w.put(data).to_path_buf();
-        let op = w.operator.clone();
-        let result = w.rolled_back(Mode::Write, |work| {
-            let before = participants::list(&work.tx)?.len();
-            let done = migration::import_participants(work, &op, &path, &|_| {})?;
-            assert!(done.rows > 0, "an accepted file has rows");
-            assert_eq!(participants::list(&work.tx)?.len(), before + done.rows, "one participant per row");
-            Ok(done)
-        });
-        if let Err(e) = result {
-            refused_as_input(&e);
-        }
+    dms_fuzz::migrate(data, |work, op, path| {
+        let before = participants::list(&work.tx)?.len();
+        let done = migration::import_participants(work, op, path, &|_| {})?;
+        assert!(done.rows > 0, "an accepted file has rows");
+        assert_eq!(participants::list(&work.tx)?.len(), before + done.rows, "one participant per row");
+        Ok(())
     })
 });

@@ -6,32 +6,23 @@
 
 #![no_main]
 
-use dms::context::Mode;
 use dms::ops::migration;
 use dms::storage::participants;
-use dms_fuzz::{refused_as_input, with_world};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    with_world(|w| {
-        let path = w.put(data).to_path_buf();
-        let op = w.operator.clone();
-        let result = w.rolled_back(Mode::Write, |work| {
-            let total = |work: &dms::context::Work<'_>| -> anyhow::Result<i64> {
-                let mut n = 0;
-                for p in participants::list(&work.tx)? {
-                    n += participants::counts(&work.tx, &p.key)?.total;
-                }
-                Ok(n)
-            };
-            let before = total(work)?;
-            let done = migration::import_smartcard_users(work, &op, &path, &|_| {})?;
-            assert!(done.rows > 0 && done.participants > 0 && done.participants <= done.rows);
-            assert_eq!(total(work)?, before + done.rows as i64, "one user per row");
-            Ok(done)
-        });
-        if let Err(e) = result {
-            refused_as_input(&e);
-        }
+    dms_fuzz::migrate(data, |work, op, path| {
+        let total = |work: &dms::context::Work<'_>| -> anyhow::Result<i64> {
+            let mut n = 0;
+            for p in participants::list(&work.tx)? {
+                n += participants::counts(&work.tx, &p.key)?.total;
+            }
+            Ok(n)
+        };
+        let before = total(work)?;
+        let done = migration::import_smartcard_users(work, op, path, &|_| {})?;
+        assert!(done.rows > 0 && done.participants > 0 && done.participants <= done.rows);
+        assert_eq!(total(work)?, before + done.rows as i64, "one user per row");
+        Ok(())
     })
 });

@@ -87,6 +87,18 @@ pub fn with_world<R>(f: impl FnOnce(&mut World) -> R) -> R {
     WORLD.with(|w| f(w.borrow_mut().get_or_insert_with(World::new)))
 }
 
+/// The migration targets' frame: the input is the file, `import` runs as the exchange
+/// operator in a transaction that is rolled back, and a refusal must be one of bad input.
+pub fn migrate(data: &[u8], import: impl FnOnce(&mut Work<'_>, &UserId, &Path) -> anyhow::Result<()>) {
+    with_world(|w| {
+        let path = w.put(data).to_path_buf();
+        let op = w.operator.clone();
+        if let Err(e) = w.rolled_back(Mode::Write, |work| import(work, &op, &path)) {
+            refused_as_input(&e);
+        }
+    })
+}
+
 /// A refusal of a file must be one of SPEC §8's codes for what a file can hold (6 invalid
 /// input, 7 conflict, 5 a maker-checker rule such as a DA's address going through DMS), never
 /// 1 "anything else"; its message one line with nothing that moves the cursor, and each
