@@ -35,6 +35,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0002_houses_and_session_methods.sql"),
     include_str!("migrations/0003_hardening.sql"),
     include_str!("migrations/0004_operations.sql"),
+    include_str!("migrations/0005_role_check_without_a_table.sql"),
 ];
 
 /// The schema version this dms writes.
@@ -230,6 +231,34 @@ mod tests {
     #[test]
     fn migrations_are_valid() {
         assert!(migrations().validate().is_ok());
+    }
+
+    /// Migration 5: the role CHECK still refuses what it refused, and checking it no longer
+    /// builds a table per row (no OpenEphemeral in the insert's program).
+    #[test]
+    fn the_role_check_holds_without_a_table_per_row() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let s = Store::create(&dir.path().join("t.db")).expect("create");
+        let insert = |role: &str| {
+            s.conn().execute(
+                "INSERT INTO users (user_id, role, surname, other_names, created_at) VALUES (?1, ?2, 'S', 'O', 't')",
+                [format!("X{role}"), role.to_string()],
+            )
+        };
+        for role in ["user", "maker", "checker", "operator", "auditor"] {
+            insert(role).unwrap_or_else(|e| panic!("{role}: {e}"));
+        }
+        for bad in ["admin", "USER", "", "user "] {
+            let e = insert(bad).expect_err(bad).to_string();
+            assert!(e.contains("CHECK constraint failed"), "{bad:?}: {e}");
+        }
+        let mut program = s
+            .conn()
+            .prepare("EXPLAIN INSERT INTO users (user_id, role, surname, other_names, created_at) VALUES ('Y', 'user', 'S', 'O', 't')")
+            .expect("explain");
+        let opcodes: Vec<String> =
+            program.query_map([], |r| r.get::<_, String>(1)).expect("rows").map(|r| r.expect("opcode")).collect();
+        assert!(!opcodes.iter().any(|o| o == "OpenEphemeral"), "{opcodes:?}");
     }
 
     #[test]
