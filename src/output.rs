@@ -169,6 +169,13 @@ impl Output {
         writeln!(io::stdout().lock(), "{t}")
     }
 
+    /// An empty line between two blocks of a table's output (nothing in CSV or JSON).
+    pub fn gap(&self) {
+        if self.format == Format::Table {
+            let _ = writeln!(io::stdout());
+        }
+    }
+
     /// A line for people (what happens next): stderr, and not under `--format json` or
     /// `jsonl`, where stderr carries only JSON.
     pub fn note(&self, msg: &str) {

@@ -399,7 +399,7 @@ fn authorise(
             users::save_credential(&w.tx, checker.id(), &checker.cred)?;
             for it in items {
                 if !requests::decide(&w.tx, it.id, RequestStatus::Approved, Some(checker.id()), w.now, None)? {
-                    return Err(conflict(format!("request {} was decided by someone else", it.id)).into());
+                    return Err(decided_elsewhere(it.id));
                 }
                 let mut detail = json!({ "request_id": it.id });
                 if inline {
@@ -428,6 +428,11 @@ fn authorise(
             Err(e)
         }
     }
+}
+
+/// A request decided by another checker between reading it and deciding it.
+fn decided_elsewhere(id: i64) -> anyhow::Error {
+    conflict(format!("request {id} was decided by someone else")).into()
 }
 
 /// What was wrong with an authorisation code, and what the checker is told.
@@ -545,7 +550,7 @@ pub fn decide(w: &mut Work<'_>, who: &Actor, id: i64, d: Decision) -> anyhow::Re
         }
     };
     if !requests::decide(&w.tx, id, status, checker, w.now, reason)? {
-        return Err(conflict(format!("request {id} was decided by someone else")).into());
+        return Err(decided_elsewhere(id));
     }
     w.audit(&audit::Event {
         actor: Some(me.as_str()),

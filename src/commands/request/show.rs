@@ -11,8 +11,9 @@ use crate::output::{time, DiffRow, Format};
 use crate::storage::participants::Participant;
 use serde_json::{json, Value};
 
-/// Profiles shown as whole screens; a request with more is shown as a field table.
-const SCREENS: usize = 3;
+/// Profiles shown as whole screens (here and when a request is submitted); a request with
+/// more is shown as a field table.
+pub const SCREENS: usize = 3;
 /// Profiles per page of the field table.
 pub const PAGE: usize = 50;
 
@@ -83,7 +84,7 @@ pub fn print_shown(
 ) -> anyhow::Result<()> {
     if shown.len() <= SCREENS {
         for s in shown {
-            println!();
+            ctx.out.gap();
             ctx.out.screen(&screen::shown(s, participant))?;
         }
         return Ok(());
@@ -91,7 +92,7 @@ pub fn print_shown(
     let pages = shown.len().div_ceil(PAGE);
     let page = page.clamp(1, pages);
     let on_page = &shown[(page - 1) * PAGE..(page * PAGE).min(shown.len())];
-    println!();
+    ctx.out.gap();
     ctx.out.diff(&diff_rows(participant, on_page))?;
     let next = match again {
         Some(again) if page < pages => format!("`{again} --page {}` shows the next; ", page + 1),

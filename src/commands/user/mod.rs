@@ -82,7 +82,7 @@ pub fn print_submitted(ctx: &Ctx, s: &Submitted, extra: &[(&str, Value)]) -> any
     };
     warn_all(ctx, &s.warnings);
     if ctx.out.format == crate::output::Format::Table {
-        const SHOWN: usize = 3;
+        use crate::commands::request::show::SCREENS as SHOWN;
         for (i, shown) in s.shown.iter().take(SHOWN).enumerate() {
             let mut sc = screen::shown(shown, &s.participant);
             if i + 1 == s.shown.len().min(SHOWN) {
