@@ -25,43 +25,21 @@ T0=2026-11-23T10:00:00+08:00
 TB=2026-11-23T10:05:00+08:00
 export NO_COLOR=1
 unset DMS_DB DMS_SESSION DMS_FORMAT DMS_SEED
-say() { printf '\n== %s\n' "$*" >&2; }
+. "$ROOT/benches/common.sh"
 
-need=()
-command -v hyperfine >/dev/null || need+=(hyperfine)
-command -v sqlite3 >/dev/null || need+=(sqlite3)
-command -v oathtool >/dev/null || need+=(oathtool)
-if [ ${#need[@]} -gt 0 ]; then
-    apt-get install -y "${need[@]}" >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y "${need[@]}" >/dev/null; }
-fi
+need_tools hyperfine sqlite3 oathtool
 
 say "cargo build --release"
 (cd "$ROOT" && cargo build --release --bin dms)
 
-if [ -e "$OUT" ] && [ ! -e "$OUT/.dms-bench" ] && [ -n "$(ls -A "$OUT")" ]; then
-    echo "$OUT exists and was not made by benches/backup.sh: set BENCH_OUT to a scratch directory" >&2
-    exit 2
-fi
-rm -rf "$OUT" && mkdir -p "$OUT/results" && touch "$OUT/.dms-bench"
-DATA=$OUT/data
-say "generating data in $DATA"
-python3 "$ROOT/benches/gen_data.py" "$DATA" >/dev/null
+fresh_out
 printf '%s\n' "$PW" > "$OUT/pw" && printf '%s\n' "$PASS" > "$OUT/pass" && chmod 600 "$OUT/pw" "$OUT/pass"
 
-utc() { date -u -d "$1" '+%Y-%m-%d %H:%M:%S UTC'; }
-last_mailed_otp() { grep -o 'OTP) for CCASS: [0-9]*' "$1/dms-outbox.mbox" | tail -1 | awk '{print $NF}'; }
 say "the 100,000-user database: init, operator first-time logon, migration imports"
 BIG=$OUT/big; mkdir -p "$BIG"
 export DMS_NOW=$T0
 "$DMS" --db "$BIG/dms.db" init --allow-test-clock --operator-email ops@hkex.example >/dev/null 2>&1
-"$DMS" --db "$BIG/dms.db" --format json otp request --user HKEXOP01 >/dev/null 2>&1
-"$DMS" --db "$BIG/dms.db" --format json password reset --user HKEXOP01 --otp "$(last_mailed_otp "$BIG")" \
-    --password-stdin < "$OUT/pw" >/dev/null 2>&1
-URI=$("$DMS" --db "$BIG/dms.db" --format json otp setup --user HKEXOP01 --app --password-stdin < "$OUT/pw" 2>/dev/null \
-    | python3 -c 'import json,sys; print(json.load(sys.stdin)["otpauth_uri"])')
-SECRET=$(printf '%s' "$URI" | sed 's/.*secret=\([A-Z2-7]*\).*/\1/')
-"$DMS" --db "$BIG/dms.db" --format json login --user HKEXOP01 --password-stdin \
-    --otp "$(oathtool --totp -b "$SECRET" --now "$(utc "$T0")")" < "$OUT/pw" >/dev/null 2>&1
+first_logon "$BIG" HKEXOP01 "$BIG/dms.db.session" "$T0"
 export DMS_NOW=$TB
 "$DMS" --db "$BIG/dms.db" hkex participant import "$DATA/participants.csv" >/dev/null
 "$DMS" --db "$BIG/dms.db" hkex import-smartcard-users "$DATA/users.csv" >/dev/null

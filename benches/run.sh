@@ -66,60 +66,26 @@ TB=2026-11-23T10:05:00+08:00   # every benchmark
 export NO_COLOR=1
 unset DMS_DB DMS_SESSION DMS_FORMAT DMS_SEED
 
-say() { printf '\n== %s\n' "$*" >&2; }
+. "$ROOT/benches/common.sh"
 # SECTIONS=abcdefg (default: all) picks what is measured; the databases are built either way.
 SECTIONS=${SECTIONS:-abcdefg}
 want() { [[ "$SECTIONS" == *"$1"* ]]; }
 
 # --- 0. tools ---------------------------------------------------------------------------------
-need=()
-command -v hyperfine >/dev/null || need+=(hyperfine)
-command -v sqlite3 >/dev/null || need+=(sqlite3)
-command -v oathtool >/dev/null || need+=(oathtool)
-[ -x /usr/bin/time ] || need+=(time)
-if [ ${#need[@]} -gt 0 ]; then
-    say "installing ${need[*]}"
-    apt-get install -y "${need[@]}" >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y "${need[@]}" >/dev/null; }
-fi
+need_tools hyperfine sqlite3 oathtool time
 
 # --- 1. build ---------------------------------------------------------------------------------
 say "cargo build --release"
 (cd "$ROOT" && cargo build --release --bin dms --example mk_audit --example argon2_verify)
 
 # --- 2. data ----------------------------------------------------------------------------------
-# $OUT is wiped at each run, so only a directory this script made (or an empty one) is used.
-if [ -e "$OUT" ] && [ ! -e "$OUT/.dms-bench" ] && [ -n "$(ls -A "$OUT")" ]; then
-    echo "$OUT exists and was not made by benches/run.sh: set BENCH_OUT to a scratch directory" >&2
-    exit 2
-fi
-rm -rf "$OUT" && mkdir -p "$OUT/results" && touch "$OUT/.dms-bench"
-DATA=$OUT/data
-say "generating data in $DATA"
-python3 "$ROOT/benches/gen_data.py" "$DATA" >/dev/null
+fresh_out
 meta() { python3 -c "import json,sys; print(json.load(open('$DATA/meta.json'))['$1'])"; }
 FULL=$(meta full_participant); MAKER=$(meta maker); CHECKER=$(meta checker); SAMPLE=$(meta sample_user)
 TYPICAL=$(meta typical_participant); TYPICAL_USERS=$(meta typical_users)
 printf '%s\n' "$PW" > "$OUT/pw" && chmod 600 "$OUT/pw"
 
 # --- 3. base database: operator's first-time logon (as in src/commands/demo.rs) ----------------
-utc() { date -u -d "$1" '+%Y-%m-%d %H:%M:%S UTC'; }
-last_mailed_otp() { grep -o 'OTP) for CCASS: [0-9]*' "$1/dms-outbox.mbox" | tail -1 | awk '{print $NF}'; }
-# first_logon DIR USER SESSION_FILE TIME: e-mail OTP, password, app, login; keeps USER.secret.
-first_logon() {
-    local dir=$1 user=$2 session=$3 now=$4 code uri secret
-    export DMS_NOW=$now
-    "$DMS" --db "$dir/dms.db" --format json otp request --user "$user" >/dev/null 2>&1
-    code=$(last_mailed_otp "$dir")
-    "$DMS" --db "$dir/dms.db" --format json password reset --user "$user" --otp "$code" --password-stdin \
-        < "$OUT/pw" >/dev/null 2>&1
-    uri=$("$DMS" --db "$dir/dms.db" --format json otp setup --user "$user" --app --password-stdin < "$OUT/pw" 2>/dev/null \
-        | python3 -c 'import json,sys; print(json.load(sys.stdin)["otpauth_uri"])')
-    secret=$(printf '%s' "$uri" | sed 's/.*secret=\([A-Z2-7]*\).*/\1/')
-    printf '%s\n' "$secret" > "$dir/$user.secret"
-    code=$(oathtool --totp -b "$secret" --now "$(utc "$now")")
-    "$DMS" --db "$dir/dms.db" --session "$session" --format json login --user "$user" --password-stdin --otp "$code" \
-        < "$OUT/pw" >/dev/null 2>&1
-}
 say "base database: init + operator first-time logon"
 BASE=$OUT/base; mkdir -p "$BASE"
 DMS_NOW=$T0 "$DMS" --db "$BASE/dms.db" init --allow-test-clock --operator-email ops@hkex.example >/dev/null 2>&1

@@ -1,0 +1,50 @@
+# Shared by benches/run.sh and benches/backup.sh (sourced after ROOT, OUT and DMS are set).
+
+say() { printf '\n== %s\n' "$*" >&2; }
+
+# need_tools TOOL...: installs the missing ones with apt-get (package = tool name, `time` for
+# GNU time).
+need_tools() {
+    local need=() t
+    for t in "$@"; do
+        if [ "$t" = time ]; then [ -x /usr/bin/time ] || need+=(time); else command -v "$t" >/dev/null || need+=("$t"); fi
+    done
+    if [ ${#need[@]} -gt 0 ]; then
+        say "installing ${need[*]}"
+        apt-get install -y "${need[@]}" >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y "${need[@]}" >/dev/null; }
+    fi
+}
+
+# fresh_out: $OUT is wiped at each run, so only a directory a bench made (or an empty one) is
+# used; then the seeded data goes to $OUT/data ($DATA).
+fresh_out() {
+    if [ -e "$OUT" ] && [ ! -e "$OUT/.dms-bench" ] && [ -n "$(ls -A "$OUT")" ]; then
+        echo "$OUT exists and was not made by a dms bench: set BENCH_OUT to a scratch directory" >&2
+        exit 2
+    fi
+    rm -rf "$OUT" && mkdir -p "$OUT/results" && touch "$OUT/.dms-bench"
+    DATA=$OUT/data
+    say "generating data in $DATA"
+    python3 "$ROOT/benches/gen_data.py" "$DATA" >/dev/null
+}
+
+utc() { date -u -d "$1" '+%Y-%m-%d %H:%M:%S UTC'; }
+last_mailed_otp() { grep -o 'OTP) for CCASS: [0-9]*' "$1/dms-outbox.mbox" | tail -1 | awk '{print $NF}'; }
+
+# first_logon DIR USER SESSION_FILE TIME: a first-time logon as in src/commands/demo.rs (e-mail
+# OTP from the mbox, password from $OUT/pw, authenticator app, login); keeps DIR/USER.secret.
+first_logon() {
+    local dir=$1 user=$2 session=$3 now=$4 code uri secret
+    export DMS_NOW=$now
+    "$DMS" --db "$dir/dms.db" --format json otp request --user "$user" >/dev/null 2>&1
+    code=$(last_mailed_otp "$dir")
+    "$DMS" --db "$dir/dms.db" --format json password reset --user "$user" --otp "$code" --password-stdin \
+        < "$OUT/pw" >/dev/null 2>&1
+    uri=$("$DMS" --db "$dir/dms.db" --format json otp setup --user "$user" --app --password-stdin < "$OUT/pw" 2>/dev/null \
+        | python3 -c 'import json,sys; print(json.load(sys.stdin)["otpauth_uri"])')
+    secret=$(printf '%s' "$uri" | sed 's/.*secret=\([A-Z2-7]*\).*/\1/')
+    printf '%s\n' "$secret" > "$dir/$user.secret"
+    code=$(oathtool --totp -b "$secret" --now "$(utc "$now")")
+    "$DMS" --db "$dir/dms.db" --session "$session" --format json login --user "$user" --password-stdin --otp "$code" \
+        < "$OUT/pw" >/dev/null 2>&1
+}
