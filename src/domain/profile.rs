@@ -214,7 +214,9 @@ pub fn email(s: &str) -> Result<String, ProfileError> {
     if domain.rsplit('.').next().is_some_and(|tld| tld.bytes().all(|b| b.is_ascii_digit())) {
         return Err(bad("the domain must end in a name, not a number"));
     }
-    Ok(format!("{local}@{domain}"))
+    let mut out = String::with_capacity(local.len() + 1 + domain.len());
+    out.extend([local, "@", &domain]);
+    Ok(out)
 }
 
 fn is_local_char(c: char) -> bool {
