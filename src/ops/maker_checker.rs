@@ -653,6 +653,7 @@ fn plan(w: &mut Work<'_>, p: &Participant, change: &Change, recorded: Option<&[S
         recorded: recorded.map(|r| r.iter().map(|s| (s.user_id.clone(), s.version)).collect()),
         reserved: HashSet::new(),
         seen: HashSet::new(),
+        read_ahead: HashMap::new(),
         plan: Plan { writes: Vec::new(), subjects: Vec::new() },
         das_leaving: DaCounts { makers: 0, checkers: 0 },
     };
@@ -702,6 +703,7 @@ fn plan(w: &mut Work<'_>, p: &Participant, change: &Change, recorded: Option<&[S
             planner.update(before, after, "da.groups.assigned")?;
         }
         Change::ImportEmails { rows } => {
+            planner.read_ahead = users::get_many(&planner.w.tx, rows.iter().map(|r| &r.user_id))?;
             let mut faults = Faults::default();
             for r in rows {
                 faults.check((|| {
@@ -752,6 +754,8 @@ struct Planner<'w, 'a, 'p> {
     recorded: Option<HashMap<UserId, Option<i64>>>,
     reserved: HashSet<String>,
     seen: HashSet<UserId>,
+    /// Subjects' profiles read ahead in one statement (a bulk request's rows).
+    read_ahead: HashMap<UserId, UserProfile>,
     plan: Plan,
     das_leaving: DaCounts,
 }
@@ -785,7 +789,11 @@ impl Planner<'_, '_, '_> {
     /// since submission.
     fn existing(&mut self, id: &UserId) -> anyhow::Result<UserProfile> {
         self.once(id)?;
-        let Some(p) = users::get(&self.w.tx, id)? else {
+        let found = match self.read_ahead.remove(id) {
+            Some(p) => Some(p),
+            None => users::get(&self.w.tx, id)?,
+        };
+        let Some(p) = found else {
             return Err(match self.recorded {
                 Some(_) => conflict(format!("stale request: user {id} no longer exists; resubmit")),
                 None => invalid(format!("no user {id}")),

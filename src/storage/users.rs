@@ -156,6 +156,25 @@ pub fn get(c: &Connection, user_id: &UserId) -> anyhow::Result<Option<UserProfil
     c.prepare_cached(SQL)?.query_row([user_id.as_str()], raw_profile).optional()?.map(profile).transpose()
 }
 
+/// The profiles of many users at once (a bulk request's subjects), by user ID; an ID with no
+/// profile is simply absent. One statement that walks the list and looks each ID up, instead
+/// of a statement run per ID.
+pub fn get_many<'a>(
+    c: &Connection,
+    ids: impl IntoIterator<Item = &'a UserId>,
+) -> anyhow::Result<HashMap<UserId, UserProfile>> {
+    const SQL: &str =
+        concat!("SELECT ", profile_columns!(), " FROM json_each(?1) j JOIN users u ON u.user_id = j.value");
+    let list = serde_json::to_string(&ids.into_iter().map(UserId::as_str).collect::<Vec<_>>())?;
+    let mut stmt = c.prepare_cached(SQL)?;
+    let mut out = HashMap::new();
+    for raw in stmt.query_map([list], raw_profile)? {
+        let p = profile(raw?)?;
+        out.insert(p.user_id.clone(), p);
+    }
+    Ok(out)
+}
+
 /// A profile with its credential, in one statement.
 pub fn account(c: &Connection, user_id: &UserId) -> anyhow::Result<Option<Account>> {
     const SQL: &str = concat!(
