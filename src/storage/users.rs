@@ -244,10 +244,10 @@ fn smartcard_columns(p: &UserProfile) -> (Option<&str>, Option<String>, Option<&
 /// chrono as before.
 fn cert_expiry_column(t: NaiveDateTime) -> String {
     use chrono::{Datelike as _, Timelike as _};
-    let Ok(year) = u32::try_from(t.year()) else { return t.format(CERT_EXPIRY_FORMAT).to_string() };
-    if t.nanosecond() != 0 || year > 9999 {
-        return t.format(CERT_EXPIRY_FORMAT).to_string();
-    }
+    let year = match u32::try_from(t.year()) {
+        Ok(y) if y <= 9999 && t.nanosecond() == 0 => y,
+        _ => return t.format(CERT_EXPIRY_FORMAT).to_string(),
+    };
     let mut out = String::with_capacity(19);
     let mut digits = |n: u32, width: u32, then: Option<char>| {
         for p in (0..width).rev() {
