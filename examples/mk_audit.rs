@@ -11,8 +11,8 @@
 //! seconds per row. Deterministic (a fixed xorshift seed), so two runs give the same trail.
 
 use chrono::{DateTime, Duration, Utc};
-use dms::context::key_path;
 use dms::crypto::{MasterKey, SecureRng};
+use dms::ops::work::key_path;
 use dms::storage::{audit, Store};
 use std::path::PathBuf;
 
@@ -79,6 +79,7 @@ fn main() -> anyhow::Result<()> {
                 participant_id: participant.as_deref(),
                 detail: detail.to_string(),
             },
+            Some(r#"{"transport":"unix","uid":1001,"user":"da"}"#),
         )?;
         n += 1;
     }

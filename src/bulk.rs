@@ -16,7 +16,7 @@ use std::path::Path;
 /// without reading it twice; more than `cap` bytes actually read is an error (the size a file
 /// claims is not trusted: a device or a growing file claims anything).
 struct Hashing {
-    inner: std::fs::File,
+    inner: Box<dyn Read + Send>,
     hasher: Sha256,
     read: u64,
     cap: u64,
@@ -94,18 +94,30 @@ pub struct CsvFile {
     reader: csv::Reader<Hashing>,
 }
 
-/// Open `path` (at most `max_bytes`), read its header and check it against `required` and
-/// `optional` column names (case-insensitive, a BOM ignored).
-pub fn open(path: &Path, max_bytes: u64, required: &[&str], optional: &[&str]) -> anyhow::Result<CsvFile> {
+/// Read a bulk file the client names, for sending: a regular file (never a FIFO or a device,
+/// which could be read forever: `files`), at most `max_bytes`.
+pub fn read_upload(path: &Path, max_bytes: u64) -> anyhow::Result<crate::api::Upload> {
     let shown = path.display().to_string();
-    // A regular file (never a FIFO or a device, which could be read forever): `files`.
     let f =
         files::open(path, Purpose::Input, Access::Read)?.ok_or_else(|| invalid(format!("{shown}: no such file")))?;
     if f.metadata()?.len() > max_bytes {
         return Err(invalid(format!("{shown}: larger than {} MiB", max_bytes >> 20)).into());
     }
+    let bytes = files::read_capped(f, path, Purpose::Input, max_bytes)
+        .map_err(|_| invalid(format!("{shown}: larger than {} MiB", max_bytes >> 20)))?;
+    Ok(crate::api::Upload { name: shown, bytes })
+}
+
+/// Open a bulk file a call carries (at most `max_bytes`), read its header and check it
+/// against `required` and `optional` column names (case-insensitive, a BOM ignored).
+pub fn open(file: crate::api::Upload, max_bytes: u64, required: &[&str], optional: &[&str]) -> anyhow::Result<CsvFile> {
+    let shown = file.name;
+    if file.bytes.len() as u64 > max_bytes {
+        return Err(invalid(format!("{shown}: larger than {} MiB", max_bytes >> 20)).into());
+    }
+    let bytes = file.bytes;
     let mut reader = csv::ReaderBuilder::new().has_headers(true).flexible(false).from_reader(Hashing {
-        inner: f,
+        inner: Box::new(std::io::Cursor::new(bytes)),
         hasher: Sha256::new(),
         read: 0,
         cap: max_bytes,
@@ -286,10 +298,11 @@ mod tests {
     /// names too (case-insensitive, a BOM ignored); the record's buffers are reused row to row.
     #[test]
     fn values_and_header_names_are_trimmed_and_looked_up_by_name() {
-        let dir = tempfile::tempdir().expect("dir");
-        let path = dir.path().join("in.csv");
-        std::fs::write(&path, "\u{feff} User_ID , email\n  B01234A1 ,\" a@b.example \"\nB01234A2,\t\n").expect("write");
-        let file = super::open(&path, 1 << 20, &["user_id"], &["email", "other"]).expect("open");
+        let upload = crate::api::Upload {
+            name: "in.csv".into(),
+            bytes: "\u{feff} User_ID , email\n  B01234A1 ,\" a@b.example \"\nB01234A2,\t\n".into(),
+        };
+        let file = super::open(upload, 1 << 20, &["user_id"], &["email", "other"]).expect("open");
         let mut seen = Vec::new();
         file.for_each(10, |r| {
             seen.push((

@@ -5,8 +5,8 @@
 //! checks that each example line parses. `dms man --out DIR` renders the same examples as the
 //! EXAMPLES section of each man page (`commands::meta`).
 
+use crate::api::Format;
 use crate::domain::user_id::{ClearingHouse, UserId};
-use crate::output::Format;
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
@@ -66,6 +66,17 @@ pub struct Global {
     /// The file that holds this shell's sign-in [default: <db>.session].
     #[arg(long, global = true, env = "DMS_SESSION", hide_env_values = true, value_name = "PATH")]
     pub session: Option<PathBuf>,
+}
+
+/// The output formats, as clap offers them (the API's own type, which knows no clap).
+impl clap::ValueEnum for Format {
+    fn value_variants<'a>() -> &'a [Self] {
+        &[Format::Table, Format::Csv, Format::Json, Format::Jsonl]
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(self.as_str()))
+    }
 }
 
 pub fn user_id(s: &str) -> Result<UserId, String> {

@@ -23,6 +23,55 @@ use std::io::{Read, Write as _};
 use std::os::unix::fs::{FileTypeExt as _, MetadataExt as _, OpenOptionsExt as _};
 use std::path::{Path, PathBuf};
 
+/// The name of the account with this uid, from the system's user database (None when it has
+/// none). Looked up once per process and uid.
+pub fn user_name(uid: u32) -> Option<String> {
+    static SEEN: std::sync::Mutex<Vec<(u32, Option<String>)>> = std::sync::Mutex::new(Vec::new());
+    if let Some(found) = SEEN.lock().ok().and_then(|s| s.iter().find(|(u, _)| *u == uid).map(|(_, n)| n.clone())) {
+        return found;
+    }
+    let name = lookup_user(uid);
+    if let Ok(mut s) = SEEN.lock() {
+        if s.len() < 64 {
+            s.push((uid, name.clone()));
+        }
+    }
+    name
+}
+
+fn lookup_user(uid: u32) -> Option<String> {
+    let mut buf = vec![0u8; 16 * 1024];
+    // SAFETY: `passwd` is a plain C struct for which all-zero bytes are a valid value; it is
+    // only read after getpwuid_r filled it.
+    let mut pwd: libc::passwd = unsafe { std::mem::zeroed() };
+    let mut found: *mut libc::passwd = std::ptr::null_mut();
+    // SAFETY: every pointer is valid for the call: `pwd` and `found` are live locals, and
+    // `buf` is a live buffer of `buf.len()` bytes that getpwuid_r fills the strings into.
+    let rc = unsafe { libc::getpwuid_r(uid, &mut pwd, buf.as_mut_ptr().cast(), buf.len(), &mut found) };
+    if rc != 0 || found.is_null() || pwd.pw_name.is_null() {
+        return None;
+    }
+    // SAFETY: on success `pw_name` points to a NUL-terminated string inside `buf`, alive here.
+    let name = unsafe { std::ffi::CStr::from_ptr(pwd.pw_name) };
+    Some(name.to_string_lossy().into_owned())
+}
+
+/// The gid of a group by name (the server's `--socket-group`).
+pub fn group_id(name: &str) -> Option<u32> {
+    let cname = std::ffi::CString::new(name).ok()?;
+    let mut buf = vec![0u8; 64 * 1024];
+    // SAFETY: `group` is a plain C struct for which all-zero bytes are a valid value.
+    let mut grp: libc::group = unsafe { std::mem::zeroed() };
+    let mut found: *mut libc::group = std::ptr::null_mut();
+    // SAFETY: every pointer is valid for the call: `cname` is NUL-terminated, `grp` and `found`
+    // are live locals, `buf` is a live buffer of `buf.len()` bytes.
+    let rc = unsafe { libc::getgrnam_r(cname.as_ptr(), &mut grp, buf.as_mut_ptr().cast(), buf.len(), &mut found) };
+    if rc != 0 || found.is_null() {
+        return None;
+    }
+    Some(grp.gr_gid)
+}
+
 /// What a file is to dms (named in every message).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Purpose {

@@ -4,10 +4,11 @@
 //! enforced on one path) → `domain` (pure rules, `now` passed in) and `storage` (all SQL, one
 //! transaction per command); `output` is the only printer.
 
+pub mod api;
 pub mod bulk;
 pub mod cli;
+pub mod client;
 pub mod commands;
-pub mod context;
 pub mod crypto;
 pub mod domain;
 pub mod error;

@@ -11,20 +11,7 @@ use serde_json::{Map, Value};
 use std::borrow::Cow;
 use std::io::{self, IsTerminal as _, Write};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Format {
-    Table,
-    Csv,
-    Json,
-    Jsonl,
-}
-
-impl Format {
-    /// A JSON format: stderr then carries JSON too (errors and warnings as objects, no notes).
-    pub fn is_json(self) -> bool {
-        matches!(self, Format::Json | Format::Jsonl)
-    }
-}
+pub use crate::api::{DiffRow, Format, ListHead, Screen, ScreenField};
 
 #[derive(Debug, Clone)]
 pub struct Output {
@@ -147,7 +134,7 @@ impl Output {
                 let user_id = neutralise(r.user_id.clone());
                 c.write_record([
                     user_id.as_str(),
-                    r.action,
+                    r.action.as_str(),
                     r.key.as_str(),
                     &csv_cell(&r.current),
                     &csv_cell(&r.proposed),
@@ -160,7 +147,7 @@ impl Output {
         for r in rows {
             t.add_row(vec![
                 printable(&r.user_id).into_owned(),
-                r.action.to_string(),
+                r.action.clone(),
                 seed_label(&r.key),
                 table_cell(&r.key, &r.current),
                 table_cell(&r.key, &r.proposed),
@@ -220,6 +207,22 @@ impl Output {
         }
     }
 
+    /// Start streaming the list a reply announces.
+    pub fn list(&self, head: &ListHead) -> io::Result<Rows> {
+        let columns: Vec<&str> = head.columns.iter().map(String::as_str).collect();
+        let mut rows = self.rows(&head.key, &columns)?;
+        if let Some(t) = &head.table {
+            rows = rows.table_columns(&t.iter().map(String::as_str).collect::<Vec<_>>());
+        }
+        if head.seed_labels {
+            rows = rows.profile_labels();
+        }
+        if !head.json_text.is_empty() {
+            rows = rows.json_text_columns(&head.json_text.iter().map(String::as_str).collect::<Vec<_>>());
+        }
+        Ok(rows)
+    }
+
     /// Start streaming a list of rows with these columns. In JSON the rows go into an array
     /// under `list_key`, with any extras beside it.
     pub fn rows(&self, list_key: &str, columns: &[&str]) -> io::Result<Rows> {
@@ -240,41 +243,6 @@ impl Output {
         };
         Ok(Rows { columns, sink, table_only: None, json_text: Vec::new(), label })
     }
-}
-
-/// A screen as the seed's DMS pages show it: a heading (`This is an end-user profile`), the
-/// fields under the seed's labels (a change shows each field's current and proposed value),
-/// the Selected / Deleted User Groups, and a closing line (`THE ABOVE USER PROFILE IS CHANGED
-/// SUCCESSFULLY`). `json` is what JSON and CSV print instead.
-#[derive(Debug, Clone, Default)]
-pub struct Screen {
-    /// The DMS function (`Delete User Profile`), above the heading.
-    pub title: Option<String>,
-    pub heading: Option<String>,
-    pub fields: Vec<ScreenField>,
-    pub groups: Option<(Vec<String>, Vec<String>)>,
-    pub closing: Option<String>,
-    pub json: Value,
-}
-
-/// One line of a screen: its key (machine name, which gives its label and format), the value
-/// shown, a proposed value for a change, and a note beside it.
-#[derive(Debug, Clone)]
-pub struct ScreenField {
-    pub key: String,
-    pub current: Value,
-    pub proposed: Option<Value>,
-    pub note: Option<String>,
-}
-
-/// One field of one subject of a request (see [`Output::diff`]).
-#[derive(Debug, Clone)]
-pub struct DiffRow {
-    pub user_id: String,
-    pub action: &'static str,
-    pub key: String,
-    pub current: Value,
-    pub proposed: Value,
 }
 
 enum Sink {
@@ -598,16 +566,7 @@ pub fn label(key: &str) -> String {
         .join(" ")
 }
 
-/// A time as the machine formats show it: RFC 3339 in Hong Kong time with its offset
-/// (`2026-11-23T10:00:00+08:00`), the same instant the database keeps in UTC.
-pub fn time(t: chrono::DateTime<chrono::Utc>) -> String {
-    crate::domain::hours::hong_kong(t).to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
-}
-
-/// A stored UTC time text as [`time`] shows it (text that is not a time is kept).
-pub fn time_text(stored: &str) -> String {
-    crate::storage::parse_ts(stored).map(time).unwrap_or_else(|_| stored.to_string())
-}
+pub use crate::api::{time, time_text};
 
 /// How a table shows a value, by what its key says it is: amounts with thousands separators
 /// (`9,999,999,999.99`), dates as the seed writes them (`01-Jan-03`), times and certificate

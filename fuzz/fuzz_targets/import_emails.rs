@@ -6,18 +6,17 @@
 
 #![no_main]
 
-use dms::commands::user::import::{self, BulkFile};
-use dms::context::Mode;
 use dms::domain::change::Change;
 use dms::domain::profile;
+use dms::ops::calls::user::{self as import, BulkFile};
 use dms::ops::maker_checker;
-use dms_fuzz::{refused_as_input, with_world};
+use dms::ops::work::Mode;
+use dms_fuzz::{refused_as_input, upload, with_world};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     with_world(|w| {
-        let path = w.put(data).to_path_buf();
-        let BulkFile { change, rows, lines } = match import::read_emails(&path) {
+        let BulkFile { change, rows, lines } = match import::read_emails(upload(data)) {
             Ok(f) => f,
             Err(e) => return refused_as_input(&e),
         };
@@ -29,7 +28,7 @@ fuzz_target!(|data: &[u8]| {
         }
         let maker = w.maker.clone();
         if let Err(e) = w.rolled_back(Mode::Read, |work| maker_checker::check(work, &maker, change)) {
-            refused_as_input(&import::with_line(&path, &lines, e));
+            refused_as_input(&import::with_line("input.csv", &lines, e));
         }
     })
 });

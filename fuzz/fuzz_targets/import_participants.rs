@@ -10,9 +10,9 @@ use dms::storage::participants;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    dms_fuzz::migrate(data, |work, op, path| {
+    dms_fuzz::migrate(data, |work, op, file| {
         let before = participants::list(&work.tx)?.len();
-        let done = migration::import_participants(work, op, path, &|_| {})?;
+        let done = migration::import_participants(work, op, file, &mut |_| {})?;
         assert!(done.rows > 0, "an accepted file has rows");
         assert_eq!(participants::list(&work.tx)?.len(), before + done.rows, "one participant per row");
         Ok(())

@@ -11,8 +11,8 @@ use dms::storage::participants;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    dms_fuzz::migrate(data, |work, op, path| {
-        let total = |work: &dms::context::Work<'_>| -> anyhow::Result<i64> {
+    dms_fuzz::migrate(data, |work, op, file| {
+        let total = |work: &dms::ops::work::Work<'_>| -> anyhow::Result<i64> {
             let mut n = 0;
             for p in participants::list(&work.tx)? {
                 n += participants::counts(&work.tx, &p.key)?.total;
@@ -20,7 +20,7 @@ fuzz_target!(|data: &[u8]| {
             Ok(n)
         };
         let before = total(work)?;
-        let done = migration::import_smartcard_users(work, op, path, &|_| {})?;
+        let done = migration::import_smartcard_users(work, op, file, &mut |_| {})?;
         assert!(done.rows > 0 && done.participants > 0 && done.participants <= done.rows);
         assert_eq!(total(work)?, before + done.rows as i64, "one user per row");
         Ok(())

@@ -4,17 +4,17 @@
 //! file the importers read, and a transaction that is always rolled back, so every input
 //! meets the same database.
 
+use dms::api::{Format, Upload};
 use dms::cli::{Global, InitArgs};
 use dms::commands::init;
-use dms::context::{Ctx, Mode, Work};
 use dms::domain::gate::Method;
 use dms::domain::user_id::{UserId, FIRST_OPERATOR_ID};
 use dms::ops::migration;
+use dms::ops::service::Service;
 use dms::ops::session::Actor;
-use dms::output::Format;
+use dms::ops::work::{Mode, Work};
 use dms::storage::users;
 use std::cell::RefCell;
-use std::path::{Path, PathBuf};
 
 /// Registered once per process, beside the demo's B01234 (HKSCC CP).
 const PARTICIPANTS: &str = "id,name,house,max_users,domains\n\
@@ -23,11 +23,12 @@ const PARTICIPANTS: &str = "id,name,house,max_users,domains\n\
     BNK999,BANK OF FUZZ,hkscc-db,40,\n\
     C00001,TINY BROKER,hkscc-cp,3,tiny.hk\n";
 
+/// The test clock every input runs at.
+const NOW: &str = "2026-11-23T10:00:00+08:00";
+
 pub struct World {
     _dir: tempfile::TempDir,
-    pub ctx: Ctx,
-    /// The file every input is written to before an importer reads it.
-    pub input: PathBuf,
+    pub service: Service,
     /// The exchange operator the migration runs as.
     pub operator: UserId,
     /// B01234X1, the demo's DA maker, for the bulk files' maker-checker check.
@@ -37,28 +38,25 @@ pub struct World {
 impl World {
     fn new() -> World {
         // The test clock and seeded randomness: a crash replays exactly.
-        std::env::set_var("DMS_NOW", "2026-11-23T10:00:00+08:00");
+        std::env::set_var("DMS_NOW", NOW);
         std::env::set_var("DMS_SEED", "8");
         let dir = tempfile::Builder::new().prefix("dms-fuzz-").tempdir().expect("a temporary directory");
         let g = Global { db: dir.path().join("fuzz.db"), format: Format::Json, session: None };
         let args = InitArgs { demo: true, allow_test_clock: true, operator_email: Some("op@hkex.com.hk".into()) };
         init::run(&g, args).expect("dms init");
-        let mut ctx = Ctx::open(&g).expect("open the database");
-        let input = dir.path().join("input.csv");
-        std::fs::write(&input, PARTICIPANTS).expect("write participants");
+        let service = Service::open(&g.db, false).expect("open the database");
         let operator = UserId::parse(FIRST_OPERATOR_ID).expect("operator ID");
-        ctx.transact(Mode::Write, |w| migration::import_participants(w, &operator, &input, &|_| {}))
-            .expect("register the participants");
         let maker_id = UserId::parse("B01234X1").expect("maker ID");
-        let account = users::account(ctx.store.conn(), &maker_id).expect("read the maker").expect("demo maker");
-        let maker = Actor { account, token_hash: Vec::new(), method: Method::TwoFactor, created_at: ctx.now() };
-        World { _dir: dir, ctx, input, operator, maker }
-    }
-
-    /// Write one input where the importers read it.
-    pub fn put(&self, data: &[u8]) -> &Path {
-        std::fs::write(&self.input, data).expect("write the input");
-        &self.input
+        let maker = {
+            let mut db = service.host_db(Some(NOW)).expect("the database");
+            db.transact(Mode::Write, |w| {
+                migration::import_participants(w, &operator, upload(PARTICIPANTS.as_bytes()), &mut |_| {})
+            })
+            .expect("register the participants");
+            let account = users::account(db.conn(), &maker_id).expect("read the maker").expect("demo maker");
+            Actor { account, token_hash: Vec::new(), method: Method::TwoFactor, created_at: db.now() }
+        };
+        World { _dir: dir, service, operator, maker }
     }
 
     /// Run `f` in one transaction of the command's kind and roll it back whatever it
@@ -69,7 +67,8 @@ impl World {
         f: impl FnOnce(&mut Work<'_>) -> anyhow::Result<T>,
     ) -> anyhow::Result<T> {
         let mut out = None;
-        let rolled = self.ctx.transact(mode, |w| {
+        let mut db = self.service.host_db(Some(NOW)).expect("the database");
+        let rolled = db.transact(mode, |w| {
             out = Some(f(w));
             Err::<(), _>(anyhow::anyhow!("rolled back by the fuzz target"))
         });
@@ -89,14 +88,18 @@ pub fn with_world<R>(f: impl FnOnce(&mut World) -> R) -> R {
 
 /// The migration targets' frame: the input is the file, `import` runs as the exchange
 /// operator in a transaction that is rolled back, and a refusal must be one of bad input.
-pub fn migrate(data: &[u8], import: impl FnOnce(&mut Work<'_>, &UserId, &Path) -> anyhow::Result<()>) {
+pub fn migrate(data: &[u8], import: impl FnOnce(&mut Work<'_>, &UserId, Upload) -> anyhow::Result<()>) {
     with_world(|w| {
-        let path = w.put(data).to_path_buf();
         let op = w.operator.clone();
-        if let Err(e) = w.rolled_back(Mode::Write, |work| import(work, &op, &path)) {
+        if let Err(e) = w.rolled_back(Mode::Write, |work| import(work, &op, upload(data))) {
             refused_as_input(&e);
         }
     })
+}
+
+/// The input as the file a call carries.
+pub fn upload(data: &[u8]) -> Upload {
+    Upload { name: "input.csv".into(), bytes: data.to_vec() }
 }
 
 /// A refusal of a file must be one of SPEC §8's codes for what a file can hold (6 invalid

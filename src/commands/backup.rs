@@ -1,33 +1,33 @@
-//! `dms backup` (operator, or `--system` from cron) and `dms --db NEWPATH restore FILE`.
+//! `dms backup` (a host job: operator, or `--system` from cron; through a server it is refused)
+//! and `dms --db NEWPATH restore FILE` (host-local).
 
+use crate::api::Call;
 use crate::cli::{BackupArgs, Global, RestoreArgs};
-use crate::commands::operator_or_system;
-use crate::context::{Ctx, Mode};
+use crate::client::Client;
+use crate::commands::with_input;
+use crate::domain::flow::Slot;
 use crate::ops::backup;
 use crate::output::Output;
-use crate::secrets::Secrets;
+use crate::secrets::Input;
 use serde_json::json;
 
-pub fn backup(ctx: &mut Ctx, a: BackupArgs) -> anyhow::Result<()> {
-    // Who, first: nothing is asked of someone who may not back up.
-    let by = operator_or_system(ctx, a.system, Mode::Read, |_, by| Ok(by.cloned()))?;
-    let passphrase = Secrets::new(a.password_stdin)?.new_password("Backup passphrase")?;
-    let made = backup::backup(ctx, by.as_ref(), &a.out, &passphrase)?;
-    ctx.out.object(&json!({
-        "file": made.file.display().to_string(),
-        "rows": backup::rows_object(&made.rows),
-        "bytes": made.bytes,
-        "database_bytes": made.database_bytes,
-        "audit": made.audit.map(|c| json!({ "last_seq": c.last_seq, "head": hex::encode(c.head) })),
-    }))?;
-    ctx.out.note("Keep the passphrase apart from the file: the file holds the key file too.");
-    Ok(())
+pub fn backup(client: &mut Client, a: BackupArgs) -> anyhow::Result<()> {
+    let input = Input::new(a.password_stdin, &[Slot::Passphrase])?;
+    with_input(client, Call::Backup { out: a.out.display().to_string(), system: a.system }, input)
 }
 
 pub fn restore(g: &Global, a: RestoreArgs) -> anyhow::Result<()> {
     let out = Output::new(g.format);
-    let passphrase = Secrets::new(a.password_stdin)?.existing("passphrase", "Backup passphrase")?;
-    let r = backup::restore(g, &a.file, &passphrase)?;
+    let mut input = Input::new(a.password_stdin, &[Slot::Passphrase])?;
+    let passphrase = match input.answers.take(Slot::Passphrase) {
+        Some(p) => p,
+        None => match &input.term {
+            Some(t) => t.password("Backup passphrase")?,
+            None => return Err(crate::error::usage(crate::domain::flow::missing_secret("passphrase")).into()),
+        },
+    };
+    let now = crate::client::now_from_env()?;
+    let r = backup::restore(&g.db, now.as_deref(), &a.file, &passphrase)?;
     out.object(&json!({
         "db": r.db.display().to_string(),
         "key_file": r.key_file.display().to_string(),

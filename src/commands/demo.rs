@@ -21,7 +21,12 @@ use std::process::{Command, Stdio};
 
 /// The demo participant: B01234 ABC SECURITIES (HKSCC CP), one DA maker, two DA checkers and
 /// three business users, all with registered e-mail addresses and no password yet.
-pub fn seed_demo_data(c: &rusqlite::Connection, now: DateTime<Utc>, audit_key: &audit::AuditKey) -> anyhow::Result<()> {
+pub fn seed_demo_data(
+    c: &rusqlite::Connection,
+    now: DateTime<Utc>,
+    audit_key: &audit::AuditKey,
+    via: &str,
+) -> anyhow::Result<()> {
     let key = ParticipantKey::parse("B01234", ClearingHouse::HkscCp)?;
     participants::insert(
         c,
@@ -57,6 +62,7 @@ pub fn seed_demo_data(c: &rusqlite::Connection, now: DateTime<Utc>, audit_key: &
         now,
         audit_key,
         &audit::Event { action: "demo.seeded", participant_id: Some("B01234"), ..Default::default() },
+        Some(via),
     )?;
     Ok(())
 }

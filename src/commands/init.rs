@@ -1,7 +1,7 @@
 //! `dms init`: create the database, its key file and the first exchange operator.
 
 use crate::cli::{Global, InitArgs};
-use crate::context::{self, key_path};
+use crate::client::{now_from_env, seed_from_env};
 use crate::crypto::MasterKey;
 use crate::domain::account::UserProfile;
 use crate::domain::profile;
@@ -9,6 +9,7 @@ use crate::domain::role::Role;
 use crate::domain::user_id::FIRST_OPERATOR_ID;
 use crate::domain::user_id::{ClearingHouse, ParticipantKey, UserId};
 use crate::error::conflict;
+use crate::ops::work::{key_path, rng_for_call, Clock};
 use crate::output::Output;
 use crate::storage::{audit, settings, users, Store};
 use serde_json::json;
@@ -34,8 +35,8 @@ fn demo_accounts(c: &rusqlite::Connection) -> anyhow::Result<Vec<UserProfile>> {
 pub fn run(g: &Global, a: InitArgs) -> anyhow::Result<()> {
     let out = Output::new(g.format);
     // Everything that can be refused is checked before a file is created.
-    let now = context::Clock::from_env(a.allow_test_clock)?.now();
-    let mut rng = context::rng(a.allow_test_clock)?;
+    let now = Clock::for_call(now_from_env()?.as_deref(), a.allow_test_clock)?.now();
+    let mut rng = rng_for_call(seed_from_env()?, a.allow_test_clock)?;
     let operator_email = a.operator_email.as_deref().map(profile::email).transpose()?;
     let key_file = key_path(&g.db);
     if key_file.exists() && !g.db.exists() {
@@ -50,6 +51,7 @@ pub fn run(g: &Global, a: InitArgs) -> anyhow::Result<()> {
     let made = (|| -> anyhow::Result<()> {
         let master = MasterKey::create(&key_file, &mut rng)?;
         let tx = store.write()?;
+        let via = serde_json::to_string(&crate::api::Via::this_process())?;
         // The keyed audit chain starts with the database: no legacy rows.
         let audit_key = audit::key(&tx, &master, &mut rng)?;
         for (k, v) in settings::DEFAULTS {
@@ -65,6 +67,7 @@ pub fn run(g: &Global, a: InitArgs) -> anyhow::Result<()> {
                 detail: json!({ "test_clock": a.allow_test_clock }).to_string(),
                 ..Default::default()
             },
+            Some(&via),
         )?;
         if let Some(email) = &operator_email {
             let id = UserId::parse(FIRST_OPERATOR_ID)?;
@@ -74,10 +77,11 @@ pub fn run(g: &Global, a: InitArgs) -> anyhow::Result<()> {
                 now,
                 &audit_key,
                 &audit::Event { action: "operator.created", subject: Some(FIRST_OPERATOR_ID), ..Default::default() },
+                Some(&via),
             )?;
         }
         if a.demo {
-            crate::commands::demo::seed_demo_data(&tx, now, &audit_key)?;
+            crate::commands::demo::seed_demo_data(&tx, now, &audit_key, &via)?;
             demo_people = demo_accounts(&tx)?;
         }
         tx.commit()?;

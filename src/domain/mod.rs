@@ -4,6 +4,7 @@
 pub mod account;
 pub mod change;
 pub mod credentials;
+pub mod flow;
 pub mod gate;
 pub mod hours;
 pub mod lockout;

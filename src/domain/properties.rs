@@ -1102,7 +1102,7 @@ mod csv_files {
             let dir = tempfile::tempdir().expect("tempdir");
             let path = dir.path().join("rows.csv");
             std::fs::write(&path, &bytes).expect("write");
-            let file = bulk::open(&path, 1 << 20, &["a", "b"], &[]).expect("header a,b");
+            let file = bulk::read_upload(&path, 1 << 20).and_then(|u| bulk::open(u, 1 << 20, &["a", "b"], &[])).expect("header a,b");
             let mut seen = Vec::new();
             let result = file.for_each(1000, |r| {
                 if r.req("a") == "BAD" {
@@ -1151,7 +1151,9 @@ mod csv_files {
             for (i, content) in contents.iter().enumerate() {
                 let path = dir.path().join(format!("{i}.csv"));
                 std::fs::write(&path, content).expect("write");
-                let outcome = bulk::open(&path, 1 << 20, &["a", "b"], &[]).and_then(|f| f.for_each(1000, |_| Ok(())));
+                let outcome = bulk::read_upload(&path, 1 << 20)
+                    .and_then(|u| bulk::open(u, 1 << 20, &["a", "b"], &[]))
+                    .and_then(|f| f.for_each(1000, |_| Ok(())));
                 if let Err(e) = outcome {
                     let d = e.downcast_ref::<DmsError>();
                     let message = d.map_or_else(|| format!("{e:#}"), |d| d.message.clone());

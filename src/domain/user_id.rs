@@ -249,6 +249,19 @@ impl fmt::Display for UserId {
     }
 }
 
+impl serde::Serialize for ClearingHouse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ClearingHouse {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = <String as serde::Deserialize>::deserialize(d)?;
+        ClearingHouse::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
 impl serde::Serialize for UserId {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&self.0)

@@ -3,8 +3,8 @@
 //! untouched, the trail not empty where people have acted, and, given a checkpoint, the trail
 //! still extending it. Every finding is an integrity error (exit 8) naming the row or the reason.
 
-use crate::context::Work;
 use crate::error::{DmsError, Kind};
+use crate::ops::work::Work;
 use crate::storage::audit::{self, Checkpoint, Expect, Legacy, LegacyRecordError};
 use crate::storage::users;
 

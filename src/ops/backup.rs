@@ -28,13 +28,13 @@
 //!
 //! [age]: https://age-encryption.org/v1
 
-use crate::cli::Global;
-use crate::context::{key_path, Ctx, Mode, Work};
 use crate::crypto::MasterKey;
 use crate::domain::user_id::UserId;
 use crate::error::{auth, conflict, invalid, DmsError, Kind};
 use crate::files::{self, Access, Purpose};
 use crate::ops;
+use crate::ops::service::{Db, Service};
+use crate::ops::work::{key_path, Mode, Work};
 use crate::storage::audit::{self, Checkpoint};
 use crate::storage::{self, backup, ts};
 use age::secrecy::SecretString;
@@ -94,7 +94,7 @@ fn snapshot(w: &mut Work<'_>, tmp: &Path) -> anyhow::Result<Snapshot> {
 /// `dms backup`: the snapshot (a read transaction: writers go on), the encrypted archive
 /// written outside any transaction, then an audit row. The caller has checked who runs it:
 /// `by` a signed-in operator, or None for the system account (cron).
-pub fn backup(ctx: &mut Ctx, by: Option<&UserId>, out: &Path, passphrase: &str) -> anyhow::Result<Made> {
+pub fn backup(ctx: &mut Db<'_>, by: Option<&UserId>, out: &Path, passphrase: &str) -> anyhow::Result<Made> {
     if passphrase.chars().count() < MIN_PASSPHRASE {
         return Err(invalid(format!(
             "the backup passphrase must have at least {MIN_PASSPHRASE} characters: it is all that guards the TOTP keys in the file"
@@ -110,7 +110,7 @@ pub fn backup(ctx: &mut Ctx, by: Option<&UserId>, out: &Path, passphrase: &str) 
     }
     // The plain copy stays beside the database, where its files are already kept (a backup
     // folder may be less guarded); only the encrypted file is written beside `out`.
-    let db_tmp = files::temp_beside(ctx.store.path());
+    let db_tmp = files::temp_beside(ctx.store().path());
     let archive_tmp = files::temp_beside(out);
     let made = (|| -> anyhow::Result<Made> {
         files::create_private(&db_tmp)
@@ -288,9 +288,9 @@ fn unpack(file: &Path, passphrase: &str, dir: &Path) -> anyhow::Result<Header> {
 
 /// `dms --db NEWPATH restore FILE`: see the module head. Nothing exists at `g.db` before,
 /// and nothing is left there unless it all verified.
-pub fn restore(g: &Global, file: &Path, passphrase: &str) -> anyhow::Result<Restored> {
-    let key_file = key_path(&g.db);
-    for p in std::iter::once(g.db.clone()).chain(std::iter::once(key_file.clone())).chain(storage::companions(&g.db)) {
+pub fn restore(db: &Path, now: Option<&str>, file: &Path, passphrase: &str) -> anyhow::Result<Restored> {
+    let key_file = key_path(db);
+    for p in std::iter::once(db.to_path_buf()).chain(std::iter::once(key_file.clone())).chain(storage::companions(db)) {
         if std::fs::symlink_metadata(&p).is_ok() {
             return Err(conflict(format!(
                 "{}: a file is already there, and a restore never writes over a database or its key file: restore to a new path (--db NEWPATH)",
@@ -299,7 +299,7 @@ pub fn restore(g: &Global, file: &Path, passphrase: &str) -> anyhow::Result<Rest
             .into());
         }
     }
-    let dir = files::private_folder_beside(&g.db, "restore")?;
+    let dir = files::private_folder_beside(db, "restore")?;
     let result = (|| -> anyhow::Result<Restored> {
         let header = unpack(file, passphrase, &dir)?;
         let work = dir.join("dms.db");
@@ -315,7 +315,8 @@ pub fn restore(g: &Global, file: &Path, passphrase: &str) -> anyhow::Result<Rest
             )
             .into());
         }
-        let mut ctx = Ctx::open(&Global { db: work.clone(), format: g.format, session: None })?;
+        let service = Service::open(&work, false)?;
+        let mut ctx = service.host_db(now)?;
         let (audit, sessions_ended, rows) = ctx.transact(Mode::Write, |w| {
             let ended = backup::end_all_sessions(&w.tx, w.now, "restored")?;
             w.audit(&audit::Event {
@@ -323,7 +324,7 @@ pub fn restore(g: &Global, file: &Path, passphrase: &str) -> anyhow::Result<Rest
                 detail: json!({
                     "backup_created_at": header.created_at,
                     "sessions_ended": ended,
-                    "db": g.db.display().to_string(),
+                    "db": db.display().to_string(),
                 })
                 .to_string(),
                 ..Default::default()
@@ -332,16 +333,17 @@ pub fn restore(g: &Global, file: &Path, passphrase: &str) -> anyhow::Result<Rest
             let verified = ops::audit::verify(w, header.audit)?;
             Ok((verified, ended, backup::row_counts(&w.tx)?))
         })?;
-        backup::checkpoint(ctx.store.conn())?;
+        backup::checkpoint(ctx.conn())?;
         drop(ctx);
+        drop(service);
         // The key first: a database without its key is the worse half to be left with.
         files::publish(&dir.join("dms.db.key"), &key_file, Purpose::KeyFile)?;
-        if let Err(e) = files::publish(&work, &g.db, Purpose::Database) {
+        if let Err(e) = files::publish(&work, db, Purpose::Database) {
             let _ = std::fs::remove_file(&key_file);
             return Err(e);
         }
         Ok(Restored {
-            db: g.db.clone(),
+            db: db.to_path_buf(),
             key_file: key_file.clone(),
             rows,
             audit,

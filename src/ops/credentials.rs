@@ -3,7 +3,6 @@
 //! transition of `domain::credentials`, saves it, audits it, ends sessions where a password or
 //! device changed, and queues the notification. Nothing else changes credentials.
 
-use crate::context::Work;
 use crate::domain::account::Account;
 use crate::domain::credentials::Factor;
 use crate::domain::gate::Act;
@@ -13,6 +12,7 @@ use crate::domain::user_id::UserId;
 use crate::error::{conflict, invalid, not_permitted};
 use crate::mail;
 use crate::ops::signin::{self, audit_self, Checked};
+use crate::ops::work::Work;
 use crate::storage::{audit, otps, sessions, users};
 use chrono::{DateTime, Utc};
 use serde_json::json;
@@ -309,21 +309,7 @@ pub fn change_password(w: &mut Work<'_>, current: &Checked, new: &NewPassword, p
     Ok(())
 }
 
-/// What Authentication Settings change (seed Appendix D d).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SettingsChange {
-    DeleteDevice,
-    UseEmail,
-}
-
-impl SettingsChange {
-    pub fn describe(self) -> &'static str {
-        match self {
-            SettingsChange::DeleteDevice => "device deleted",
-            SettingsChange::UseEmail => "switched to e-mail OTP",
-        }
-    }
-}
+pub use crate::api::SettingsChange;
 
 /// Authentication Settings for a user with a registered device: delete it, or switch to
 /// e-mail OTP. Proven again at that moment (SPEC §3, re-authentication): the current password

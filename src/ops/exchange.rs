@@ -3,7 +3,6 @@
 //! own accounts. Each is one function on the command's write transaction, with its audit row
 //! and its notification queued for after the commit.
 
-use crate::context::Work;
 use crate::domain::account::{Account, UserProfile};
 use crate::domain::maker_checker::{self as mc, DaCounts};
 use crate::domain::profile::{self, Cents, UserStatus};
@@ -14,6 +13,7 @@ use crate::mail;
 use crate::ops::credentials;
 use crate::ops::session::Actor;
 use crate::ops::signin::hkt;
+use crate::ops::work::Work;
 use crate::storage::eservices::{self, Eservice};
 use crate::storage::participants::{self, Participant};
 use crate::storage::{audit, calendar, sessions, settings, users};
@@ -229,27 +229,7 @@ pub fn da3_add(w: &mut Work<'_>, op: &Actor, p: &Participant, da: &NewDa) -> any
     Ok((id, reference))
 }
 
-/// What a DA3 maintenance request does to a DA.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Da3Action {
-    Unlock,
-    Reset,
-    Enable,
-    Disable,
-    Delete,
-}
-
-impl Da3Action {
-    pub fn name(self) -> &'static str {
-        match self {
-            Da3Action::Unlock => "unlock",
-            Da3Action::Reset => "reset",
-            Da3Action::Enable => "enable",
-            Da3Action::Disable => "disable",
-            Da3Action::Delete => "delete",
-        }
-    }
-}
+pub use crate::api::Da3Action;
 
 /// A DA, for a DA3 request about it.
 fn load_da(w: &Work<'_>, da: &UserId) -> anyhow::Result<(Account, Participant)> {

@@ -25,11 +25,11 @@
 //! read-only command uses `.key.new` without touching a file. So two processes never race on
 //! the files, and a key the database needs is never removed.
 
-use crate::context::Work;
 use crate::crypto::MasterKey;
 use crate::domain::user_id::UserId;
 use crate::error::{DmsError, Kind};
 use crate::files;
+use crate::ops::work::Work;
 use crate::storage::{audit, backup, secrets};
 use rusqlite::Connection;
 use serde_json::json;

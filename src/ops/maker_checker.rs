@@ -15,7 +15,6 @@
 //! savepoint back and names the request; a wrong code rolls it back and is then recorded
 //! against the checker. All of it happens in the command's one write transaction.
 
-use crate::context::Work;
 use crate::domain::account::{Account, UserProfile};
 use crate::domain::change::{self, Change, RequestStatus};
 use crate::domain::credentials::{Credential, Factor};
@@ -28,6 +27,7 @@ use crate::mail;
 use crate::ops::credentials;
 use crate::ops::session::Actor;
 use crate::ops::signin::{self, Checked};
+use crate::ops::work::Work;
 use crate::storage::participants::{self, Participant};
 use crate::storage::requests::{self, NewRequest, RequestRow, Subject};
 use crate::storage::{audit, sessions, users};

@@ -2,8 +2,8 @@
 //! files. Each file is read once, validated (every fault named with its line) and written in
 //! one transaction: all of it or nothing.
 
+use crate::api::Upload;
 use crate::bulk;
-use crate::context::Work;
 use crate::crypto;
 use crate::domain::account::{Smartcard, UserProfile};
 use crate::domain::profile::{self, AccessChannel};
@@ -11,15 +11,15 @@ use crate::domain::role::Role;
 use crate::domain::user_id::{self, IdKind, ParticipantKey, UserId};
 use crate::error::{conflict, invalid, Faults};
 use crate::ops::exchange;
+use crate::ops::work::Work;
 use crate::storage::participants::{self, Participant};
 use crate::storage::{audit, users};
 use chrono::NaiveDateTime;
 use serde_json::json;
 use std::collections::HashMap;
-use std::path::Path;
 
 /// Largest migration file accepted (100,000 users is about 12 MB).
-const MAX_FILE_BYTES: u64 = 256 * 1024 * 1024;
+pub const MAX_FILE_BYTES: u64 = 256 * 1024 * 1024;
 const MAX_ROWS: usize = 2_000_000;
 
 /// What an import wrote.
@@ -30,16 +30,16 @@ pub struct Imported {
 }
 
 /// Optional progress: called with the number of rows written so far.
-pub type Progress<'a> = &'a dyn Fn(u64);
+pub type Progress<'a> = &'a mut dyn FnMut(u64);
 
 /// `hkex participant import FILE` (header `id,name,house,max_users,domains`).
 pub fn import_participants(
     w: &mut Work<'_>,
     op: &UserId,
-    path: &Path,
+    file: Upload,
     progress: Progress<'_>,
 ) -> anyhow::Result<Imported> {
-    let file = bulk::open(path, MAX_FILE_BYTES, &["id", "name", "house", "max_users"], &["domains"])?;
+    let file = bulk::open(file, MAX_FILE_BYTES, &["id", "name", "house", "max_users"], &["domains"])?;
     let shown = file.path.clone();
     let mut list: Vec<(usize, Participant)> = Vec::new();
     let mut seen: HashMap<(String, String), usize> = HashMap::new();
@@ -127,11 +127,11 @@ pub fn srn(s: &str) -> anyhow::Result<String> {
 pub fn import_smartcard_users(
     w: &mut Work<'_>,
     op: &UserId,
-    path: &Path,
+    file: Upload,
     progress: Progress<'_>,
 ) -> anyhow::Result<Imported> {
     let file = bulk::open(
-        path,
+        file,
         MAX_FILE_BYTES,
         &["participant", "user_id", "surname", "other_names", "email", "role", "srn", "certificate_expiry"],
         &["pin_phc", "access_channel"],

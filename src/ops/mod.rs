@@ -1,7 +1,11 @@
 //! The operations: where each rule is *enforced*, on one path (cargo's `ops::*`, kanidm's
-//! credential module). A command file parses its arguments, calls one function here inside
-//! `Ctx::transact`, and hands the result to `output`.
+//! credential module). [`service::Service::execute`] runs every call of the API (`crate::api`)
+//! — for an embedded command in its own process, for `dms serve` on behalf of its clients — and
+//! [`calls`] maps each call onto the functions here, each in one transaction
+//! ([`service::Db::transact`] on a [`work::Work`]).
 //!
+//! - [`service`], [`work`], [`flow`]: executing calls, their transactions, multi-step attempts;
+//! - [`calls`]: each call's rules of access and its reply;
 //! - [`audit`]: verifying the audit trail as a whole (rows, keyed chain, checkpoint);
 //! - [`signin`]: load, the account gate, each factor, failure counting, sessions opened;
 //! - [`session`]: every command's session check (limits, then the gate);
@@ -17,13 +21,17 @@
 
 pub mod audit;
 pub mod backup;
+pub mod calls;
 pub mod credentials;
 pub mod exchange;
+pub mod flow;
 pub mod keys;
 pub mod maker_checker;
 pub mod migration;
 pub mod outbox;
 pub mod reminders;
+pub mod service;
 pub mod session;
 pub mod signin;
 pub mod views;
+pub mod work;

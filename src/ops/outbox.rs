@@ -6,9 +6,9 @@
 //! Two retries at once may both send a mail (delivery is at least once); the second finds it
 //! marked sent and leaves it so.
 
-use crate::context::Work;
 use crate::domain::user_id::UserId;
 use crate::mail::{Delivery, Mail};
+use crate::ops::work::Work;
 use crate::storage::{audit, outbox};
 use serde_json::json;
 

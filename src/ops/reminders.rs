@@ -13,11 +13,11 @@
 //! lists the same reminders and writes nothing. Only enabled users with a registered address
 //! on the terminal channel are reminded. The mails carry no user ID, no link and no secret.
 
-use crate::context::Work;
 use crate::domain::reminder;
 use crate::domain::user_id::UserId;
 use crate::mail;
 use crate::ops::signin::hkt;
+use crate::ops::work::Work;
 use crate::storage::{audit, reminders};
 use chrono::{DateTime, Duration, Utc};
 use serde_json::json;

@@ -7,13 +7,13 @@
 //! runs here. The idle timer is written at most once a minute, so a burst of read commands does
 //! not take the write lock.
 
-use crate::context::Work;
 use crate::crypto;
 use crate::domain::account::Account;
 use crate::domain::gate::{self, Act, Method};
 use crate::domain::role::Role;
 use crate::domain::user_id::UserId;
 use crate::error::{auth, not_permitted, DmsError};
+use crate::ops::work::Work;
 use crate::storage::{sessions, users};
 use chrono::{DateTime, Duration, Utc};
 

@@ -7,7 +7,6 @@
 //! so the write lock is never held across the hash and a hash that changed meanwhile voids the
 //! check.
 
-use crate::context::Work;
 use crate::crypto;
 use crate::domain::account::Account;
 use crate::domain::credentials::Factor;
@@ -16,7 +15,8 @@ use crate::domain::lockout::AfterFailure;
 use crate::domain::otp::{self, OtpChannel};
 use crate::domain::user_id::UserId;
 use crate::error::{auth, conflict, invalid, not_permitted, DmsError};
-use crate::storage::{audit, otps, sessions, users, Store};
+use crate::ops::work::Work;
+use crate::storage::{audit, otps, sessions, users};
 use chrono::{DateTime, FixedOffset, Utc};
 use serde_json::json;
 use zeroize::Zeroizing;
@@ -53,10 +53,10 @@ const DECOY_PHC: &str =
     "$argon2id$v=19$m=19456,t=2,p=1$ZG1zLWRlY295LXNhbHQ$Qj1x3zmXeWeP/G0zw7nDkxP1QnCWeWkfkw2t5n9Bv1E";
 
 /// Check `secret` against the stored hash, outside any transaction.
-pub fn check_secret(store: &Store, user: &UserId, which: Secret, secret: &str) -> anyhow::Result<Checked> {
+pub fn check_secret(c: &rusqlite::Connection, user: &UserId, which: Secret, secret: &str) -> anyhow::Result<Checked> {
     let phc = match which {
-        Secret::Password => users::password_phc(store.conn(), user)?,
-        Secret::SmartcardPin => users::pin_phc(store.conn(), user)?,
+        Secret::Password => users::password_phc(c, user)?,
+        Secret::SmartcardPin => users::pin_phc(c, user)?,
     };
     let ok = match &phc {
         Some(p) => crypto::verify_secret(secret, p),
@@ -80,8 +80,8 @@ impl Checked {
 }
 
 /// Has this user set a password yet? (For the terminal's first-time logon walk-through.)
-pub fn has_password(store: &Store, user: &UserId) -> anyhow::Result<bool> {
-    Ok(users::password_phc(store.conn(), user)?.is_some())
+pub fn has_password(c: &rusqlite::Connection, user: &UserId) -> anyhow::Result<bool> {
+    Ok(users::password_phc(c, user)?.is_some())
 }
 
 /// What an ID with no account (or none with a registered e-mail address) is answered as, so

@@ -1,13 +1,13 @@
 //! What each reader may see: a DA sees its own participant, the exchange's operators and
 //! auditors see any (naming it, or all). Read-only operations on the command's snapshot.
 
-use crate::context::Work;
 use crate::domain::account::Account;
 use crate::domain::user_id::{ClearingHouse, UserId};
 use crate::error::{invalid, not_permitted, usage};
 use crate::ops::exchange;
 use crate::ops::session::Actor;
 use crate::ops::signin::hkt;
+use crate::ops::work::Work;
 use crate::storage::participants::{self, Participant};
 use crate::storage::users;
 

@@ -92,14 +92,21 @@ pub struct Fields<'a> {
     pub subject: Option<&'a [u8]>,
     pub participant_id: Option<&'a [u8]>,
     pub detail: &'a [u8],
+    /// Who called (JSON text), on rows written since schema 6; covered only when present, so the
+    /// links of older rows are what they were.
+    pub via: Option<&'a [u8]>,
 }
 
 /// The message every link covers: the previous hash, the sequence number (8 bytes, big-endian)
-/// and each field as 0 (NULL) or 1, its length (8 bytes, big-endian) and its bytes.
+/// and each field as 0 (NULL) or 1, its length (8 bytes, big-endian) and its bytes; `via`, when
+/// the row has one, as a seventh such field.
 fn feed(h: &mut impl Update, prev: &[u8], seq: i64, f: &Fields<'_>) {
     h.update(prev);
     h.update(&seq.to_be_bytes());
-    for field in [Some(f.at), f.actor, Some(f.action), f.subject, f.participant_id, Some(f.detail)] {
+    let via = f.via.map(Some);
+    for field in
+        [Some(f.at), f.actor, Some(f.action), f.subject, f.participant_id, Some(f.detail)].into_iter().chain(via)
+    {
         match field {
             None => h.update(&[0u8]),
             Some(v) => {
@@ -111,10 +118,10 @@ fn feed(h: &mut impl Update, prev: &[u8], seq: i64, f: &Fields<'_>) {
     }
 }
 
-/// The alg-1 link: plain SHA-256.
+/// The alg-1 link: plain SHA-256 (legacy rows have no `via`).
 pub fn row_hash(prev: &[u8], seq: i64, f: &Fields<'_>) -> [u8; 32] {
     let mut h = Sha256::new();
-    feed(&mut h, prev, seq, f);
+    feed(&mut h, prev, seq, &Fields { via: None, ..*f });
     h.finalize().into()
 }
 
@@ -242,7 +249,13 @@ pub fn legacy_record(c: &Connection) -> anyhow::Result<Option<Vec<u8>>> {
 
 // -- appending -------------------------------------------------------------------------------
 
-pub fn append(c: &Connection, now: DateTime<Utc>, key: &AuditKey, e: &Event<'_>) -> anyhow::Result<i64> {
+pub fn append(
+    c: &Connection,
+    now: DateTime<Utc>,
+    key: &AuditKey,
+    e: &Event<'_>,
+    via: Option<&str>,
+) -> anyhow::Result<i64> {
     let last: Option<(i64, Vec<u8>)> = c
         .prepare_cached("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")?
         .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
@@ -259,11 +272,12 @@ pub fn append(c: &Connection, now: DateTime<Utc>, key: &AuditKey, e: &Event<'_>)
         subject: e.subject.map(str::as_bytes),
         participant_id: e.participant_id.map(str::as_bytes),
         detail: e.detail.as_bytes(),
+        via: via.map(str::as_bytes),
     };
     let hash = row_mac(key, &prev, seq, &fields);
     c.prepare_cached(
-        "INSERT INTO audit (seq, at, actor, action, subject, participant_id, detail, prev_hash, hash, alg) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        "INSERT INTO audit (seq, at, actor, action, subject, participant_id, detail, prev_hash, hash, alg, via) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
     )?
     .execute(params![
         seq,
@@ -275,7 +289,8 @@ pub fn append(c: &Connection, now: DateTime<Utc>, key: &AuditKey, e: &Event<'_>)
         e.detail,
         prev,
         &hash[..],
-        ALG_HMAC
+        ALG_HMAC,
+        via
     ])?;
     Ok(seq)
 }
@@ -350,7 +365,7 @@ pub fn table_exists(c: &Connection) -> anyhow::Result<bool> {
 /// one HMAC state keyed once and cloned per row; memory does not grow with the trail.
 pub fn walk(c: &Connection, expect: &Expect<'_>) -> anyhow::Result<Walk> {
     let mut stmt = c.prepare_cached(
-        "SELECT seq, alg, at, actor, action, subject, participant_id, detail, prev_hash, hash FROM audit ORDER BY seq",
+        "SELECT seq, alg, at, actor, action, subject, participant_id, detail, prev_hash, hash, via FROM audit ORDER BY seq",
     )?;
     let mut rows = stmt.query([])?;
     let mut w = Walk { rows: 0, last_seq: 0, head: GENESIS, first_bad: None };
@@ -364,6 +379,7 @@ pub fn walk(c: &Connection, expect: &Expect<'_>) -> anyhow::Result<Walk> {
             subject: r.get_ref(5)?.as_bytes_or_null()?,
             participant_id: r.get_ref(6)?.as_bytes_or_null()?,
             detail: r.get_ref(7)?.as_bytes()?,
+            via: r.get_ref(10)?.as_bytes_or_null()?,
         };
         let stored_prev = r.get_ref(8)?.as_bytes()?;
         let stored_hash = r.get_ref(9)?.as_bytes()?;
@@ -407,6 +423,9 @@ fn check_row(
                 l.rows
             ))
         }
+        (ALG_SHA256, _) if f.via.is_some() => {
+            return Some("a legacy (plain SHA-256) row that records who called, which no legacy row did: it was forged".into())
+        }
         (ALG_SHA256, _) => row_hash(&so_far.head, seq, f),
         (ALG_HMAC, _) => match expect.key {
             Some(k) => row_mac(k, &so_far.head, seq, f),
@@ -447,6 +466,8 @@ pub struct AuditRow {
     pub subject: Option<String>,
     pub participant_id: Option<String>,
     pub detail: String,
+    /// Who called (JSON text), when the row records it.
+    pub via: Option<String>,
 }
 
 /// Which rows a report reads: `from <= at < to` (RFC 3339 text), rows after a sequence number,
@@ -477,6 +498,7 @@ pub fn for_each(
             subject: r.get(4)?,
             participant_id: r.get(5)?,
             detail: r.get(6)?,
+            via: r.get(7)?,
         })?;
     }
     Ok(())
@@ -493,7 +515,7 @@ fn selection_query(s: &Selection<'_>) -> (&'static str, Vec<rusqlite::types::Val
     macro_rules! select {
         (by_time, $where:literal) => {
             concat!(
-                "SELECT seq, at, actor, action, subject, participant_id, detail FROM audit INDEXED BY audit_by_time \
+                "SELECT seq, at, actor, action, subject, participant_id, detail, via FROM audit INDEXED BY audit_by_time \
                  WHERE ",
                 $where,
                 " ORDER BY seq"
@@ -501,7 +523,7 @@ fn selection_query(s: &Selection<'_>) -> (&'static str, Vec<rusqlite::types::Val
         };
         ($where:literal) => {
             concat!(
-                "SELECT seq, at, actor, action, subject, participant_id, detail FROM audit WHERE ",
+                "SELECT seq, at, actor, action, subject, participant_id, detail, via FROM audit WHERE ",
                 $where,
                 " ORDER BY seq"
             )
@@ -544,6 +566,7 @@ mod tests {
             subject: None,
             participant_id: None,
             detail: detail.as_bytes(),
+            via: None,
         }
     }
 
@@ -656,7 +679,7 @@ mod tests {
         let c = store.conn();
         let k = key_of(c, &master, &mut SecureRng::seeded(3));
         for _ in 0..5 {
-            append(c, now(), &k, &event("signin.login")).expect("append");
+            append(c, now(), &k, &event("signin.login"), None).expect("append");
         }
         let expect = Expect { key: Some(&k), legacy: Some(Legacy { rows: 0, head: GENESIS }), checkpoint: None };
         let w = walk(c, &expect).expect("walk");
@@ -705,7 +728,7 @@ mod tests {
         let k = key_of(c, &master, &mut SecureRng::seeded(4));
         let legacy = Legacy::from_record(&legacy_record(c).expect("get").expect("stored"), &k).expect("record");
         assert_eq!(legacy, Legacy { rows: 3, head: prev });
-        append(c, now(), &k, &event("otp.requested")).expect("append");
+        append(c, now(), &k, &event("otp.requested"), None).expect("append");
         let alg: i64 = c.query_row("SELECT alg FROM audit WHERE seq = 4", [], |r| r.get(0)).expect("alg");
         assert_eq!(alg, ALG_HMAC);
         let expect = Expect { key: Some(&k), legacy: Some(legacy), checkpoint: None };

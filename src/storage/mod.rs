@@ -36,6 +36,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0003_hardening.sql"),
     include_str!("migrations/0004_operations.sql"),
     include_str!("migrations/0005_role_check_without_a_table.sql"),
+    include_str!("migrations/0006_audit_via.sql"),
 ];
 
 /// The schema version this dms writes.

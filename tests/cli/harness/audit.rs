@@ -40,7 +40,8 @@ impl World {
     }
 
     /// Rewrite the links of every row from `from` to the end with plain SHA-256, as the first
-    /// dms wrote them and as anyone can compute them without the key file. `alg` is left alone.
+    /// dms wrote them and as anyone can compute them without the key file (which had no `via`:
+    /// it is cleared). `alg` is left alone.
     pub fn rechain_sha256(&self, from: i64) {
         let mut c = self.connection();
         let tx = c.transaction().expect("a transaction");
@@ -66,8 +67,11 @@ impl World {
                 seq,
                 [Some(&at), actor.as_deref(), Some(&action), subject.as_deref(), participant.as_deref(), Some(&detail)],
             );
-            tx.execute("UPDATE audit SET prev_hash = ?1, hash = ?2 WHERE seq = ?3", params![prev, hash.to_vec(), seq])
-                .expect("update");
+            tx.execute(
+                "UPDATE audit SET prev_hash = ?1, hash = ?2, via = NULL WHERE seq = ?3",
+                params![prev, hash.to_vec(), seq],
+            )
+            .expect("update");
             prev = hash.to_vec();
         }
         tx.commit().expect("commit");
@@ -93,14 +97,14 @@ impl World {
     }
 
     /// Turn this database into one from before the keyed chain (schema 2): the tables of
-    /// migrations 3 and 4 and the `alg` column gone, every row linked with plain SHA-256. The next `dms`
-    /// command migrates it again.
+    /// migrations 3 and 4 and the `alg` and `via` columns gone, every row linked with plain
+    /// SHA-256. The next `dms` command migrates it again.
     pub fn make_pre_keyed(&self) {
+        self.rechain_sha256(1);
         self.sql_write(
             "DROP TABLE reminders; DROP TABLE secrets; DROP TABLE outbox; DROP TABLE otp_requests_unmatched; \
-             ALTER TABLE audit DROP COLUMN alg; PRAGMA user_version = 2;",
+             ALTER TABLE audit DROP COLUMN via; ALTER TABLE audit DROP COLUMN alg; PRAGMA user_version = 2;",
         );
-        self.rechain_sha256(1);
     }
 
     /// `audit verify`, saved as the checkpoint file `name`; returns its JSON.

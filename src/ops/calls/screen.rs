@@ -5,13 +5,13 @@
 //! before the authorisation code is typed. Values are machine forms: `output` shows them the
 //! seed's way in a table and as they are in JSON.
 
+use crate::api::{time, Screen, ScreenField};
 use crate::domain::account::UserProfile;
 use crate::domain::change::RequestStatus;
 use crate::domain::profile::AccessChannel;
 use crate::domain::role::Role;
 use crate::ops::maker_checker::{Shown, ShownState};
 use crate::ops::views::Enquiry;
-use crate::output::{time, Screen, ScreenField};
 use crate::storage::participants::Participant;
 use serde_json::{json, Map, Value};
 

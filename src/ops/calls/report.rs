@@ -1,15 +1,16 @@
 //! Reports for auditors (SPEC §6, built from the seed's checklist, section 9). Stable columns;
 //! CSV and JSON stream row by row.
 
-use crate::cli::{ReportArgs, ReportKind};
-use crate::commands::{signed_in, READERS};
-use crate::context::{Ctx, Mode};
+use crate::api::{ListEnd, ListHead, Part, ReportKind, ReportQuery, Sink};
 use crate::domain::maker_checker as mc;
 use crate::domain::password_policy;
 use crate::domain::profile::{self, Cents};
 use crate::domain::role::Role;
 use crate::error::{invalid, usage};
+use crate::ops::calls::READERS;
+use crate::ops::service::Exec;
 use crate::ops::views;
+use crate::ops::work::Mode;
 use crate::storage::{audit, eservices, parse_ts, participants, requests, ts, users};
 use chrono::{DateTime, Duration, TimeZone as _, Utc};
 use serde_json::json;
@@ -24,7 +25,7 @@ fn hk_day_start(d: chrono::NaiveDate) -> DateTime<Utc> {
 }
 
 /// The period [from, to] in Hong Kong days, as UTC bounds [start, end).
-fn period(a: &ReportArgs) -> anyhow::Result<(Option<String>, Option<String>)> {
+fn period(a: &ReportQuery) -> anyhow::Result<(Option<String>, Option<String>)> {
     let from = a.from.as_deref().map(|d| profile::parse_date("from", d)).transpose()?;
     let to = a.to.as_deref().map(|d| profile::parse_date("to", d)).transpose()?;
     if let (Some(f), Some(t)) = (from, to) {
@@ -35,23 +36,45 @@ fn period(a: &ReportArgs) -> anyhow::Result<(Option<String>, Option<String>)> {
     Ok((from.map(|d| ts(hk_day_start(d))), to.map(|d| ts(hk_day_start(d + Duration::days(1))))))
 }
 
-pub fn run(ctx: &mut Ctx, a: ReportArgs) -> anyhow::Result<()> {
-    let (from, to) = period(&a)?;
+pub fn run(x: &mut Exec<'_, '_>, a: &ReportQuery) -> anyhow::Result<()> {
+    let (from, to) = period(a)?;
     if a.after_seq.is_some() && a.kind != ReportKind::Audit {
         return Err(usage("--after-seq applies only to `report audit`").into());
     }
-    let out = ctx.out.clone();
-    signed_in(ctx, READERS, Mode::Read, |w, me| {
+    let out = &mut *x.out;
+    x.db.signed_in(READERS, Mode::Read, |w, me| {
         let scope = views::scope(w, me, a.participant.as_deref(), a.house, true, "reports on")?;
-        report(&w.tx, &out, &a, scope.as_ref(), from, to, w.now)
-    })
+        report(&w.tx, out, a, scope.as_ref(), from, to, w.now)
+    })?;
+    x.flush()
+}
+
+/// A list streamed into the reply: its head now, a row at a time, its end.
+struct Rows<'a> {
+    out: &'a mut dyn Sink,
+}
+
+impl<'a> Rows<'a> {
+    fn start(out: &'a mut dyn Sink, head: ListHead) -> std::io::Result<Rows<'a>> {
+        out.part(Part::List(head))?;
+        Ok(Rows { out })
+    }
+
+    fn push(&mut self, row: Vec<serde_json::Value>) -> std::io::Result<()> {
+        self.out.part(Part::Row(row))
+    }
+
+    fn finish(self, extras: &[(&str, serde_json::Value)], footer: Option<&str>) -> std::io::Result<()> {
+        let extras = extras.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
+        self.out.part(Part::End(ListEnd { extras, footer: footer.map(str::to_string) }))
+    }
 }
 
 #[allow(clippy::too_many_arguments)] // the report's inputs, one each
 fn report(
     tx: &rusqlite::Connection,
-    out: &crate::output::Output,
-    a: &ReportArgs,
+    out: &mut dyn Sink,
+    a: &ReportQuery,
     scope_p: Option<&participants::Participant>,
     from: Option<String>,
     to: Option<String>,
@@ -62,7 +85,7 @@ fn report(
     match a.kind {
         ReportKind::Readiness => {
             let cols = ["participant_id", "user_id", "role", "finding", "detail"];
-            let mut out = out.rows("findings", &cols)?;
+            let mut out = Rows::start(out, ListHead::new("findings", &cols))?;
             let parts: Vec<_> =
                 participants::list(tx)?.into_iter().filter(|p| scope_key.is_none_or(|s| *s == p.key)).collect();
             let mut summary = serde_json::Map::new();
@@ -146,7 +169,7 @@ fn report(
         }
         ReportKind::Locked => {
             let cols = ["participant_id", "user_id", "role", "locked_at", "unlock_by"];
-            let mut out = out.rows("locked", &cols)?;
+            let mut out = Rows::start(out, ListHead::new("locked", &cols))?;
             users::for_each_listing_row(
                 tx,
                 &users::ListingFilter { participant: scope_key, ..Default::default() },
@@ -169,7 +192,7 @@ fn report(
         ReportKind::Expiring => {
             let days = a.days.unwrap_or(14);
             let cols = ["participant_id", "user_id", "role", "password_set_at", "password_expires_at", "expired"];
-            let mut out = out.rows("passwords", &cols)?;
+            let mut out = Rows::start(out, ListHead::new("passwords", &cols))?;
             users::for_each_listing_row(
                 tx,
                 &users::ListingFilter { participant: scope_key, ..Default::default() },
@@ -182,7 +205,7 @@ fn report(
                                 json!(r.user_id),
                                 json!(r.role),
                                 json!(set),
-                                json!(crate::output::time(exp)),
+                                json!(crate::api::time(exp)),
                                 json!(exp <= now),
                             ])?;
                         }
@@ -196,7 +219,7 @@ fn report(
             let days = a.days.unwrap_or(90);
             let cutoff = now - Duration::days(days);
             let cols = ["participant_id", "user_id", "role", "status", "created_at", "last_login_at"];
-            let mut out = out.rows("dormant", &cols)?;
+            let mut out = Rows::start(out, ListHead::new("dormant", &cols))?;
             users::for_each_listing_row(
                 tx,
                 &users::ListingFilter { participant: scope_key, inactive_since: Some(cutoff), ..Default::default() },
@@ -215,13 +238,13 @@ fn report(
             out.finish(&[], None)?;
         }
         ReportKind::Requests => {
-            let mut out = out.rows("requests", crate::commands::request::REQUEST_COLUMNS)?;
+            let mut out = Rows::start(out, ListHead::new("requests", crate::ops::calls::request::REQUEST_COLUMNS))?;
             requests::for_each(tx, scope_key, None, now, |r| {
                 let at = ts(r.created_at);
                 if from.as_ref().is_some_and(|f| at < *f) || to.as_ref().is_some_and(|t| at >= *t) {
                     return Ok(());
                 }
-                out.push(crate::commands::request::row(&r))?;
+                out.push(crate::ops::calls::request::row(&r))?;
                 Ok(())
             })?;
             out.finish(&[], None)?;
@@ -229,7 +252,7 @@ fn report(
         ReportKind::Audit => {
             let cols = ["seq", "at", "actor", "action", "subject", "participant_id", "detail"];
             // `detail` is JSON text: JSON Lines carry it parsed, for a SIEM.
-            let mut out = out.rows("audit", &cols)?.json_text_columns(&["detail"]);
+            let mut out = Rows::start(out, ListHead::new("audit", &cols).json_text(&["detail"]))?;
             let selection = audit::Selection {
                 from: from.as_deref(),
                 to: to.as_deref(),
@@ -239,7 +262,7 @@ fn report(
             audit::for_each(tx, &selection, |r| {
                 out.push(vec![
                     json!(r.seq),
-                    json!(crate::output::time_text(&r.at)),
+                    json!(crate::api::time_text(&r.at)),
                     json!(r.actor),
                     json!(r.action),
                     json!(r.subject),
@@ -252,7 +275,7 @@ fn report(
         }
         ReportKind::Da4Fees => {
             let cols = ["reference", "participant_id", "accounts", "fee_hkd", "processed_at"];
-            let mut out = out.rows("da4", &cols)?;
+            let mut out = Rows::start(out, ListHead::new("da4", &cols))?;
             let mut total = 0i64;
             for f in eservices::da4_fees(tx, scope, from.as_deref(), to.as_deref())? {
                 total += f.fee_cents;
@@ -261,7 +284,7 @@ fn report(
                     json!(f.participant_id),
                     json!(f.accounts),
                     json!(Cents(f.fee_cents).plain()),
-                    json!(crate::output::time_text(&f.processed_at)),
+                    json!(crate::api::time_text(&f.processed_at)),
                 ])?;
             }
             let footer = format!("TOTAL FEES (HKD): {}\n", Cents(total).display());

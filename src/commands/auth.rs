@@ -1,87 +1,83 @@
-//! `otp request` and `otp setup` (with `--qr FILE`: the key's QR code as an SVG or PNG file).
+//! Signing in (SPEC §3, contract §8): `login`, `otp request|setup`, `password reset|change`,
+//! `auth settings`. Each reads what this side holds — the session file it replaces, the lines
+//! of `--password-stdin`, `--otp`, the `--qr` file it writes — and the service walks the steps.
 
-use crate::cli::OtpSetupArgs;
-use crate::context::{Ctx, Mode};
-use crate::domain::otp::OtpChannel;
+use crate::api::{Call, Channel, Part, SettingsChange, Token};
+use crate::cli::{AuthCommand, LoginArgs, OtpCommand, OtpSetupArgs, PasswordCommand};
+use crate::client::Client;
+use crate::commands::{simple, with_input};
+use crate::domain::flow::Slot;
 use crate::domain::user_id::UserId;
-use crate::error::{conflict, invalid, usage};
-use crate::ops::credentials::{self, SetUp};
-use crate::ops::signin::{self, Secret};
-use crate::output::time;
-use crate::secrets::Secrets;
-use serde_json::json;
+use crate::error::{conflict, invalid};
+use crate::secrets::Input;
+use crate::session_file;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
-pub fn request(ctx: &mut Ctx, user: UserId) -> anyhow::Result<()> {
-    let sent = ctx.transact(Mode::Write, |w| credentials::request_email_otp(w, &user))?;
-    // The same answer whether or not the ID has an account and an address (no enumeration).
-    ctx.out.object(&json!({ "user_id": user, "requested": true, "valid_until": time(sent.valid_until) }))?;
-    ctx.out.note(&format!(
-        "If {user} has a registered e-mail address and receives OTPs by e-mail, an 8-digit OTP is on its way; it is valid for 5 minutes (until {}).",
-        signin::show_time(sent.valid_until)
-    ));
-    Ok(())
+pub fn login(client: &mut Client, a: LoginArgs) -> anyhow::Result<()> {
+    // The session file is judged first: a login that could not write it is refused before
+    // anything is asked or recorded.
+    let replaces = session_file::prepare(&client.session_path)?.map(|t| Token::new(&t));
+    let secret = if a.smartcard { Slot::Pin } else { Slot::Password };
+    let input = Input::new(a.password_stdin, &[secret])?.with(Slot::Otp, a.otp.as_deref());
+    let user = match a.user {
+        Some(u) => u,
+        None => UserId::parse(&input.ask("User ID", "--user ID is required")?)?,
+    };
+    let session_file = client.session_path.display().to_string();
+    with_input(client, Call::Login { user, smartcard: a.smartcard, replaces, session_file }, input)
 }
 
-pub fn setup(ctx: &mut Ctx, a: OtpSetupArgs) -> anyhow::Result<()> {
-    let mut secrets = Secrets::new(a.password_stdin)?;
-    if a.email && !a.accept_warning {
-        let accepted = match secrets.term() {
-            Some(t) => t.confirm("With e-mail OTP you cannot reset your own password (a DA, or the exchange for DAs, must reset it). Accept?", false)?,
-            None => false,
-        };
-        if !accepted {
-            return Err(usage(
-                "--email needs --accept-warning: e-mail OTP users cannot use self-service password reset",
-            )
-            .into());
-        }
+pub fn otp(client: &mut Client, c: OtpCommand) -> anyhow::Result<()> {
+    match c {
+        OtpCommand::Request { user } => simple(client, Call::OtpRequest { user }),
+        OtpCommand::Setup(a) => otp_setup(client, a),
     }
+}
+
+fn otp_setup(client: &mut Client, a: OtpSetupArgs) -> anyhow::Result<()> {
+    let input = Input::new(a.password_stdin, &[Slot::Password])?;
     // The file is made first (0600, never over an existing one), so that a refused name costs
     // nothing; it is removed again if the set-up then fails.
     let mut qr = a.qr.as_deref().map(QrFile::create).transpose()?;
-    let password = secrets.existing("password", "Password")?;
-    let checked = signin::check_secret(&ctx.store, &a.user, Secret::Password, &password)?;
-    let channel = if a.app { OtpChannel::App } else { OtpChannel::Email };
-    match ctx.transact(Mode::Write, |w| credentials::set_up_channel(w, &checked, channel))? {
-        SetUp::App { uri } => {
-            if let Some(f) = &mut qr {
-                f.write(&uri)?;
+    let call = Call::OtpSetup {
+        user: a.user,
+        channel: if a.app { Channel::App } else { Channel::Email },
+        accept_warning: a.accept_warning,
+        qr_file: a.qr.as_ref().map(|p| p.display().to_string()),
+    };
+    let mut write_qr = |p: &Part| -> anyhow::Result<()> {
+        if let (Part::Object(v), Some(f)) = (p, qr.as_mut()) {
+            if let Some(uri) = v["otpauth_uri"].as_str() {
+                f.write(uri)?;
             }
-            show_key_and_file(ctx, &uri, qr.as_ref().map(|f| f.path.as_path()))?;
         }
-        SetUp::Email { masked_to } => {
-            ctx.out.object(&json!({ "user_id": a.user, "otp_channel": "email", "sent_to": masked_to }))?;
-            ctx.out.note("An OTP was sent by e-mail: sign in with `dms login --otp CODE` within 5 minutes.");
-        }
-    }
-    Ok(())
+        Ok(())
+    };
+    client.run_watching(call, input, Some(&mut write_qr))
 }
 
-/// Show a new authenticator key: the URI (JSON), and on a terminal the QR code.
-pub fn show_key(ctx: &Ctx, uri: &str) -> anyhow::Result<()> {
-    show_key_and_file(ctx, uri, None)
+pub fn password(client: &mut Client, c: PasswordCommand) -> anyhow::Result<()> {
+    match c {
+        PasswordCommand::Reset { user, otp, password_stdin } => {
+            let input = Input::new(password_stdin, &[Slot::NewPassword])?.with(Slot::Otp, otp.as_deref());
+            with_input(client, Call::PasswordReset { user }, input)
+        }
+        PasswordCommand::Change { user, password_stdin } => {
+            let input = Input::new(password_stdin, &[Slot::NewPassword, Slot::CurrentPassword])?;
+            with_input(client, Call::PasswordChange { user }, input)
+        }
+    }
 }
 
-/// The same, naming the image file the QR code was also written to.
-fn show_key_and_file(ctx: &Ctx, uri: &str, file: Option<&Path>) -> anyhow::Result<()> {
-    match file {
-        Some(f) => ctx.out.object(&json!({ "otpauth_uri": uri, "qr_file": f.display().to_string() }))?,
-        None => ctx.out.object(&json!({ "otpauth_uri": uri }))?,
-    }
-    if ctx.out.for_person() {
-        ctx.out.qr(uri);
-    }
-    ctx.out.note("Scan the QR code (or enter the key) in ForgeRock Authenticator or any TOTP app, then sign in with `dms login` and the app's code: the first accepted code confirms the device.");
-    if let Some(f) = file {
-        ctx.out.warn(&format!(
-            "{} holds your secret key (readable only by you): delete it as soon as your app has scanned it",
-            f.display()
-        ));
-    }
-    Ok(())
+pub fn settings(client: &mut Client, c: AuthCommand) -> anyhow::Result<()> {
+    let AuthCommand::Settings { delete_device, use_email: _, otp, password_stdin } = c;
+    let change = if delete_device { SettingsChange::DeleteDevice } else { SettingsChange::UseEmail };
+    let input = Input::new(password_stdin, &[Slot::Password])?.with(Slot::Otp, otp.as_deref());
+    with_input(client, Call::AuthSettings { change }, input)
 }
+
+// -- the QR code as an image file -----------------------------------------------------------------
 
 /// The image formats `--qr` writes, chosen by the file's extension.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

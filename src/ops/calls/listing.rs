@@ -1,13 +1,62 @@
-//! User Profile Listing (seed 3.2 a, 4.3.1), ending with the quota footer.
+//! Reading profiles: Enquire User Profile (seed 4.3: exactly the fields that apply to the
+//! profile's state, on the seed's screen), the seed's Enquire → List by user name, and the User
+//! Profile Listing (seed 3.2 a, 4.3.1) ending with the quota footer. Rows stream from storage
+//! into the reply; nothing holds a whole listing.
 
-use crate::cli::ListingArgs;
-use crate::commands::{signed_in, READERS};
-use crate::context::{Ctx, Mode};
+use crate::api::{ListEnd, ListHead, ListingQuery, Part};
 use crate::domain::profile::{Cents, UserStatus};
+use crate::domain::user_id::{ClearingHouse, UserId};
+use crate::error::invalid;
+use crate::ops::calls::{screen, READERS};
+use crate::ops::service::Exec;
 use crate::ops::views;
+use crate::ops::work::Mode;
 use crate::storage::participants;
 use crate::storage::users::{self, ListingFilter, ListingRow};
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
+
+pub fn enquire(x: &mut Exec<'_, '_>, uid: &UserId) -> anyhow::Result<()> {
+    let e = x.signed_in(READERS, Mode::Read, |w, me| views::enquire(w, me, uid))?;
+    x.part(Part::Screen(screen::enquiry(&e)))
+}
+
+/// The columns of the List (seed 3.2: user ID and user name), with what a DA picks by next.
+pub const LIST_COLUMNS: &[&str] = &["user_id", "surname", "other_names", "role", "status", "participant_id"];
+
+pub fn find(
+    x: &mut Exec<'_, '_>,
+    name: &str,
+    participant: Option<&str>,
+    house: Option<ClearingHouse>,
+    all: bool,
+) -> anyhow::Result<()> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(invalid("--name needs some text to look for").into());
+    }
+    let out = &mut *x.out;
+    let n = x.db.signed_in(READERS, Mode::Read, |w, me| {
+        let scope = views::scope(w, me, participant, house, all, "searches")?;
+        out.part(Part::List(ListHead::new("users", LIST_COLUMNS).seed_labels()))?;
+        let filter =
+            ListingFilter { participant: scope.as_ref().map(|p| &p.key), name: Some(name), ..Default::default() };
+        let mut n = 0usize;
+        users::for_each_listing_row(&w.tx, &filter, |r| {
+            n += 1;
+            Ok(out.part(Part::Row(vec![
+                json!(r.user_id),
+                json!(r.surname),
+                json!(r.other_names),
+                json!(r.role),
+                json!(r.status),
+                json!(r.participant_id),
+            ]))?)
+        })?;
+        out.part(Part::End(ListEnd::default()))?;
+        Ok(n)
+    })?;
+    x.note(format!("{n} profile(s) match. `dms user enquire ID` shows one."))
+}
 
 /// The table (for a person at a terminal) shows the first columns, up to `otp`; CSV and JSON
 /// carry them all.
@@ -90,17 +139,20 @@ fn row(r: ListingRow) -> Vec<Value> {
     ]
 }
 
-pub fn run(ctx: &mut Ctx, a: ListingArgs) -> anyhow::Result<()> {
+pub fn listing(x: &mut Exec<'_, '_>, a: &ListingQuery) -> anyhow::Result<()> {
     let status = a.status.as_deref().map(UserStatus::parse).transpose()?.map(|s| s.as_str());
-    let roles: &[&str] = match a.role.as_str() {
+    let roles: &[&str] = match a.role.as_deref().unwrap_or("all") {
         "user" => &["user"],
         "da" => &["maker", "checker"],
-        _ => &[],
+        "all" => &[],
+        other => return Err(invalid(format!("--role {other:?}: user, da or all")).into()),
     };
-    let printer = ctx.out.clone();
-    let (out, footer) = signed_in(ctx, READERS, Mode::Read, |w, me| {
+    if let Some(o) = a.otp.as_deref().filter(|o| !matches!(*o, "app" | "email" | "none")) {
+        return Err(invalid(format!("--otp {o:?}: app, email or none")).into());
+    }
+    let out = &mut *x.out;
+    x.db.signed_in(READERS, Mode::Read, |w, me| {
         let scope = views::scope(w, me, a.participant.as_deref(), a.house, a.all, "lists")?;
-        let mut out = printer.rows("users", COLUMNS)?.table_columns(&COLUMNS[..TABLE_COLUMNS]).profile_labels();
         let footer = match &scope {
             Some(p) => {
                 let c = participants::counts(&w.tx, &p.key)?;
@@ -111,6 +163,7 @@ pub fn run(ctx: &mut Ctx, a: ListingArgs) -> anyhow::Result<()> {
                 QuotaFooter { max_users: max, total_users: c.total, delegated_administrators: c.das }
             }
         };
+        out.part(Part::List(ListHead::new("users", COLUMNS).table(&COLUMNS[..TABLE_COLUMNS]).seed_labels()))?;
         let filter = ListingFilter {
             participant: scope.as_ref().map(|p| &p.key),
             roles,
@@ -121,11 +174,12 @@ pub fn run(ctx: &mut Ctx, a: ListingArgs) -> anyhow::Result<()> {
             otp: a.otp.as_deref(),
             inactive_since: a.inactive_days.map(|d| w.now - chrono::Duration::days(d.into())),
         };
-        users::for_each_listing_row(&w.tx, &filter, |r| Ok(out.push(row(r))?))?;
-        Ok((out, footer))
+        users::for_each_listing_row(&w.tx, &filter, |r| Ok(out.part(Part::Row(row(r)))?))?;
+        let mut extras = Map::new();
+        extras.insert("quota".into(), footer.json());
+        Ok(out.part(Part::End(ListEnd { extras, footer: Some(footer.text()) }))?)
     })?;
-    out.finish(&[("quota", footer.json())], Some(&footer.text()))?;
-    Ok(())
+    x.flush()
 }
 
 #[cfg(test)]

@@ -1,0 +1,381 @@
+//! Maker-checker requests: `request list|show|approve|reject|cancel`. `show` gives the request
+//! and what approving it now would do to each profile — the seed's screens (field, current,
+//! proposed, in HKD) for a few profiles, a field-by-field table a page at a time for a bulk
+//! request, every row in CSV, all of it in JSON. `approve` is a flow: on a terminal the
+//! checker sees what it authorises and confirms, then types the authorisation code (its
+//! password and a fresh OTP, or its smartcard PIN), the OTP asked again if it was wrong.
+
+use crate::api::{time, DiffRow, Format, ListEnd, ListHead, Part};
+use crate::domain::change::{Change, RequestStatus};
+use crate::domain::flow::{Slot, Step};
+use crate::domain::role::Role;
+use crate::domain::user_id::{ClearingHouse, UserId};
+use crate::error::{classify, invalid, not_permitted, usage, Kind};
+use crate::ops::calls::auth::pin_shape;
+use crate::ops::calls::{screen, ANYONE, READERS};
+use crate::ops::flow::{Flow, Given, Progress, TRIES};
+use crate::ops::maker_checker::{self, AuthorisationCode, Decision, Shown, View};
+use crate::ops::service::Exec;
+use crate::ops::signin::{Checked, Secret};
+use crate::ops::views;
+use crate::ops::work::Mode;
+use crate::storage::participants::Participant;
+use crate::storage::requests::{self, RequestRow};
+use serde_json::{json, Value};
+
+/// Profiles shown as whole screens (here and when a request is submitted); a request with
+/// more is shown as a field table.
+pub const SCREENS: usize = 3;
+/// Profiles per page of the field table.
+pub const PAGE: usize = 50;
+
+pub const REQUEST_COLUMNS: &[&str] = &[
+    "request_id",
+    "participant_id",
+    "kind",
+    "summary",
+    "maker",
+    "created_at",
+    "expires_at",
+    "status",
+    "checker",
+    "decided_at",
+    "reason",
+];
+
+/// A request as a row of [`REQUEST_COLUMNS`].
+pub fn row(r: &RequestRow) -> Vec<Value> {
+    let summary = serde_json::from_str::<Change>(&r.payload).map(|c| c.summary()).unwrap_or_default();
+    vec![
+        json!(r.request_id),
+        json!(r.participant.id()),
+        json!(r.kind),
+        json!(summary),
+        json!(r.maker),
+        json!(time(r.created_at)),
+        json!(time(r.expires_at)),
+        json!(r.status.as_str()),
+        json!(r.checker),
+        json!(r.decided_at.map(time)),
+        json!(r.reason),
+    ]
+}
+
+pub fn list(
+    x: &mut Exec<'_, '_>,
+    status: Option<String>,
+    participant: Option<String>,
+    house: Option<ClearingHouse>,
+) -> anyhow::Result<()> {
+    let status = status.as_deref().map(RequestStatus::parse).transpose().map_err(|e| invalid(format!("--{e}")))?;
+    let head = ListHead::new("requests", REQUEST_COLUMNS).table(&[
+        "request_id",
+        "kind",
+        "summary",
+        "maker",
+        "created_at",
+        "status",
+        "checker",
+    ]);
+    let out = &mut *x.out;
+    x.db.signed_in(READERS, Mode::Read, |w, me| {
+        let scope = views::scope(w, me, participant.as_deref(), house, true, "lists the requests of")?;
+        out.part(Part::List(head))?;
+        requests::for_each(
+            &w.tx,
+            scope.as_ref().map(|p| &p.key),
+            status,
+            w.now,
+            |r| Ok(out.part(Part::Row(row(&r)))?),
+        )?;
+        Ok(out.part(Part::End(ListEnd::default()))?)
+    })?;
+    x.flush()
+}
+
+pub fn show(x: &mut Exec<'_, '_>, n: i64, page: usize) -> anyhow::Result<()> {
+    let v = x.signed_in(READERS, Mode::Read, |w, me| maker_checker::view(w, &me.account, n))?;
+    print(x, &v, page)
+}
+
+/// One request, as the reader's format asks.
+pub fn print(x: &mut Exec<'_, '_>, v: &View, page: usize) -> anyhow::Result<()> {
+    match x.format {
+        Format::Json | Format::Jsonl => x.object(json_of(v)),
+        Format::Csv => x.part(Part::Diff(diff_rows(&v.participant, v.shown.as_deref().unwrap_or_default()))),
+        Format::Table => table(x, v, page),
+    }
+}
+
+/// The request's own fields, as `request list` shows them.
+fn header(v: &View) -> Value {
+    let r = &v.row;
+    json!({
+        "request_id": r.request_id, "participant_id": r.participant.id(), "kind": r.kind, "summary": v.change.summary(),
+        "maker": r.maker, "created_at": time(r.created_at), "expires_at": time(r.expires_at), "status": r.status.as_str(),
+        "checker": r.checker, "decided_at": r.decided_at.map(time), "reason": r.reason,
+    })
+}
+
+/// JSON: the header, the subjects, the change (public names), and for a pending request that
+/// can still be applied, what it does to each subject (`rows`); otherwise why not (`not_applicable`).
+fn json_of(v: &View) -> Value {
+    let mut doc = header(v);
+    let m = doc.as_object_mut().expect("an object");
+    m.insert("subjects".into(), json!(v.subjects.iter().map(|s| s.user_id.clone()).collect::<Vec<_>>()));
+    m.insert("change".into(), v.change.public());
+    match &v.shown {
+        Ok(shown) => {
+            m.insert("rows".into(), shown.iter().map(|s| screen::shown_json(s, &v.participant)).collect());
+        }
+        Err(why) => {
+            m.insert("not_applicable".into(), json!(why));
+        }
+    }
+    doc
+}
+
+fn table(x: &mut Exec<'_, '_>, v: &View, page: usize) -> anyhow::Result<()> {
+    x.object(header(v))?;
+    let shown = match &v.shown {
+        Ok(s) => s,
+        Err(why) => return x.note(format!("Nothing to show beside it: {why}.")),
+    };
+    let id = v.row.request_id;
+    print_shown(x, shown, &v.participant, page, Some(&format!("dms request show {id}")))
+}
+
+/// What a request does, in a table: the seed's screens for a few profiles, otherwise a page
+/// of the field table (`again` is the command that shows it, for the hint to the next page).
+pub fn print_shown(
+    x: &mut Exec<'_, '_>,
+    shown: &[Shown],
+    participant: &Participant,
+    page: usize,
+    again: Option<&str>,
+) -> anyhow::Result<()> {
+    if shown.len() <= SCREENS {
+        for s in shown {
+            x.part(Part::Gap)?;
+            x.part(Part::Screen(screen::shown(s, participant)))?;
+        }
+        return Ok(());
+    }
+    let pages = shown.len().div_ceil(PAGE);
+    let page = page.clamp(1, pages);
+    let on_page = &shown[(page - 1) * PAGE..(page * PAGE).min(shown.len())];
+    x.part(Part::Gap)?;
+    x.part(Part::Diff(diff_rows(participant, on_page)))?;
+    let next = match again {
+        Some(again) if page < pages => format!("`{again} --page {}` shows the next; ", page + 1),
+        _ => String::new(),
+    };
+    x.note(format!("Page {page} of {pages} ({} profiles). {next}`--format csv` writes every row.", shown.len()))
+}
+
+/// One row per field that the request sets or changes, per subject.
+pub fn diff_rows(participant: &Participant, shown: &[Shown]) -> Vec<DiffRow> {
+    let mut out = Vec::new();
+    for s in shown {
+        let j = screen::shown_json(s, participant);
+        let user_id = j["user_id"].as_str().unwrap_or_default().to_string();
+        let action = screen::action(s);
+        match j["diff"].as_object() {
+            Some(d) if !d.is_empty() => {
+                for (key, c) in d {
+                    // The ID has its own column; a new profile's organisation is the request's.
+                    if action == "create" && (matches!(key.as_str(), "user_id" | "organisation" | "internal_external"))
+                    {
+                        continue;
+                    }
+                    if action == "create" && c["proposed"].is_null() {
+                        continue;
+                    }
+                    out.push(DiffRow {
+                        user_id: user_id.clone(),
+                        action: action.to_string(),
+                        key: key.clone(),
+                        current: c["current"].clone(),
+                        proposed: c["proposed"].clone(),
+                    });
+                }
+            }
+            // Delete and Unlock/Reset change no field: one row says what happens.
+            _ => out.push(DiffRow {
+                user_id,
+                action: action.to_string(),
+                key: String::new(),
+                current: Value::Null,
+                proposed: Value::Null,
+            }),
+        }
+    }
+    out
+}
+
+// -- approve -----------------------------------------------------------------------------------
+
+/// `request approve N [N...]`: one authorisation code for the batch.
+pub struct Approve {
+    ids: Vec<i64>,
+    smartcard: bool,
+    yes: bool,
+    given: Given,
+    confirmed: bool,
+    /// The checker's password, checked once (an OTP asked again does not hash it again).
+    password: Option<Checked>,
+    /// The OTP was typed at the terminal (it may be asked again), not given with `--otp`.
+    typed: bool,
+    tries: usize,
+}
+
+impl Approve {
+    pub fn new(ids: Vec<i64>, smartcard: bool, yes: bool) -> Approve {
+        Approve {
+            ids,
+            smartcard,
+            yes,
+            given: Given::default(),
+            confirmed: false,
+            password: None,
+            typed: false,
+            tries: 0,
+        }
+    }
+
+    fn otp_step() -> Step {
+        Step::text(
+            Slot::Otp,
+            "Authorisation code - your OTP",
+            "--otp CODE is required: the authorisation code is your password and a fresh OTP",
+        )
+    }
+}
+
+/// The signed-in checker, before any secret is read: not signed in, or not a checker, is said
+/// at once.
+fn checker(x: &mut Exec<'_, '_>) -> anyhow::Result<UserId> {
+    let (me, role) = match x.db.peek()? {
+        Some(found) => found,
+        // Let the full check say why (expired, ended, locked...).
+        None => x.signed_in(ANYONE, Mode::Read, |_, a| Ok((a.account.id().clone(), a.role())))?,
+    };
+    if role != Role::Checker {
+        return Err(
+            not_permitted(format!("only a DA checker can authorise requests (you are {})", role.label())).into()
+        );
+    }
+    Ok(me)
+}
+
+impl Flow for Approve {
+    fn step(&mut self, x: &mut Exec<'_, '_>) -> anyhow::Result<Progress> {
+        self.given.gather(x);
+        let me = checker(x)?;
+        // On a terminal, show what will change and ask first.
+        if x.interactive && !self.yes && x.table() && !self.confirmed {
+            match self.given.take_yes() {
+                None => {
+                    let ids = self.ids.clone();
+                    let views = x.signed_in(&[Role::Checker], Mode::Read, |w, c| {
+                        ids.iter().map(|n| maker_checker::view(w, &c.account, *n)).collect::<anyhow::Result<Vec<_>>>()
+                    })?;
+                    for v in &views {
+                        print(x, v, 1)?;
+                    }
+                    return Ok(Progress::Ask(Step::confirm(
+                        format!("Authorise {} request(s)?", self.ids.len()),
+                        false,
+                        "--yes",
+                    )));
+                }
+                Some(false) => return Err(usage("not authorised").into()),
+                Some(true) => self.confirmed = true,
+            }
+        }
+        let code = if self.smartcard {
+            let Some(pin) = self.given.get(Slot::Pin) else {
+                return Ok(Progress::Ask(Step::secret(
+                    Slot::Pin,
+                    "smartcard PIN",
+                    "Authorisation code - your smartcard PIN",
+                )));
+            };
+            pin_shape(&pin)?;
+            AuthorisationCode::Smartcard { pin: x.db.check_secret(&me, Secret::SmartcardPin, &pin)? }
+        } else {
+            let password = match &self.password {
+                Some(p) => p.clone(),
+                None => {
+                    let Some(pw) = self.given.get(Slot::Password) else {
+                        return Ok(Progress::Ask(Step::secret(
+                            Slot::Password,
+                            "password",
+                            "Authorisation code - your password",
+                        )));
+                    };
+                    let checked = x.db.check_secret(&me, Secret::Password, &pw)?;
+                    self.password = Some(checked.clone());
+                    checked
+                }
+            };
+            let Some(otp) = self.given.take(Slot::Otp) else {
+                self.typed = true;
+                return Ok(Progress::Ask(Self::otp_step()));
+            };
+            AuthorisationCode::TwoFactor { password, otp: otp.to_string() }
+        };
+        let ids = self.ids.clone();
+        match x.signed_in(&[Role::Checker], Mode::Write, |w, c| maker_checker::approve(w, c, &ids, &code)) {
+            Ok(done) => {
+                print_approved(x, &done)?;
+                Ok(Progress::Done)
+            }
+            Err(e) => {
+                // At a terminal a wrong or replayed code (counted) is told and asked again; a
+                // wrong password is not asked again: only the code can be retyped.
+                let (kind, message) = classify(&e);
+                let password_ok = self.password.as_ref().is_some_and(|p| p.ok);
+                self.tries += 1;
+                if !self.typed
+                    || !x.interactive
+                    || !password_ok
+                    || !matches!(kind, Kind::Auth | Kind::Invalid)
+                    || self.tries >= TRIES
+                {
+                    return Err(e);
+                }
+                x.say(format!("{message}. Try again."))?;
+                Ok(Progress::Ask(Self::otp_step()))
+            }
+        }
+    }
+}
+
+fn print_approved(x: &mut Exec<'_, '_>, done: &[i64]) -> anyhow::Result<()> {
+    let done: Vec<_> = done.iter().map(|id| json!({ "request_id": id, "status": "APPROVED" })).collect();
+    if done.len() == 1 {
+        x.object(done[0].clone())
+    } else {
+        x.object(json!({ "approved": done }))
+    }
+}
+
+// -- reject and cancel ---------------------------------------------------------------------------
+
+pub fn reject(x: &mut Exec<'_, '_>, n: i64, reason: &str) -> anyhow::Result<()> {
+    let reason = reason.trim();
+    if reason.is_empty() || reason.chars().count() > 500 || reason.chars().any(char::is_control) {
+        return Err(invalid("--reason: 1 to 500 printable characters").into());
+    }
+    decide(x, n, &[Role::Checker], Decision::Reject(reason.to_string()))
+}
+
+pub fn cancel(x: &mut Exec<'_, '_>, n: i64) -> anyhow::Result<()> {
+    decide(x, n, &[Role::Maker], Decision::Cancel)
+}
+
+fn decide(x: &mut Exec<'_, '_>, n: i64, roles: &[Role], d: Decision) -> anyhow::Result<()> {
+    let status = x.signed_in(roles, Mode::Write, |w, me| maker_checker::decide(w, me, n, d))?;
+    x.object(json!({ "request_id": n, "status": status.as_str() }))
+}
