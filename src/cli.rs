@@ -33,7 +33,7 @@ macro_rules! examples {
     long_about = "dms re-creates the Security Management Functions of a clearing system's terminal access: \
 Delegated Administrators maintain their users under maker-checker, everyone signs in with a password and a \
 one-time password (authenticator app or e-mail), and auditors pull listings and reports - all against one \
-local SQLite file.\n\nSecrets are never taken from the command line: use --password-stdin or a terminal prompt.\n\n\
+SQLite file, opened by the command itself or, with --server, by a `dms serve` that owns it.\n\nSecrets are never taken from the command line: use --password-stdin or a terminal prompt.\n\n\
 Exit status: 0 ok, 2 usage (or a secret needed and none available), 3 authentication failed, 4 account \
 locked, disabled, expired or outside its dates or service hours, 5 not permitted, 6 invalid input, \
 7 conflict, 8 the audit trail is broken (audit verify), 1 anything else. `dms man --out DIR` writes a man \
@@ -58,13 +58,28 @@ pub struct Cli {
 #[derive(Debug, Clone, Args)]
 pub struct Global {
     /// The database file.
-    #[arg(long, global = true, env = "DMS_DB", hide_env_values = true, default_value = "dms.db", value_name = "PATH")]
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Global options",
+        env = "DMS_DB",
+        hide_env_values = true,
+        default_value = "dms.db",
+        value_name = "PATH"
+    )]
     pub db: PathBuf,
     /// Output format: a table for people, CSV or JSON (one document on stdout) for scripts.
-    #[arg(long, global = true, env = "DMS_FORMAT", hide_env_values = true, value_enum, default_value_t = Format::Table)]
+    #[arg(long, global = true, help_heading = "Global options", env = "DMS_FORMAT", hide_env_values = true, value_enum, default_value_t = Format::Table)]
     pub format: Format,
     /// The file that holds this shell's sign-in [default: <db>.session].
-    #[arg(long, global = true, env = "DMS_SESSION", hide_env_values = true, value_name = "PATH")]
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Global options",
+        env = "DMS_SESSION",
+        hide_env_values = true,
+        value_name = "PATH"
+    )]
     pub session: Option<PathBuf>,
 }
 
@@ -232,6 +247,23 @@ pub enum Command {
         "    --password-stdin < backup.pass",
     ))]
     Restore(RestoreArgs),
+    /// Run as a service: own the database and answer the clients that connect (SPEC §10).
+    ///
+    /// Runs in the foreground as the account that owns the database and its key file (a process
+    /// manager such as systemd keeps it up), listening on a Unix socket (dms.sock beside the
+    /// database, mode 0660: give its --socket-group to the people who may connect) and, with
+    /// TLS only, on TCP for remote DAs. Every person's dms is then a client: `--server
+    /// unix:PATH` or `https://HOST:PORT` (or DMS_SERVER). Prints one JSON line when it accepts
+    /// calls ({"listening", "pid", "db"}) and one per call on stderr; SIGTERM lets the calls in
+    /// flight finish and removes the socket.
+    #[command(after_help = examples!(
+        "# As the service account that owns the database",
+        "dms --db /var/lib/dms/dms.db serve --socket-group dms-users",
+        "# ... and for remote DAs, over TLS",
+        "dms --db /var/lib/dms/dms.db serve --listen 0.0.0.0:8443 \\",
+        "    --tls-cert /etc/dms/tls/cert.pem --tls-key /etc/dms/tls/key.pem",
+    ))]
+    Serve(ServeArgs),
     /// Print shell completions.
     #[command(after_help = examples!(
         "dms completions bash > ~/.local/share/bash-completion/completions/dms",
@@ -266,6 +298,30 @@ pub struct BackupArgs {
     /// database and its key file (dms uses no one else's files); audited as `system`.
     #[arg(long)]
     pub system: bool,
+}
+
+// `dms serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The Unix socket to listen on [default: dms.sock beside the database].
+    #[arg(long, value_name = "PATH")]
+    pub socket: Option<PathBuf>,
+    /// The socket's permissions, in octal: who may connect.
+    #[arg(long, value_name = "OCTAL", default_value = "0660")]
+    pub socket_mode: String,
+    /// The group the socket is given, e.g. dms-users: its members may connect.
+    #[arg(long, value_name = "GROUP")]
+    pub socket_group: Option<String>,
+    /// Also listen on TCP at HOST:PORT, with TLS (plain TCP is refused: needs --tls-cert and
+    /// --tls-key).
+    #[arg(long, value_name = "HOST:PORT")]
+    pub listen: Option<String>,
+    /// The server's certificate chain (PEM), for --listen.
+    #[arg(long, value_name = "PEM")]
+    pub tls_cert: Option<PathBuf>,
+    /// The server's private key (PEM, mode 0600, the service account's own), for --listen.
+    #[arg(long, value_name = "PEM")]
+    pub tls_key: Option<PathBuf>,
 }
 
 // `dms restore`.

@@ -59,9 +59,10 @@ pub fn hash_secret(secret: &str, rng: &mut SecureRng) -> anyhow::Result<String> 
     let salt: [u8; 16] = rng.bytes();
     let argon = Argon2::default();
     let mut out = Zeroizing::new([0u8; argon2::Params::DEFAULT_OUTPUT_LEN]);
-    argon
-        .hash_password_into_with_memory(secret.as_bytes(), &salt, out.as_mut_slice(), arena(&argon)?.blocks())
-        .map_err(|e| anyhow!("hashing failed: {e}"))?;
+    with_arena(&argon, |blocks| {
+        argon.hash_password_into_with_memory(secret.as_bytes(), &salt, out.as_mut_slice(), blocks)
+    })?
+    .map_err(|e| anyhow!("hashing failed: {e}"))?;
     let phc = argon2::PasswordHash {
         algorithm: argon2::Algorithm::Argon2id.ident(),
         version: Some(argon2::Version::V0x13.into()),
@@ -89,11 +90,90 @@ pub fn verify_secret(secret: &str, phc: &str) -> bool {
     let Ok(params) = argon2::Params::try_from(&hash) else { return false };
     let argon = Argon2::new(algorithm, version, params);
     let mut out = Zeroizing::new(vec![0u8; expected.len()]);
-    let Ok(mut memory) = arena(&argon) else { return false };
-    if argon.hash_password_into_with_memory(secret.as_bytes(), salt, &mut out, memory.blocks()).is_err() {
-        return false;
+    match with_arena(&argon, |blocks| argon.hash_password_into_with_memory(secret.as_bytes(), salt, &mut out, blocks)) {
+        Ok(Ok(())) => ct_eq(&out, expected.as_bytes()),
+        _ => false,
     }
-    ct_eq(&out, expected.as_bytes())
+}
+
+thread_local! {
+    /// This thread holds the database's write lock (set by `ops::service::Db::transact`).
+    static WRITING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Mark this thread as holding (or no longer holding) the write lock: argon2 refuses to run
+/// under it (SPEC §9: the write lock never serialises the hash).
+pub fn set_writing(on: bool) {
+    WRITING.with(|w| w.set(on));
+}
+
+/// At most one argon2 computation per core at once, each in an arena of its own that is kept
+/// for the next: a server hashing for many clients pays the arena's page faults once per core,
+/// not once per sign-in, and never runs more hashes than there are cores to run them. An arena
+/// is zeroed when it is handed back (it held blocks derived from a secret).
+struct Gate {
+    state: std::sync::Mutex<(Vec<Arena>, usize)>,
+    freed: std::sync::Condvar,
+    cores: usize,
+}
+
+static GATE: std::sync::OnceLock<Gate> = std::sync::OnceLock::new();
+
+/// A long-running process (`dms serve`) keeps its arenas for the next hash.
+static KEEP_ARENAS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Keep argon2's arenas between hashes (the server: one per core, wiped after each use).
+pub fn keep_arenas() {
+    KEEP_ARENAS.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
+fn gate() -> &'static Gate {
+    GATE.get_or_init(|| Gate {
+        state: std::sync::Mutex::new((Vec::new(), 0)),
+        freed: std::sync::Condvar::new(),
+        cores: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+    })
+}
+
+/// Run one argon2 computation in an arena, waiting for a core's turn.
+fn with_arena<T>(argon: &Argon2<'_>, f: impl FnOnce(&mut [argon2::Block]) -> T) -> anyhow::Result<T> {
+    if WRITING.with(|w| w.get()) {
+        anyhow::bail!("internal: argon2 was asked to run while the write lock is held");
+    }
+    let g = gate();
+    let blocks = argon.params().block_count();
+    let mut arena = {
+        let mut st = g.state.lock().map_err(|_| anyhow!("argon2 gate poisoned"))?;
+        while st.1 >= g.cores {
+            st = g.freed.wait(st).map_err(|_| anyhow!("argon2 gate poisoned"))?;
+        }
+        st.1 += 1;
+        let kept = st.0.iter().position(|a| a.blocks == blocks).map(|i| st.0.swap_remove(i));
+        drop(st);
+        match kept {
+            Some(a) => Ok(a),
+            None => arena(argon),
+        }
+    };
+    let result = match arena.as_mut() {
+        Ok(a) => Ok(f(a.blocks())),
+        Err(e) => Err(anyhow!("{e:#}")),
+    };
+    let mut st = g.state.lock().map_err(|_| anyhow!("argon2 gate poisoned"))?;
+    st.1 -= 1;
+    if let Ok(mut a) = arena {
+        // Kept by a server only (a command hashes once and unmaps, which hands the kernel back
+        // its pages: nothing to wipe); only arenas of the usual size (an imported PHC may ask
+        // for another).
+        let keep = KEEP_ARENAS.load(std::sync::atomic::Ordering::Relaxed);
+        if keep && blocks == Argon2::default().params().block_count() && st.0.len() < g.cores {
+            a.wipe();
+            st.0.push(a);
+        }
+    }
+    drop(st);
+    g.freed.notify_one();
+    result
 }
 
 /// argon2's working memory (19 MiB for the parameters dms uses), mapped for one hash and
@@ -125,6 +205,15 @@ pub fn arena(argon: &Argon2<'_>) -> anyhow::Result<Arena> {
 }
 
 impl Arena {
+    /// Zero the blocks: one memset, which the fence keeps from being optimised away.
+    fn wipe(&mut self) {
+        let (offset, len) = (self.offset, self.blocks * argon2::Block::SIZE);
+        let blocks = &mut self.map[offset..offset + len];
+        // SAFETY: `blocks` is a live, exclusively borrowed slice of exactly `len` bytes.
+        unsafe { std::ptr::write_bytes(blocks.as_mut_ptr(), 0, blocks.len()) };
+        std::sync::atomic::compiler_fence(std::sync::atomic::Ordering::SeqCst);
+    }
+
     pub fn blocks(&mut self) -> &mut [argon2::Block] {
         // SAFETY: the map is `blocks * Block::SIZE + HUGE_PAGE` bytes and `offset` is less than
         // HUGE_PAGE, so the slice lies inside it; the map is page-aligned and `offset` a multiple

@@ -25,6 +25,8 @@ pub enum Kind {
     /// cut short of its checkpoint, emptied or dropped (exit 8). Its own code, so a script
     /// watching the trail tells tampering from a check that could not run (exit 1).
     Integrity,
+    /// The server (SPEC §10) could not be reached or stopped answering (exit 9).
+    Unreachable,
     /// Anything else (exit 1).
     Other,
 }
@@ -40,6 +42,7 @@ impl Kind {
             Kind::Invalid => 6,
             Kind::Conflict => 7,
             Kind::Integrity => 8,
+            Kind::Unreachable => 9,
         }
     }
 
@@ -54,7 +57,25 @@ impl Kind {
             Kind::Invalid => "invalid_input",
             Kind::Conflict => "conflict",
             Kind::Integrity => "integrity",
+            Kind::Unreachable => "unreachable",
         }
+    }
+
+    /// The kind of a stable `code` (one a server sent).
+    pub fn from_code(code: &str) -> Kind {
+        [
+            Kind::Usage,
+            Kind::Auth,
+            Kind::Locked,
+            Kind::NotPermitted,
+            Kind::Invalid,
+            Kind::Conflict,
+            Kind::Integrity,
+            Kind::Unreachable,
+        ]
+        .into_iter()
+        .find(|k| k.code() == code)
+        .unwrap_or(Kind::Other)
     }
 }
 
@@ -232,6 +253,11 @@ mod tests {
         assert_eq!(Kind::NotPermitted.exit_code(), 5);
         assert_eq!(Kind::Invalid.exit_code(), 6);
         assert_eq!(Kind::Conflict.exit_code(), 7);
+        assert_eq!(Kind::Integrity.exit_code(), 8);
+        assert_eq!(Kind::Unreachable.exit_code(), 9);
+        for k in [Kind::Usage, Kind::Auth, Kind::Conflict, Kind::Unreachable, Kind::Other] {
+            assert_eq!(Kind::from_code(k.code()), k, "a code travels and comes back as its kind");
+        }
     }
 
     #[test]

@@ -18,6 +18,7 @@ pub mod ops;
 pub mod output;
 pub mod prompt;
 pub mod secrets;
+pub mod server;
 pub mod session_file;
 pub mod storage;
 

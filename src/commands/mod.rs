@@ -30,6 +30,15 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Demo(a) => demo::run(&g, a),
         Command::Completions { shell } => meta::completions(shell),
         Command::Man(a) => meta::man(a, g.format),
+        Command::Serve(a) => crate::server::run(crate::server::Options {
+            db: g.db.clone(),
+            socket: a.socket,
+            socket_mode: crate::server::parse_mode(&a.socket_mode)?,
+            socket_group: a.socket_group,
+            listen: a.listen,
+            tls_cert: a.tls_cert,
+            tls_key: a.tls_key,
+        }),
         other => {
             let mut client = client(&g)?;
             match other {
@@ -51,6 +60,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
                 | Command::Restore(_)
                 | Command::Demo(_)
                 | Command::Completions { .. }
+                | Command::Serve(_)
                 | Command::Man(_) => unreachable!("host-local: handled above"),
             }
         }

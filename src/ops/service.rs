@@ -35,6 +35,25 @@ pub struct Service {
     pub(crate) attempts: Attempts,
     /// Behind `dms serve`: host jobs (backup, `--system`) are refused to its clients.
     hosted: bool,
+    /// Held by the call that writes (see `Db::transact`).
+    writer: Mutex<()>,
+}
+
+/// The write lock of this process, held for one write transaction.
+struct Writing<'a>(#[allow(dead_code)] std::sync::MutexGuard<'a, ()>);
+
+impl<'a> Writing<'a> {
+    fn take(m: &'a Mutex<()>) -> anyhow::Result<Writing<'a>> {
+        let g = m.lock().unwrap_or_else(|p| p.into_inner());
+        crate::crypto::set_writing(true);
+        Ok(Writing(g))
+    }
+}
+
+impl Drop for Writing<'_> {
+    fn drop(&mut self) {
+        crate::crypto::set_writing(false);
+    }
 }
 
 impl Service {
@@ -47,6 +66,7 @@ impl Service {
             idle: Mutex::new(vec![store]),
             attempts: Attempts::default(),
             hosted,
+            writer: Mutex::new(()),
         })
     }
 
@@ -60,6 +80,29 @@ impl Service {
 
     pub fn hosted(&self) -> bool {
         self.hosted
+    }
+
+    /// The key file beside the database, judged and checked to belong to it.
+    pub fn check_key(&self) -> anyhow::Result<()> {
+        let store = self.checkout()?;
+        crate::ops::keys::open(store.conn(), &self.key_file, false)?;
+        Ok(())
+    }
+
+    /// The database and the files SQLite keeps beside it, under the files rule.
+    fn judge_files(&self) -> anyhow::Result<()> {
+        use crate::files::{inspect, Purpose};
+        if inspect(&self.db, Purpose::Database)?.is_none() {
+            return Err(crate::error::DmsError::new(
+                crate::error::Kind::Other,
+                format!("the database {} is gone: the server cannot go on", self.db.display()),
+            )
+            .into());
+        }
+        for c in crate::storage::companions(&self.db) {
+            inspect(&c, Purpose::Database)?;
+        }
+        Ok(())
     }
 
     /// A connection for one call: an idle one, or a new one.
@@ -92,6 +135,12 @@ impl Service {
     /// Run one call as `via`, its reply into `sink`. An error is the call's failure (its kind
     /// is the exit code); what the sink already received stays shown.
     pub fn execute(&self, env: Envelope, via: &Via, sink: &mut dyn Sink) -> anyhow::Result<()> {
+        if self.hosted {
+            // A server holds the database for days: the files rule is judged again at every
+            // call (a few stat calls), so a database made readable to others meanwhile is
+            // refused as an embedded command would refuse it.
+            self.judge_files()?;
+        }
         let store = self.checkout()?;
         let test_clock = settings::get_or_default(store.conn(), "test-clock")? == "on";
         let clock = Clock::for_call(env.now.as_deref(), test_clock)?;
@@ -307,6 +356,12 @@ impl Db<'_> {
     /// is sent only after a commit, never while the database is locked.
     pub fn transact<T>(&mut self, mode: Mode, f: impl FnOnce(&mut Work<'_>) -> anyhow::Result<T>) -> anyhow::Result<T> {
         let key_file = self.service.key_file.clone();
+        // One writer at a time in this process: writers queue here rather than in SQLite's
+        // busy handler (which sleeps and polls), and argon2 is refused while it is held.
+        let _writer = match mode {
+            Mode::Write => Some(Writing::take(&self.service.writer)?),
+            Mode::Read => None,
+        };
         let tx = match mode {
             Mode::Write => self.store.write()?,
             Mode::Read => self.store.read()?,
@@ -339,6 +394,7 @@ impl Db<'_> {
             tx.commit()?;
             (result, effects)
         };
+        drop(_writer);
         let delivered = self.deliver(effects);
         match (result, delivered) {
             (Err(e), _) => Err(e),

@@ -235,9 +235,11 @@ fn report_audit_jsonl_is_one_object_per_line_and_after_seq_returns_the_rows_afte
     for (i, v) in lines.iter().enumerate() {
         let o = v.as_object().unwrap_or_else(|| panic!("not an object: {v}"));
         let keys: Vec<&str> = o.keys().map(String::as_str).collect();
-        assert_eq!(keys, ["seq", "at", "actor", "action", "subject", "participant_id", "detail"]);
+        assert_eq!(keys, ["seq", "at", "actor", "action", "subject", "participant_id", "detail", "via"]);
         assert_eq!(o["seq"], i as i64 + 1);
         assert!(o["detail"].is_object() || o["detail"].is_null(), "detail is parsed JSON: {v}");
+        // Who called (SPEC §10): the account of the command, or of the server's client.
+        assert!(matches!(o["via"]["transport"].as_str(), Some("embedded" | "unix")), "via names the caller: {v}");
     }
     let created = &lines[0];
     assert_eq!(created["action"], "database.created");

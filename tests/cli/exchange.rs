@@ -915,7 +915,7 @@ fn locked_and_audit_reports() {
 
     let csv = w.raw_as(OPERATOR, &["--format", "csv", "report", "audit", "--from", "2026-11-23"]).ok();
     let mut lines = csv.stdout.lines();
-    assert_eq!(lines.next(), Some("seq,at,actor,action,subject,participant_id,detail"));
+    assert_eq!(lines.next(), Some("seq,at,actor,action,subject,participant_id,detail,via"));
     assert!(lines.count() >= rows.len(), "{}", csv.stdout);
 }
 

@@ -78,7 +78,7 @@ fn command_path(words: &[String]) -> String {
     let mut path = Vec::new();
     let mut it = words.iter();
     while let Some(w) = it.next() {
-        if ["--db", "--format", "--session"].contains(&w.as_str()) {
+        if ["--db", "--format", "--session", "--server", "--ca-file"].contains(&w.as_str()) {
             it.next();
         } else if !w.starts_with('-') {
             path.push(w.as_str());

@@ -27,6 +27,7 @@ mod prompt_flows;
 mod qr_file;
 mod screens;
 mod secret_scan;
+mod server;
 mod sessions;
 mod settings;
 mod signin;

@@ -250,7 +250,8 @@ fn report(
             out.finish(&[], None)?;
         }
         ReportKind::Audit => {
-            let cols = ["seq", "at", "actor", "action", "subject", "participant_id", "detail"];
+            // `via`: who called (SPEC §10), the operating-system account or the TLS peer.
+            let cols = ["seq", "at", "actor", "action", "subject", "participant_id", "detail", "via"];
             // `detail` is JSON text: JSON Lines carry it parsed, for a SIEM.
             let mut out = Rows::start(out, ListHead::new("audit", &cols).json_text(&["detail"]))?;
             let selection = audit::Selection {
@@ -268,6 +269,10 @@ fn report(
                     json!(r.subject),
                     json!(r.participant_id),
                     json!(r.detail),
+                    r.via
+                        .as_deref()
+                        .and_then(|t| serde_json::from_str::<serde_json::Value>(t).ok())
+                        .unwrap_or_default(),
                 ])?;
                 Ok(())
             })?;
