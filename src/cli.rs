@@ -36,7 +36,8 @@ one-time password (authenticator app or e-mail), and auditors pull listings and 
 SQLite file, opened by the command itself or, with --server, by a `dms serve` that owns it.\n\nSecrets are never taken from the command line: use --password-stdin or a terminal prompt.\n\n\
 Exit status: 0 ok, 2 usage (or a secret needed and none available), 3 authentication failed, 4 account \
 locked, disabled, expired or outside its dates or service hours, 5 not permitted, 6 invalid input, \
-7 conflict, 8 the audit trail is broken (audit verify), 1 anything else. `dms man --out DIR` writes a man \
+7 conflict, 8 the audit trail is broken (audit verify), 9 the server (--server) could not be reached or \
+stopped answering, 1 anything else. `dms man --out DIR` writes a man \
 page for every command.",
     propagate_version = true,
     after_help = examples!(
@@ -81,6 +82,33 @@ pub struct Global {
         value_name = "PATH"
     )]
     pub session: Option<PathBuf>,
+    /// Run on a dms server instead of opening the database: unix:PATH or https://HOST:PORT
+    /// (see `dms serve`).
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Global options",
+        env = "DMS_SERVER",
+        hide_env_values = true,
+        value_name = "URL"
+    )]
+    pub server: Option<String>,
+    /// With an https:// server: the certificate authority to trust (PEM).
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Global options",
+        env = "DMS_CA_FILE",
+        hide_env_values = true,
+        value_name = "PEM"
+    )]
+    pub ca_file: Option<PathBuf>,
+    /// --db was given on the command line (not by DMS_DB or its default).
+    #[arg(skip)]
+    pub db_given: bool,
+    /// --server was given on the command line (not by DMS_SERVER).
+    #[arg(skip)]
+    pub server_given: bool,
 }
 
 /// The output formats, as clap offers them (the API's own type, which knows no clap).

@@ -30,11 +30,17 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<()> {
 /// The whole program: parse the command line, run it, report any error in the chosen format,
 /// and return the exit code of SPEC §8.
 pub fn main() -> i32 {
-    use clap::Parser as _;
-    let cli = match cli::Cli::try_parse() {
+    use clap::{CommandFactory as _, FromArgMatches as _};
+    let matches = match cli::Cli::command().try_get_matches() {
+        Ok(m) => m,
+        Err(e) => return report_clap_error(&e),
+    };
+    let mut cli = match cli::Cli::from_arg_matches(&matches) {
         Ok(cli) => cli,
         Err(e) => return report_clap_error(&e),
     };
+    cli.global.db_given = on_command_line(&matches, "db");
+    cli.global.server_given = on_command_line(&matches, "server");
     let out = output::Output::new(cli.global.format);
     match run(cli) {
         Ok(()) => 0,
@@ -45,6 +51,12 @@ pub fn main() -> i32 {
             kind.exit_code()
         }
     }
+}
+
+/// Was this global option typed on the command line (at any level of the subcommands)?
+fn on_command_line(m: &clap::ArgMatches, id: &str) -> bool {
+    let here = m.value_source(id) == Some(clap::parser::ValueSource::CommandLine);
+    here || m.subcommand().is_some_and(|(_, sub)| on_command_line(sub, id))
 }
 
 /// A command line that did not parse: --help and --version exit 0; a value that fails its

@@ -4,6 +4,7 @@
 //! a prompt on the terminal. The same driver runs embedded (the call executed in this process)
 //! and against `dms serve` (the call sent over its socket or TLS).
 
+pub mod remote;
 pub mod render;
 
 use crate::api::{Call, Envelope, Token};
@@ -22,6 +23,8 @@ use std::path::{Path, PathBuf};
 enum Target {
     /// This process opens the database and runs the call itself.
     Embedded(Service),
+    /// `dms serve` runs it (`--server`).
+    Remote(remote::Remote),
 }
 
 pub struct Client {
@@ -43,10 +46,18 @@ impl Client {
         Ok(Client { target: Target::Embedded(service), out, session_path, seed: seed_from_env()?, calls: 0 })
     }
 
+    /// A client of the server at `url` (`unix:PATH` or `https://HOST:PORT`): it opens no
+    /// database or key file.
+    pub fn remote(url: &str, ca_file: Option<&Path>, out: Output, session_path: PathBuf) -> anyhow::Result<Client> {
+        let r = remote::Remote::new(url, ca_file)?;
+        Ok(Client { target: Target::Remote(r), out, session_path, seed: seed_from_env()?, calls: 0 })
+    }
+
     /// The service this client runs calls on in-process, if it does.
     pub fn service(&self) -> Option<&Service> {
         match &self.target {
             Target::Embedded(s) => Some(s),
+            Target::Remote(_) => None,
         }
     }
 
@@ -93,8 +104,9 @@ impl Client {
     }
 
     fn send(&mut self, env: Envelope, r: &mut Renderer<'_>) -> anyhow::Result<()> {
-        match &self.target {
+        match &mut self.target {
             Target::Embedded(service) => service.execute(env, &crate::api::Via::this_process(), r),
+            Target::Remote(remote) => remote.call(&env, r),
         }
     }
 

@@ -34,11 +34,14 @@ pub const EXIT_STATUS: &[(&str, &str)] = &[
     ("6", "Invalid input (the message names the field, line or file)."),
     ("7", "Conflict: stale or already-decided request, quota full, ID taken, OTP requested too soon, a file that exists."),
     ("8", "The audit trail is broken: audit verify found an edited, deleted or reordered row, or a trail that no longer extends the checkpoint."),
+    ("9", "The server (--server) could not be reached or stopped answering; the message says whether the call may have been done."),
 ];
 
 /// The environment dms reads, as the ENVIRONMENT section lists it.
 pub const ENVIRONMENT: &[(&str, &str)] = &[
-    ("DMS_DB", "The database file, as --db (default: dms.db in the current directory)."),
+    ("DMS_DB", "The database file, as --db (default: dms.db in the current directory); not read with a server."),
+    ("DMS_SERVER", "The server to run commands on, as --server: unix:PATH or https://HOST:PORT."),
+    ("DMS_CA_FILE", "With an https:// server, the certificate authority to trust (PEM), as --ca-file."),
     ("DMS_FORMAT", "The output format, as --format: table, csv or json."),
     ("DMS_SESSION", "The session file, as --session (default: the database's path with .session appended)."),
     ("DMS_NOW", "Tests only: pins the clock (RFC 3339). Accepted only by a database made with dms init --allow-test-clock; any other refuses it (exit 2)."),

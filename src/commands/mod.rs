@@ -18,12 +18,27 @@ pub mod user;
 use crate::api::Call;
 use crate::cli::{Cli, Command, Global};
 use crate::client::Client;
+use crate::error::usage;
 use crate::ops::work::default_session_path;
 use crate::output::Output;
 use crate::secrets::Input;
 
 pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
     let g = cli.global;
+    if g.server_given {
+        let local = match &cli.command {
+            Command::Init(_) => Some("init"),
+            Command::Restore(_) => Some("restore"),
+            Command::Serve(_) => Some("serve"),
+            _ => None,
+        };
+        if let Some(name) = local {
+            return Err(usage(format!(
+                "dms {name} works on a database file of this host and takes no --server: run it on the server's host, as the account that owns the database"
+            ))
+            .into());
+        }
+    }
     match cli.command {
         Command::Init(a) => init::run(&g, a),
         Command::Restore(a) => backup::restore(&g, a),
@@ -67,11 +82,23 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-/// The client the global options name.
+/// The client the global options name: a server's (`--server`), or this process on the
+/// database file.
 fn client(g: &Global) -> anyhow::Result<Client> {
     let out = Output::new(g.format);
     let session = g.session.clone().unwrap_or_else(|| default_session_path(&g.db));
-    Client::embedded(&g.db, out, session)
+    match g.server.as_deref().filter(|s| !s.trim().is_empty()) {
+        Some(url) => {
+            if g.db_given {
+                return Err(usage(
+                    "--db and --server both given: a client of a server opens no database file (drop --db, or --server to work on the file)",
+                )
+                .into());
+            }
+            Client::remote(url, g.ca_file.as_deref(), out, session)
+        }
+        None => Client::embedded(&g.db, out, session),
+    }
 }
 
 /// A call that asks nothing: no secrets, no terminal steps.

@@ -221,9 +221,11 @@ fn a_rotated_key_keeps_every_app_working_and_the_old_key_file_no_longer_opens_th
 }
 
 /// `hkex key rotate` as the operator, stopped at `stage` (DMS_TEST_PAUSE_AT) and killed there.
+/// The process doing the rotation is killed: embedded in either mode (a server killed
+/// mid-call is `server::*`'s).
 fn kill_rotation_at(w: &World, stage: &str) {
     let mut child = w
-        .command(Some(OPERATOR), &["--format", "json", "hkex", "key", "rotate"])
+        .local_command(Some(OPERATOR), &["--format", "json", "hkex", "key", "rotate"])
         .env("DMS_TEST_PAUSE_AT", stage)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -264,8 +266,9 @@ fn a_rotation_killed_at_any_stage_leaves_a_key_that_opens_the_database() {
 #[test]
 fn rotations_killed_at_moments_spread_over_their_run_always_leave_a_working_pair() {
     let w = everyone();
+    // Killed mid-rotation: the rotating process itself, so embedded in either mode.
     let rotate = || {
-        w.command(Some(OPERATOR), &["--format", "json", "hkex", "key", "rotate"])
+        w.local_command(Some(OPERATOR), &["--format", "json", "hkex", "key", "rotate"])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())

@@ -121,22 +121,6 @@ fn an_undeliverable_notification_is_kept_listed_and_retried() {
     w.run(&["hkex", "outbox", "list"], None).expect(Exit::Auth);
 }
 
-/// Every user ID of an HKSCC participant's ID space, except the DA suffixes and the given ones.
-fn free_user_ids(participant: &str, taken: &[&str]) -> Vec<String> {
-    let alphabet: Vec<char> = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ".chars().collect();
-    let mut ids = Vec::new();
-    for a in &alphabet {
-        for b in &alphabet {
-            let da = matches!(a, 'X' | 'Y' | 'Z') && *b != '0' && b.is_ascii_digit();
-            let id = format!("{participant}{a}{b}");
-            if !da && !taken.contains(&id.as_str()) {
-                ids.push(id);
-            }
-        }
-    }
-    ids
-}
-
 /// Is strace there and allowed to trace (containers may forbid ptrace)?
 fn strace_works() -> bool {
     Command::new("strace")
@@ -175,12 +159,14 @@ fn a_full_participants_bulk_registration_is_mailed_in_one_append() {
     let id = w.submit(MAKER, &["user", "import-emails", &file]);
     let mails_before = w.mails().len();
 
-    // The checker approves under strace, which records every open and sync of the mbox.
+    // The checker approves under strace, which records every open and sync of the mbox: the
+    // process that mails is traced, so the approval runs embedded in either mode (through a
+    // server, the server mails; its batching is the same code).
     let code = w.totp(CHECKER);
     let approve = ["--format", "json", "request", "approve", &id.to_string(), "--otp", &code, "--password-stdin"];
     let traced = strace_works();
     let r = if traced {
-        let inner = w.command(Some(CHECKER), &approve);
+        let inner = w.local_command(Some(CHECKER), &approve);
         let mut c = Command::new("strace");
         c.env_clear()
             .current_dir(w.dir())
@@ -212,9 +198,10 @@ fn a_full_participants_bulk_registration_is_mailed_in_one_append() {
 
 /// `dms ARGS` in a shell that limits the size of any file it writes to `blocks` 512-byte
 /// blocks (a full disk, as far as this process can tell), with SIGXFSZ ignored so a write
-/// past the limit fails instead of killing it.
+/// past the limit fails instead of killing it. The limit is the writing process's: embedded
+/// in either mode.
 fn with_file_size_limit(w: &World, blocks: u32, args: &[&str]) -> Run {
-    let inner = w.command(None, args);
+    let inner = w.local_command(None, args);
     let mut c = Command::new("sh");
     c.env_clear()
         .current_dir(w.dir())

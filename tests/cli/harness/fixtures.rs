@@ -137,10 +137,15 @@ impl World {
     /// Everything of this world a copy needs: its files, the app keys, the TOTP steps used,
     /// the clock.
     pub fn snapshot(&self, sessions: Sessions) -> Snapshot {
+        // A server holds the database open: stopped first, so the files are at rest.
+        self.stop_server();
         let mut files = Vec::new();
         for entry in std::fs::read_dir(self.dir()).expect("the world's dir") {
             let entry = entry.expect("a dir entry");
             let name = entry.file_name().to_string_lossy().into_owned();
+            if ["dms.sock", "serve.log", "dms.db.serve.lock"].contains(&name.as_str()) {
+                continue;
+            }
             if sessions == Sessions::Kept || !name.ends_with(".session") {
                 files.push((name, std::fs::read(entry.path()).expect("reading a file of the world")));
             }

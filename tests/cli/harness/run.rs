@@ -26,10 +26,11 @@ pub enum Exit {
     Invalid = 6,
     Conflict = 7,
     Integrity = 8,
+    Unreachable = 9,
 }
 
 impl Exit {
-    pub const ALL: [Exit; 9] = [
+    pub const ALL: [Exit; 10] = [
         Exit::Ok,
         Exit::Other,
         Exit::Usage,
@@ -39,6 +40,7 @@ impl Exit {
         Exit::Invalid,
         Exit::Conflict,
         Exit::Integrity,
+        Exit::Unreachable,
     ];
 
     pub fn code(self) -> i32 {
@@ -173,6 +175,55 @@ pub fn dms_bin() -> &'static Path {
     }
 }
 
+/// Does this run of the suite go through `dms serve` (`DMS_TEST_SERVER=1`)? Then every world
+/// starts a server of its own on its database, at its first command that the server runs, and
+/// every such command is its client (`--server unix:dms.sock`), with the same assertions.
+pub fn served() -> bool {
+    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ON.get_or_init(|| std::env::var("DMS_TEST_SERVER").is_ok_and(|v| v == "1"))
+}
+
+/// The commands that never go through a server, whatever the mode: the host-local ones, the
+/// host jobs of the service account (`backup`, `--system`), and any that names a database file
+/// of its own (`--db`).
+fn host_local(args: &[&str]) -> bool {
+    if args.iter().any(|a| *a == "--db" || *a == "--system") {
+        return true;
+    }
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match *a {
+            "--format" | "--session" => {
+                it.next();
+            }
+            a if a.starts_with('-') => {}
+            verb => return ["init", "restore", "demo", "serve", "completions", "man", "backup"].contains(&verb),
+        }
+    }
+    true
+}
+
+/// A world's `dms serve`, stopped with the world.
+pub struct Served {
+    child: Child,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        // SIGTERM: the server lets its calls finish and removes its socket.
+        let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while std::time::Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// One test's world: a temp dir with `dms.db`, the clock the next command runs at, and the
 /// authenticator-app keys of the accounts that registered one.
 pub struct World {
@@ -184,6 +235,11 @@ pub struct World {
     pub(super) last_step: RefCell<HashMap<String, i64>>,
     /// Every run that finished, in order (what a scan of all output reads).
     pub(super) log: RefCell<Vec<Run>>,
+    /// This world's server, in server mode, once started.
+    pub(super) server: RefCell<Option<Served>>,
+    /// Run the clients as this operating-system account (uid, gid) in `client/`: another
+    /// person than the server's.
+    pub(super) os_user: Cell<Option<(u32, u32)>>,
 }
 
 impl World {
@@ -195,7 +251,89 @@ impl World {
             keys: RefCell::new(HashMap::new()),
             last_step: RefCell::new(HashMap::new()),
             log: RefCell::new(Vec::new()),
+            server: RefCell::new(None),
+            os_user: Cell::new(None),
         }
+    }
+
+    /// From now on every client command runs as the account `uid`:`gid` (needs root), in the
+    /// folder `client/` that account owns, through this world's server: what a DA on a Unix
+    /// account of its own does. The world's folder is left traversable only (0711).
+    pub fn clients_as(&self, uid: u32, gid: u32) {
+        use std::os::unix::fs::PermissionsExt as _;
+        let client = self.path("client");
+        std::fs::create_dir_all(&client).expect("the client's folder");
+        std::os::unix::fs::chown(&client, Some(uid), Some(gid)).expect("chown the client's folder");
+        std::fs::set_permissions(&client, std::fs::Permissions::from_mode(0o700)).expect("chmod");
+        std::fs::set_permissions(self.dir(), std::fs::Permissions::from_mode(0o711)).expect("chmod");
+        self.os_user.set(Some((uid, gid)));
+    }
+
+    /// Start this world's server (server mode; once its database exists), if it is not running.
+    /// Ok(false): there is no database yet. Err(the command line): the server refused to
+    /// start (the files rule on its database or key file), which that command line shows again.
+    pub fn ensure_server(&self, format: Option<&str>) -> Result<bool, Vec<String>> {
+        if self.server.borrow().is_some() {
+            return Ok(true);
+        }
+        if !self.path("dms.db").exists() {
+            return Ok(false);
+        }
+        let mut serve: Vec<String> = Vec::new();
+        if let Some(f) = format {
+            serve.extend(["--format".to_string(), f.to_string()]);
+        }
+        serve.push("serve".into());
+        self.start_server(serve).map(|_| true)
+    }
+
+    /// Start `dms ARGS` (a `serve` command line) as this world's server; its ready line, or the
+    /// command line when it did not start.
+    pub fn start_server(&self, serve: Vec<String>) -> Result<String, Vec<String>> {
+        let log = std::fs::File::create(self.path("serve.log")).expect("the server's log file");
+        let mut child = Command::new(dms_bin())
+            .env_clear()
+            .current_dir(self.dir())
+            .args(&serve)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(log)
+            .spawn()
+            .expect("starting dms serve");
+        let mut ready = String::new();
+        let out = child.stdout.take().expect("the server's stdout");
+        std::io::BufRead::read_line(&mut std::io::BufReader::new(out), &mut ready).expect("the ready line");
+        if !ready.contains("\"listening\"") {
+            let _ = child.wait();
+            return Err(serve);
+        }
+        *self.server.borrow_mut() = Some(Served { child });
+        Ok(ready)
+    }
+
+    /// The pid of this world's server, if one runs.
+    pub fn server_pid(&self) -> Option<u32> {
+        self.server.borrow().as_ref().map(|s| s.child.id())
+    }
+
+    /// Forget this world's server without stopping it (a test killed it, or stops it itself);
+    /// returns the process.
+    pub fn take_server(&self) -> Option<Child> {
+        self.server.borrow_mut().take().map(|mut s| {
+            let dummy = Command::new("true").spawn().expect("true");
+            std::mem::replace(&mut s.child, dummy)
+        })
+    }
+
+    /// Stop this world's server, if one runs (before its files are copied, or to let a test
+    /// change what a running server would hold open).
+    pub fn stop_server(&self) {
+        self.server.borrow_mut().take();
+    }
+
+    /// What this world's server has logged (server mode).
+    pub fn server_log(&self) -> String {
+        std::fs::read_to_string(self.path("serve.log")).unwrap_or_default()
     }
 
     /// Every run of [`World::run_command`] in this world so far (and so every helper's), in
@@ -262,6 +400,53 @@ impl World {
     /// `dms [--session NAME.session] ARGS` ready to run: a clean environment, the temp dir as
     /// working directory, `DMS_NOW` pinned. Everything below runs through this.
     pub fn command(&self, session: Option<&str>, args: &[&str]) -> Command {
+        let c = self.local_command(session, args);
+        if (!served() && self.os_user.get().is_none()) || host_local(args) {
+            return c;
+        }
+        let format = args.iter().position(|a| *a == "--format").and_then(|i| args.get(i + 1)).copied();
+        let mut full: Vec<String> = match self.ensure_server(format) {
+            Ok(false) => return c,
+            Ok(true) => vec!["--server".to_string(), "unix:dms.sock".to_string()],
+            // The server refuses to start: that refusal is what this command meets.
+            Err(serve) => {
+                let mut s = Command::new(dms_bin());
+                s.env_clear().current_dir(self.dir()).args(serve).stdin(Stdio::null());
+                return s;
+            }
+        };
+        full.extend(c.get_args().map(|a| a.to_string_lossy().into_owned()));
+        self.client_command(full)
+    }
+
+    /// `dms ARGS` as a client of this world's server: as this process's account, or as the
+    /// one [`World::clients_as`] named.
+    pub fn client_command(&self, args: Vec<String>) -> Command {
+        match self.os_user.get() {
+            None => {
+                let mut c = Command::new(dms_bin());
+                c.env_clear().current_dir(self.dir()).env("DMS_NOW", self.now_rfc3339()).args(args);
+                c
+            }
+            Some((uid, gid)) => {
+                let socket = format!("unix:{}", self.path("dms.sock").display());
+                let args = args.into_iter().map(|a| if a == "unix:dms.sock" { socket.clone() } else { a });
+                let mut c = Command::new("setpriv");
+                c.env_clear()
+                    .current_dir(self.path("client"))
+                    .env("DMS_NOW", self.now_rfc3339())
+                    .args([format!("--reuid={uid}"), format!("--regid={gid}"), "--clear-groups".to_string()])
+                    .arg(dms_bin())
+                    .args(args);
+                c
+            }
+        }
+    }
+
+    /// `dms [--session NAME.session] ARGS` run on the database file itself, in either mode: for
+    /// what only an embedded command can show (a command killed mid-change, the files rule on
+    /// the database).
+    pub fn local_command(&self, session: Option<&str>, args: &[&str]) -> Command {
         let mut c = Command::new(dms_bin());
         c.env_clear().current_dir(self.dir()).env("DMS_NOW", self.now_rfc3339());
         if let Some(name) = session {
@@ -339,7 +524,15 @@ impl World {
     /// Start `dms [--session NAME.session] ARGS` and leave it running (races, kills); `stdin`
     /// is written and closed at once. Its output is drained as it comes.
     pub fn spawn(&self, session: Option<&str>, args: &[&str], stdin: Option<&str>) -> Spawned {
-        let mut cmd = self.command(session, args);
+        self.spawn_command(self.command(session, args), stdin)
+    }
+
+    /// [`World::spawn`], run on the database file itself in either mode (a process to kill).
+    pub fn spawn_local(&self, session: Option<&str>, args: &[&str], stdin: Option<&str>) -> Spawned {
+        self.spawn_command(self.local_command(session, args), stdin)
+    }
+
+    fn spawn_command(&self, mut cmd: Command, stdin: Option<&str>) -> Spawned {
         let (args, now) = describe(&cmd);
         let mut child = cmd
             .stdin(Stdio::piped())

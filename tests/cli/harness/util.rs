@@ -67,3 +67,19 @@ pub fn session_token(path: &Path) -> String {
         .trim()
         .to_string()
 }
+
+/// Every user ID of an HKSCC participant's ID space, except the DA suffixes and the given ones.
+pub fn free_user_ids(participant: &str, taken: &[&str]) -> Vec<String> {
+    let alphabet: Vec<char> = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ".chars().collect();
+    let mut ids = Vec::new();
+    for a in &alphabet {
+        for b in &alphabet {
+            let da = matches!(a, 'X' | 'Y' | 'Z') && *b != '0' && b.is_ascii_digit();
+            let id = format!("{participant}{a}{b}");
+            if !da && !taken.contains(&id.as_str()) {
+                ids.push(id);
+            }
+        }
+    }
+    ids
+}
