@@ -422,6 +422,8 @@ fn walk(dir: &Path) -> anyhow::Result<()> {
         bail!("the listing footer is not the seed's");
     }
 
+    served(&mut d, &m, &c, &checker_key, &pw_line)?;
+
     // The exchange: DA4 raises the maximum; DA3 adds a DA.
     d.run(&["whoami"], None, 3, "The operator's session ended after 15 idle minutes (exit 3)")?;
     let code = app_code(&uri, d.now)?;
@@ -480,6 +482,97 @@ fn walk(dir: &Path) -> anyhow::Result<()> {
     d.json(&["logout"], None, "Sign out")?;
     d.run(&["whoami"], None, 3, "Signed out: no identity (exit 3)")?;
     timeline(&mut d, &pw_line, &uri)
+}
+
+/// The same round through a server (SPEC §10): `dms serve` owns the database, the DAs' own
+/// `dms` are its clients on a throwaway socket, with the same commands and output.
+fn served(d: &mut Demo, m: &[&str], c: &[&str], checker_key: &str, pw_line: &str) -> anyhow::Result<()> {
+    println!("\n== As a service: `dms serve` owns the database; every DA's dms is its client");
+    println!("\n$ dms serve --socket demo.sock &");
+    let mut server = Command::new(&d.exe)
+        .args(["serve", "--socket", "demo.sock"])
+        .current_dir(&d.dir)
+        .env_clear()
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .context("starting dms serve")?;
+    let mut ready = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(server.stdout.take().context("the server's stdout")?),
+        &mut ready,
+    )?;
+    println!("  {}", ready.trim());
+    let through = |args: &[&str]| -> Vec<String> {
+        ["--server", "unix:demo.sock"].iter().chain(args).map(|a| a.to_string()).collect()
+    };
+    let round = (|| -> anyhow::Result<()> {
+        if !ready.contains("\"listening\"") {
+            bail!("dms serve did not start: {ready}");
+        }
+        d.advance(Duration::minutes(1));
+        let args = through(
+            &[
+                m,
+                &[
+                    "user",
+                    "create",
+                    "--generate",
+                    "--surname",
+                    "YIP",
+                    "--other-names",
+                    "SAU WAH",
+                    "--email",
+                    "sw.yip@abc.com.hk",
+                ],
+            ]
+            .concat(),
+        );
+        let created = d.json(
+            &args.iter().map(String::as_str).collect::<Vec<_>>(),
+            None,
+            "Through the server: the maker submits a new profile",
+        )?;
+        let id = created["request_id"].as_i64().context("a request ID")?;
+        let code = app_code_at(checker_key, d.now + Duration::seconds(30))?;
+        d.advance(Duration::seconds(30));
+        let n = id.to_string();
+        let args =
+            through(&[c, &["request", "approve", n.as_str(), "--otp", code.as_str(), "--password-stdin"]].concat());
+        let approved = d.json(
+            &args.iter().map(String::as_str).collect::<Vec<_>>(),
+            Some(pw_line),
+            "... the checker authorises it, through the server too",
+        )?;
+        if approved["status"] != "APPROVED" {
+            bail!("unexpected approval through the server {approved}");
+        }
+        let args = through(&[m, &["listing", "--role", "user"]].concat());
+        let listing = d.run(
+            &args.iter().map(String::as_str).collect::<Vec<_>>(),
+            None,
+            0,
+            "The listing through the server: the same table and footer",
+        )?;
+        if !listing.stdout.contains("YIP") || !listing.stdout.ends_with("*** END OF REPORT ***\n") {
+            bail!("the listing through the server is not the embedded one");
+        }
+        Ok(())
+    })();
+    // SIGTERM: the server lets the calls in flight finish and removes its socket.
+    let _ = Command::new("kill").args(["-TERM", &server.id().to_string()]).status();
+    let status = server.wait()?;
+    round?;
+    println!(
+        "\n$ kill -TERM %1   # the server stops: exit {}, socket removed: {}",
+        status.code().unwrap_or(-1),
+        !d.dir.join("demo.sock").exists()
+    );
+    if !status.success() || d.dir.join("demo.sock").exists() {
+        bail!("the server did not stop cleanly ({status})");
+    }
+    Ok(())
 }
 
 /// The seed's timeline in a few steps (seed 1, 3.1, 4, 5, Appendix A; the circular): a
