@@ -26,6 +26,10 @@ use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
+/// A server truncates the write-ahead log after a write that left it larger than this (SQLite's
+/// own checkpoints keep it near 4 MiB otherwise).
+const SERVER_WAL_BYTES: u64 = 8 << 20;
+
 /// The database, its key file and what lives between calls.
 pub struct Service {
     db: PathBuf,
@@ -395,6 +399,11 @@ impl Db<'_> {
             (result, effects)
         };
         drop(_writer);
+        // A server's connections live for days: after a large write (an import, a bulk
+        // approval) the log is truncated now rather than when the server stops.
+        if mode == Mode::Write && self.service.hosted && self.store.wal_bytes() > SERVER_WAL_BYTES {
+            self.store.keep_log_small();
+        }
         let delivered = self.deliver(effects);
         match (result, delivered) {
             (Err(e), _) => Err(e),
