@@ -87,16 +87,16 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
 fn client(g: &Global) -> anyhow::Result<Client> {
     let out = Output::new(g.format);
     let session = g.session.clone().unwrap_or_else(|| default_session_path(&g.db));
-    match g.server.as_deref().filter(|s| !s.trim().is_empty()) {
-        Some(url) => {
-            if g.db_given {
-                return Err(usage(
-                    "--db and --server both given: a client of a server opens no database file (drop --db, or --server to work on the file)",
-                )
-                .into());
-            }
-            Client::remote(url, g.ca_file.as_deref(), out, session)
-        }
+    if g.db_given && g.server_given {
+        return Err(usage(
+            "--db and --server both given: a client of a server opens no database file (drop --db, or --server to work on the file)",
+        )
+        .into());
+    }
+    // A --db typed on the command line wins over DMS_SERVER from the environment (a host job of
+    // the service account, run beside its server); a server named either way otherwise wins.
+    match g.server.as_deref().filter(|s| !s.trim().is_empty() && !g.db_given) {
+        Some(url) => Client::remote(url, g.ca_file.as_deref(), out, session),
         None => Client::embedded(&g.db, out, session),
     }
 }
