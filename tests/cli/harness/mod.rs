@@ -31,6 +31,6 @@ mod util;
 pub use fixtures::*;
 pub use flows::{create_args, da3_add_args, user_ids};
 pub use pty::{at_terminal, exit_code, set_clock};
-pub use run::{dms_bin, Exit, Run, Spawned, World};
+pub use run::{dms_bin, served, Exit, Run, Spawned, World};
 pub use totp::{oathtool, secret_of};
 pub use util::*;
