@@ -15,7 +15,7 @@ use rand::{Rng, SeedableRng};
 use sha2::{Digest, Sha256};
 use std::io::Write as _;
 use std::path::Path;
-use zeroize::{Zeroize, Zeroizing};
+use zeroize::Zeroizing;
 
 /// The random source of one command.
 pub enum SecureRng {
@@ -286,27 +286,50 @@ pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && bool::from(a.ct_eq(b))
 }
 
-/// The key file beside the database: 32 random bytes, hex, mode 0600.
+/// What the key file says of the database beside it, where someone who can write the database
+/// but not the key file cannot change it (issue 18): since when its audit trail is keyed, and
+/// whether it is a test database.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct KeyMarks {
+    /// The audit trail is keyed: how many legacy rows came before the keyed chain, and the
+    /// hash of the last of them (all zeros for none). Once recorded, a trail verifies only as
+    /// keyed.
+    pub audit_keyed: Option<(i64, [u8; 32])>,
+    /// `dms init --allow-test-clock`: `DMS_NOW` and `DMS_SEED` are honoured.
+    pub test_clock: bool,
+}
+
+/// The key file beside the database, mode 0600: 32 random bytes in hex on its first line, then
+/// its marks, one a line (`audit-keyed ROWS HEAD`, `test-clock`).
 #[derive(Clone)]
-pub struct MasterKey(Zeroizing<[u8; 32]>);
+pub struct MasterKey {
+    key: Zeroizing<[u8; 32]>,
+    pub marks: KeyMarks,
+}
+
+/// The largest key file read: the key and its marks.
+pub const MAX_KEY_FILE: u64 = 1024;
 
 impl MasterKey {
-    pub fn create(path: &Path, rng: &mut SecureRng) -> anyhow::Result<Self> {
-        let key: [u8; 32] = rng.bytes();
-        let mut text = Zeroizing::new(hex::encode(key));
+    pub fn create(path: &Path, rng: &mut SecureRng, marks: KeyMarks) -> anyhow::Result<Self> {
+        let k = MasterKey { key: Zeroizing::new(rng.bytes()), marks };
         let mut f =
             crate::files::create_private(path).with_context(|| format!("cannot create key file {}", path.display()))?;
-        f.write_all(text.as_bytes())?;
-        f.write_all(b"\n")?;
+        f.write_all(k.file_text().as_bytes())?;
         f.sync_all()?;
-        text.zeroize();
-        Ok(MasterKey(Zeroizing::new(key)))
+        Ok(k)
     }
 
-    /// The key file's contents: 64 hex digits and a newline.
+    /// The key file's contents: 64 hex digits and a newline, then a line per mark.
     pub fn file_text(&self) -> Zeroizing<String> {
-        let mut text = Zeroizing::new(hex::encode(&self.0[..]));
+        let mut text = Zeroizing::new(hex::encode(&self.key[..]));
         text.push('\n');
+        if let Some((rows, head)) = self.marks.audit_keyed {
+            text.push_str(&format!("audit-keyed {rows} {}\n", hex::encode(head)));
+        }
+        if self.marks.test_clock {
+            text.push_str("test-clock\n");
+        }
         text
     }
 
@@ -321,20 +344,43 @@ impl MasterKey {
         let f = files::open(path, Purpose::KeyFile, Access::Read)?.ok_or_else(|| {
             anyhow!("no key file {} (it is created by `dms init` beside the database)", path.display())
         })?;
-        // 64 hex digits and a newline; a little room for a CR or spaces.
-        let raw = Zeroizing::new(files::read_capped(f, path, Purpose::KeyFile, 256)?);
-        let text = std::str::from_utf8(&raw).map_err(|_| anyhow!("key file {} is damaged", path.display()))?;
-        let bytes =
-            Zeroizing::new(hex::decode(text.trim()).map_err(|_| anyhow!("key file {} is damaged", path.display()))?);
-        let key: [u8; 32] =
-            bytes.as_slice().try_into().map_err(|_| anyhow!("key file {} is damaged", path.display()))?;
-        Ok(MasterKey(Zeroizing::new(key)))
+        let raw = Zeroizing::new(files::read_capped(f, path, Purpose::KeyFile, MAX_KEY_FILE)?);
+        Self::from_text(&raw).map_err(|why| anyhow!("key file {} is damaged ({why})", path.display()))
+    }
+
+    /// A key file's bytes (its text, as `file_text` writes it; a CR or spaces allowed).
+    pub fn from_text(raw: &[u8]) -> Result<Self, &'static str> {
+        let text = std::str::from_utf8(raw).map_err(|_| "not text")?;
+        let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
+        let first = lines.next().ok_or("empty")?;
+        let bytes = Zeroizing::new(hex::decode(first).map_err(|_| "the key is not hexadecimal")?);
+        let key: [u8; 32] = bytes.as_slice().try_into().map_err(|_| "the key is not 32 bytes")?;
+        let mut marks = KeyMarks::default();
+        for line in lines {
+            let mut words = line.split_whitespace();
+            match (words.next(), words.next(), words.next(), words.next()) {
+                (Some("audit-keyed"), Some(rows), Some(head), None) => {
+                    let rows: i64 = rows.parse().ok().filter(|r| *r >= 0).ok_or("a bad audit-keyed line")?;
+                    let head: [u8; 32] =
+                        hex::decode(head).ok().and_then(|h| h.try_into().ok()).ok_or("a bad audit-keyed line")?;
+                    marks.audit_keyed = Some((rows, head));
+                }
+                (Some("test-clock"), None, None, None) => marks.test_clock = true,
+                _ => return Err("a line it does not know"),
+            }
+        }
+        Ok(MasterKey { key: Zeroizing::new(key), marks })
+    }
+
+    /// The same key with other marks.
+    pub fn with_marks(&self, marks: KeyMarks) -> MasterKey {
+        MasterKey { key: self.key.clone(), marks }
     }
 
     /// Seal a TOTP key for `user_id` (the user ID is bound in as associated data, so a sealed
     /// key copied onto another profile does not open).
     pub fn seal(&self, user_id: &str, plain: &[u8], rng: &mut SecureRng) -> anyhow::Result<Vec<u8>> {
-        let cipher = XChaCha20Poly1305::new(Key::from_slice(&self.0[..]));
+        let cipher = XChaCha20Poly1305::new(Key::from_slice(&self.key[..]));
         let nonce: [u8; 24] = rng.bytes();
         let ct = cipher
             .encrypt(XNonce::from_slice(&nonce), Payload { msg: plain, aad: user_id.as_bytes() })
@@ -348,7 +394,7 @@ impl MasterKey {
         if sealed.len() < 24 + 16 {
             bail!("sealed TOTP key of {user_id} is damaged");
         }
-        let cipher = XChaCha20Poly1305::new(Key::from_slice(&self.0[..]));
+        let cipher = XChaCha20Poly1305::new(Key::from_slice(&self.key[..]));
         let (nonce, ct) = sealed.split_at(24);
         cipher
             .decrypt(XNonce::from_slice(nonce), Payload { msg: ct, aad: user_id.as_bytes() })
@@ -360,7 +406,7 @@ impl MasterKey {
     /// The database records the fingerprint of the key its values are sealed under once the key
     /// has been rotated, so loading can tell which key file belongs to it.
     pub fn fingerprint(&self) -> [u8; 32] {
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.0[..]).expect("HMAC takes any key length");
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.key[..]).expect("HMAC takes any key length");
         mac.update(b"dms key-file fingerprint v1");
         mac.finalize().into_bytes().into()
     }
@@ -368,7 +414,7 @@ impl MasterKey {
     /// Keyed hash of an e-mail OTP: without the key file, the stored hash of an 8-digit code
     /// cannot be brute-forced offline.
     pub fn otp_hash(&self, user_id: &str, code: &str) -> Vec<u8> {
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.0[..]).expect("HMAC takes any key length");
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.key[..]).expect("HMAC takes any key length");
         mac.update(b"email-otp\0");
         mac.update(user_id.as_bytes());
         mac.update(b"\0");
@@ -380,6 +426,23 @@ impl MasterKey {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_key_file_carries_its_marks_and_refuses_a_line_it_does_not_know() {
+        let mut rng = SecureRng::seeded(3);
+        let dir = tempfile::tempdir().expect("dir");
+        let marks = KeyMarks { audit_keyed: Some((32, [7u8; 32])), test_clock: true };
+        let k = MasterKey::create(&dir.path().join("k"), &mut rng, marks).expect("key");
+        let text = k.file_text();
+        assert_eq!(text.lines().count(), 3, "{}", text.as_str());
+        let back = MasterKey::load(&dir.path().join("k")).expect("load");
+        assert_eq!(back.marks, marks);
+        assert_eq!(back.fingerprint(), k.fingerprint());
+        let plain = MasterKey::from_text(format!("{}\n", &text[..64]).as_bytes()).expect("a key file of the first dms");
+        assert_eq!(plain.marks, KeyMarks::default());
+        assert!(MasterKey::from_text(format!("{}\nkeyed\n", &text[..64]).as_bytes()).is_err());
+        assert!(MasterKey::from_text(format!("{}\naudit-keyed -1 00\n", &text[..64]).as_bytes()).is_err());
+    }
 
     #[test]
     fn passwords_hash_to_argon2id_phc_and_verify() {
@@ -476,12 +539,12 @@ mod tests {
     fn sealed_totp_keys_open_only_for_their_user_and_key() {
         let dir = tempfile::tempdir().expect("tmp");
         let mut rng = SecureRng::seeded(7);
-        let k = MasterKey::create(&dir.path().join("k"), &mut rng).expect("key");
+        let k = MasterKey::create(&dir.path().join("k"), &mut rng, KeyMarks::default()).expect("key");
         let sealed = k.seal("B0123401", b"12345678901234567890", &mut rng).expect("seal");
         assert!(!sealed.windows(20).any(|w| w == b"12345678901234567890"), "ciphertext hides the key");
         assert_eq!(&k.open("B0123401", &sealed).expect("open")[..], b"12345678901234567890");
         assert!(k.open("B0123402", &sealed).is_err(), "bound to the user ID");
-        let other = MasterKey::create(&dir.path().join("k2"), &mut rng).expect("key");
+        let other = MasterKey::create(&dir.path().join("k2"), &mut rng, KeyMarks::default()).expect("key");
         assert!(other.open("B0123401", &sealed).is_err(), "bound to the key file");
         let again = MasterKey::load(&dir.path().join("k")).expect("load");
         assert_eq!(&again.open("B0123401", &sealed).expect("open")[..], b"12345678901234567890");
@@ -491,7 +554,7 @@ mod tests {
     fn otp_hash_is_keyed_and_per_user() {
         let dir = tempfile::tempdir().expect("tmp");
         let mut rng = SecureRng::seeded(7);
-        let k = MasterKey::create(&dir.path().join("k"), &mut rng).expect("key");
+        let k = MasterKey::create(&dir.path().join("k"), &mut rng, KeyMarks::default()).expect("key");
         assert_eq!(k.otp_hash("A", "12345678"), k.otp_hash("A", " 12345678 "));
         assert_ne!(k.otp_hash("A", "12345678"), k.otp_hash("B", "12345678"));
         assert_ne!(k.otp_hash("A", "12345678"), Sha256::digest(b"12345678").to_vec());

@@ -2,7 +2,7 @@
 
 use crate::cli::{Global, InitArgs};
 use crate::client::{now_from_env, seed_from_env};
-use crate::crypto::MasterKey;
+use crate::crypto::{KeyMarks, MasterKey};
 use crate::domain::account::UserProfile;
 use crate::domain::profile;
 use crate::domain::role::Role;
@@ -49,7 +49,10 @@ pub fn run(g: &Global, a: InitArgs) -> anyhow::Result<()> {
     let mut store = Store::create(&g.db)?;
     let mut demo_people: Vec<UserProfile> = Vec::new();
     let made = (|| -> anyhow::Result<()> {
-        let master = MasterKey::create(&key_file, &mut rng)?;
+        // The key file records that this trail is keyed from its first row, and whether this is
+        // a test database: facts a database edit cannot forge.
+        let marks = KeyMarks { audit_keyed: Some((0, audit::GENESIS)), test_clock: a.allow_test_clock };
+        let master = MasterKey::create(&key_file, &mut rng, marks)?;
         let tx = store.write()?;
         let via = serde_json::to_string(&crate::api::Via::this_process())?;
         // The keyed audit chain starts with the database: no legacy rows.

@@ -75,6 +75,22 @@ pub fn verify(w: &mut Work<'_>, checkpoint: Option<Checkpoint>) -> anyhow::Resul
             );
         }
     }
+    // What the key file records outranks what the database says of itself (issue 18): a
+    // trail it records as keyed verifies only as keyed, with the legacy rows it names.
+    if let Some((rows, head)) = master.marks.audit_keyed {
+        if key.is_none() {
+            return Err(broken(format!(
+                "the key file records that this trail is keyed (after {rows} legacy rows), but the database's audit key is gone: the keyed chain was stripped from the database"
+            ))
+            .into());
+        }
+        if legacy.is_some_and(|l| l.rows != rows || l.head != head) {
+            return Err(broken(format!(
+                "the database's record of legacy rows is not the one the key file records ({rows} rows): it was replaced"
+            ))
+            .into());
+        }
+    }
     if let Some(l) = legacy.filter(|l| walk.last_seq < l.rows) {
         return Err(broken(format!(
             "the trail ends at row {}, before the last of the {} legacy rows recorded when the chain was keyed: rows were cut off the end",

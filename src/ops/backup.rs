@@ -47,8 +47,8 @@ use zeroize::Zeroizing;
 pub const MAGIC: &[u8] = b"dms-backup 1\n";
 /// The header line is small; a longer one is not ours.
 const MAX_HEADER: u64 = 64 * 1024;
-/// A key file is 64 hex digits and a newline (a little room, as `MasterKey::load` allows).
-const MAX_KEY_FILE: u64 = 256;
+/// A key file: the key and its marks (as `MasterKey::load` reads it).
+const MAX_KEY_FILE: u64 = crate::crypto::MAX_KEY_FILE;
 /// A backup passphrase guards every TOTP key offline: at least as long as a password.
 pub const MIN_PASSPHRASE: usize = 16;
 

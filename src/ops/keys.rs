@@ -55,6 +55,29 @@ fn try_load(path: &Path) -> Option<MasterKey> {
 /// its commit and replacing the key file, from `key_file.new`. In a write transaction
 /// (`writable`: the write lock is held) the stopped rotation is finished: `key_file` replaced.
 pub fn open(c: &Connection, key_file: &Path, writable: bool) -> anyhow::Result<MasterKey> {
+    let key = find(c, key_file, writable)?;
+    if writable {
+        return mark_keyed(c, key_file, key);
+    }
+    Ok(key)
+}
+
+/// A trail keyed since the key file was made (a database from before the keyed chain, keyed
+/// at its first change): the key file is given the mark, in a write transaction, so that the
+/// database alone can no longer pass its trail off as unkeyed (issue 18).
+fn mark_keyed(c: &Connection, key_file: &Path, key: MasterKey) -> anyhow::Result<MasterKey> {
+    if key.marks.audit_keyed.is_some() {
+        return Ok(key);
+    }
+    let Some(audit_key) = audit::load_key(c, &key)? else { return Ok(key) };
+    let Some(record) = audit::legacy_record(c)? else { return Ok(key) };
+    let Ok(legacy) = audit::Legacy::from_record(&record, &audit_key) else { return Ok(key) };
+    let marked = key.with_marks(crate::crypto::KeyMarks { audit_keyed: Some((legacy.rows, legacy.head)), ..key.marks });
+    marked.replace(key_file)?;
+    Ok(marked)
+}
+
+fn find(c: &Connection, key_file: &Path, writable: bool) -> anyhow::Result<MasterKey> {
     let Some(recorded) = secrets::get(c, FINGERPRINT)? else {
         // Never rotated: the key file dms init made.
         return MasterKey::load(key_file);
@@ -131,7 +154,8 @@ pub fn rotate(w: &mut Work<'_>, op: &UserId, pause: &dyn Fn(&str)) -> anyhow::Re
             anyhow::bail!("cannot remove {} left by an earlier rotation: {e}", pending.display());
         }
     }
-    let new = MasterKey::create(&pending, w.rng)?;
+    // The new key file keeps what the old one records of the database.
+    let new = MasterKey::create(&pending, w.rng, old.marks)?;
     files::sync_folder(&pending);
     pause("new-key-written");
 

@@ -93,6 +93,12 @@ impl Service {
         Ok(())
     }
 
+    /// Is this a test database (`DMS_NOW`, `DMS_SEED` honoured)? The key file says so (issue 18:
+    /// the `test-clock` setting is a row anyone who can write the database could flip).
+    fn test_clock(&self, store: &Store) -> anyhow::Result<bool> {
+        Ok(crate::ops::keys::open(store.conn(), &self.key_file, false)?.marks.test_clock)
+    }
+
     /// The database and the files SQLite keeps beside it, under the files rule.
     fn judge_files(&self) -> anyhow::Result<()> {
         use crate::files::{inspect, Purpose};
@@ -123,7 +129,7 @@ impl Service {
     /// or, on a test-clock database, `now`.
     pub fn host_db(&self, now: Option<&str>) -> anyhow::Result<Db<'_>> {
         let store = self.checkout()?;
-        let test_clock = settings::get_or_default(store.conn(), "test-clock")? == "on";
+        let test_clock = self.test_clock(&store)?;
         Ok(Db {
             service: self,
             clock: Clock::for_call(now, test_clock)?,
@@ -146,7 +152,7 @@ impl Service {
             self.judge_files()?;
         }
         let store = self.checkout()?;
-        let test_clock = settings::get_or_default(store.conn(), "test-clock")? == "on";
+        let test_clock = self.test_clock(&store)?;
         let clock = Clock::for_call(env.now.as_deref(), test_clock)?;
         let rng = rng_for_call(env.seed, test_clock)?;
         let pause_at = env.pause_at.filter(|_| test_clock).filter(|v| !v.is_empty());
@@ -372,6 +378,7 @@ impl Db<'_> {
         };
         // The time is read once the lock is held, so waiting for it does not age the check.
         let now = self.clock.now();
+        let keyed;
         let (result, effects) = {
             let mut w = Work {
                 tx,
@@ -384,9 +391,11 @@ impl Db<'_> {
                 audit_key: std::cell::OnceCell::new(),
                 policy: None,
                 effects: Effects::default(),
+                keyed_now: std::cell::Cell::new(false),
             };
             let result = f(&mut w);
-            let Work { tx, effects, .. } = w;
+            let Work { tx, effects, keyed_now, .. } = w;
+            keyed = keyed_now.get();
             let keep = match &result {
                 Ok(_) => true,
                 Err(e) => is_recorded(e),
@@ -399,6 +408,11 @@ impl Db<'_> {
             (result, effects)
         };
         drop(_writer);
+        if keyed {
+            // The keyed chain just began: its mark goes into the key file now, under the write
+            // lock of a transaction of its own (`keys::open`, writable, marks it).
+            self.mark_keyed()?;
+        }
         // A server's connections live for days: after a large write (an import, a bulk
         // approval) the log is truncated now rather than when the server stops.
         if mode == Mode::Write && self.service.hosted && self.store.wal_bytes() > SERVER_WAL_BYTES {
@@ -410,6 +424,16 @@ impl Db<'_> {
             (Ok(_), Err(e)) => Err(e),
             (Ok(v), Ok(())) => Ok(v),
         }
+    }
+
+    /// Give the key file the mark of a keyed chain begun by the transaction that just committed
+    /// (`keys::open` does, when the write lock is held).
+    fn mark_keyed(&mut self) -> anyhow::Result<()> {
+        let _writer = Writing::take(&self.service.writer)?;
+        let tx = self.store.write()?;
+        crate::ops::keys::open(&tx, &self.service.key_file, true)?;
+        tx.commit()?;
+        Ok(())
     }
 
     /// Run `f` for the signed-in account (one of `roles`) in the call's one transaction. The

@@ -111,6 +111,9 @@ pub struct Work<'a> {
     pub(crate) audit_key: std::cell::OnceCell<audit::AuditKey>,
     pub(crate) policy: Option<Policy>,
     pub effects: Effects,
+    /// This transaction started the keyed chain (a database from before it, changed): the key
+    /// file is marked once it has committed.
+    pub(crate) keyed_now: std::cell::Cell<bool>,
 }
 
 impl Work<'_> {
@@ -150,7 +153,9 @@ impl Work<'_> {
                 // Only a database from before the keyed chain has no audit key yet; its key
                 // comes from the operating system even under DMS_SEED (it is never shown, and
                 // `audit` borrows the Work shared, so its generator is out of reach).
+                let existed = audit::load_key(&self.tx, master)?.is_some();
                 let k = audit::key(&self.tx, master, &mut SecureRng::os())?;
+                self.keyed_now.set(!existed);
                 self.audit_key.get_or_init(|| k)
             }
         };

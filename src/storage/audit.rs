@@ -224,7 +224,13 @@ pub fn key(c: &Connection, master: &MasterKey, rng: &mut SecureRng) -> anyhow::R
         .prepare_cached("SELECT seq, hash, alg FROM audit ORDER BY seq DESC LIMIT 1")?
         .query_row([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
         .optional()?;
-    if secrets::get(c, LEGACY_SECRET)?.is_some() || last.as_ref().is_some_and(|l| l.2 != ALG_SHA256) {
+    // The key file says whether the chain was keyed, where someone who can only write the
+    // database cannot undo it (issue 18): a key is made only for the trail it records (a new
+    // database: no rows yet), never again for one it records as keyed further on.
+    let here = last.as_ref().map(|l| (l.0, l.1.clone())).unwrap_or((0, GENESIS.to_vec()));
+    let marked_elsewhere = master.marks.audit_keyed.is_some_and(|(rows, head)| (rows, head.to_vec()) != here);
+    if marked_elsewhere || secrets::get(c, LEGACY_SECRET)?.is_some() || last.as_ref().is_some_and(|l| l.2 != ALG_SHA256)
+    {
         anyhow::bail!(
             "the audit key is missing from the database although its keyed chain exists: the database was tampered with (run `dms audit verify`)"
         );
@@ -641,7 +647,8 @@ mod tests {
     fn store() -> (tempfile::TempDir, Store, MasterKey) {
         let dir = tempfile::tempdir().expect("tmp");
         let store = Store::create(&dir.path().join("t.db")).expect("create");
-        let master = MasterKey::create(&dir.path().join("t.db.key"), &mut SecureRng::seeded(1)).expect("key file");
+        let master = MasterKey::create(&dir.path().join("t.db.key"), &mut SecureRng::seeded(1), Default::default())
+            .expect("key file");
         (dir, store, master)
     }
 
@@ -665,7 +672,8 @@ mod tests {
         assert_eq!(again.bytes, k.bytes, "loaded, not made again");
         let legacy = Legacy::from_record(&legacy_record(c).expect("get").expect("stored"), &k).expect("record");
         assert_eq!(legacy, Legacy { rows: 0, head: GENESIS });
-        let other = MasterKey::create(&dir.path().join("other.key"), &mut rng).expect("other key file");
+        let other =
+            MasterKey::create(&dir.path().join("other.key"), &mut rng, Default::default()).expect("other key file");
         assert!(load_key(c, &other).is_err(), "another key file does not open it");
     }
 

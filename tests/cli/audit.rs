@@ -206,21 +206,46 @@ fn a_legacy_trail_rewritten_before_the_checkpoint_is_caught_by_it() {
 }
 
 #[test]
-fn a_keyed_trail_stripped_of_its_key_and_rechained_is_caught_by_a_checkpoint() {
+fn a_keyed_trail_stripped_of_its_key_and_rechained_fails_even_without_a_checkpoint() {
+    // Issue 18 #3: with write access to the database only, every row rechained with the public
+    // scheme and the audit key and the legacy record deleted. The key file (which that person
+    // cannot write) records that the trail is keyed: it verifies only as keyed.
     let w = World::operator();
     grow(&w, 2);
     w.checkpoint("checkpoint.json");
-    // The whole keyed chain removed and the trail passed off as one from before it.
-    w.sql_write("DELETE FROM secrets; UPDATE audit SET alg = 1");
+    w.stop_server();
+    w.sql_write("DELETE FROM secrets WHERE name IN ('audit-key', 'audit-legacy-rows'); UPDATE audit SET alg = 1");
     w.rechain_sha256(1);
-    let v = w.ok(&["audit", "verify"], None);
-    assert_eq!(v["keyed"], false, "without an anchor, only the report tells: {v}");
+    w.run(&["audit", "verify"], None).refused(Exit::Integrity, &["key file", "keyed", "audit key"]);
     w.run(&["audit", "verify", "--checkpoint", "checkpoint.json"], None).refused(Exit::Integrity, &["checkpoint"]);
-    // A keyed row left behind gives it away even without one.
+    // ...and no later write blesses it with a fresh audit key.
+    w.otp_request(OPERATOR);
+    w.run(&["audit", "verify"], None).refused(Exit::Integrity, &["audit key"]);
+    // A keyed row left behind gives it away too.
     let w2 = World::operator();
     grow(&w2, 1);
+    w2.stop_server();
     w2.sql_write("DELETE FROM secrets");
     w2.run(&["audit", "verify"], None).refused(Exit::Integrity, &["audit key"]);
+}
+
+#[test]
+fn the_recorded_number_of_legacy_rows_is_bound_to_the_key_file() {
+    // A legacy trail, keyed when first changed: the key file records how many rows came before.
+    let w = World::operator();
+    grow(&w, 2);
+    w.stop_server();
+    w.make_pre_keyed();
+    grow(&w, 1);
+    let v = w.ok(&["audit", "verify"], None);
+    assert_eq!(v["keyed"], true, "{v}");
+    let key = std::fs::read_to_string(w.path("dms.db.key")).expect("the key file");
+    assert!(key.lines().any(|l| l.starts_with("audit-keyed ")), "the key file records the keyed chain:\n{key}");
+    // Stripped of its key and passed off as legacy again: refused.
+    w.stop_server();
+    w.sql_write("DELETE FROM secrets WHERE name IN ('audit-key', 'audit-legacy-rows'); UPDATE audit SET alg = 1");
+    w.rechain_sha256(1);
+    w.run(&["audit", "verify"], None).refused(Exit::Integrity, &["key file"]);
 }
 
 #[test]

@@ -10,6 +10,7 @@ mod core;
 mod exchange;
 mod files;
 mod hardening;
+mod hardening3;
 mod help;
 mod hours;
 mod init_demo;

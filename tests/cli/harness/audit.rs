@@ -101,6 +101,11 @@ impl World {
     /// SHA-256. The next `dms` command migrates it again.
     pub fn make_pre_keyed(&self) {
         self.rechain_sha256(1);
+        // The first dms's key file: without the mark that says the trail is keyed (a test
+        // database keeps its test-clock mark, or no test could move its clock).
+        let key = std::fs::read_to_string(self.path("dms.db.key")).expect("the key file");
+        let kept: Vec<&str> = key.lines().filter(|l| !l.starts_with("audit-keyed ")).collect();
+        std::fs::write(self.path("dms.db.key"), format!("{}\n", kept.join("\n"))).expect("rewrite the key file");
         self.sql_write(
             "DROP TABLE reminders; DROP TABLE secrets; DROP TABLE outbox; DROP TABLE otp_requests_unmatched; \
              ALTER TABLE audit DROP COLUMN via; ALTER TABLE audit DROP COLUMN alg; PRAGMA user_version = 2;",
