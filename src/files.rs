@@ -231,6 +231,27 @@ pub fn refusal(path: &Path, purpose: Purpose, problem: Problem) -> DmsError {
     invalid(message)
 }
 
+/// The folder of a private file (the database, its key file): one that group or others may
+/// write is refused, whatever is in it yet — anyone could plant a file there between a look and
+/// an open (a rollback journal SQLite would play back into the database, issue 18 #2).
+pub fn judge_folder(path: &Path, purpose: Purpose) -> anyhow::Result<()> {
+    let folder = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let Ok(meta) = std::fs::metadata(&folder) else { return Ok(()) };
+    let mode = meta.mode() & 0o7777;
+    if meta.is_dir() && mode & 0o022 != 0 {
+        let f = folder.display();
+        return Err(invalid(format!(
+            "{f}: group or others may write the folder of the {} (mode {mode:04o}), so anyone could plant a file beside it that SQLite would read (a rollback journal, say): keep it in a folder only its owner writes (`chmod go-w {f}`, or move it)",
+            purpose.name()
+        ))
+        .into());
+    }
+    Ok(())
+}
+
 /// The user dms runs as.
 pub fn me() -> u32 {
     rustix::process::geteuid().as_raw()

@@ -72,6 +72,9 @@ fn scratch_dir() -> anyhow::Result<PathBuf> {
     let mut rng = crate::crypto::SecureRng::os();
     let dir = std::env::temp_dir().join(format!("dms-demo-{}", hex::encode(rng.bytes::<6>())));
     std::fs::create_dir(&dir)?;
+    // Its owner's alone, whatever the umask: dms refuses a database in a folder others may write.
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))?;
     Ok(dir)
 }
 

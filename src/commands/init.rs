@@ -95,7 +95,7 @@ pub fn run(g: &Global, a: InitArgs) -> anyhow::Result<()> {
         drop(store);
         let _ = std::fs::remove_file(&g.db);
         let _ = std::fs::remove_file(&key_file);
-        for suffix in ["-wal", "-shm"] {
+        for suffix in ["-wal", "-shm", "-journal"] {
             let mut p = g.db.as_os_str().to_os_string();
             p.push(suffix);
             let _ = std::fs::remove_file(p);

@@ -290,6 +290,7 @@ fn unpack(file: &Path, passphrase: &str, dir: &Path) -> anyhow::Result<Header> {
 /// and nothing is left there unless it all verified.
 pub fn restore(db: &Path, now: Option<&str>, file: &Path, passphrase: &str) -> anyhow::Result<Restored> {
     let key_file = key_path(db);
+    files::judge_folder(db, Purpose::Database)?;
     for p in std::iter::once(db.to_path_buf()).chain(std::iter::once(key_file.clone())).chain(storage::companions(db)) {
         if std::fs::symlink_metadata(&p).is_ok() {
             return Err(conflict(format!(

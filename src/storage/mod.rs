@@ -57,9 +57,12 @@ pub struct Store {
 /// new process next to nothing, a truncation costs a checkpoint and an fsync.
 pub const WAL_KEEP_BYTES: u64 = 256 << 10;
 
-/// The files SQLite keeps beside a database in WAL mode.
-pub fn companions(path: &Path) -> [PathBuf; 2] {
-    ["-wal", "-shm"].map(|suffix| {
+/// The files SQLite may open beside a database: its write-ahead log and index, and a rollback
+/// journal (dms never writes one — its databases are in WAL mode — but SQLite plays back any
+/// it finds before it reads: one planted by another user is refused, issue 18). The log comes
+/// first.
+pub fn companions(path: &Path) -> [PathBuf; 3] {
+    ["-wal", "-shm", "-journal"].map(|suffix| {
         let mut p = path.as_os_str().to_os_string();
         p.push(suffix);
         PathBuf::from(p)
@@ -71,6 +74,7 @@ impl Store {
     /// regular, the owner's alone); a file without the dms schema — an empty one included — is
     /// refused, never made into a database: only `dms init` creates one.
     pub fn open(path: &Path) -> anyhow::Result<Store> {
+        files::judge_folder(path, Purpose::Database)?;
         if files::inspect(path, Purpose::Database)?.is_none() {
             return Err(crate::error::DmsError::new(
                 crate::error::Kind::Other,
@@ -86,6 +90,7 @@ impl Store {
 
     /// Create a new database file (mode 0600) and apply the schema.
     pub fn create(path: &Path) -> anyhow::Result<Store> {
+        files::judge_folder(path, Purpose::Database)?;
         if std::fs::symlink_metadata(path).is_ok() {
             return Err(crate::error::conflict(format!(
                 "{} already exists; dms init will not overwrite a database",

@@ -509,6 +509,11 @@ impl World {
         self.as_user(super::OPERATOR, args)
     }
 
+    /// As the exchange operator, with `stdin`.
+    pub fn op_stdin(&self, args: &[&str], stdin: &str) -> Run {
+        self.as_user_stdin(super::OPERATOR, args, stdin)
+    }
+
     /// `dms --format json ARGS` without a session flag; insist on success, return the JSON.
     #[track_caller]
     pub fn ok(&self, args: &[&str], stdin: Option<&str>) -> Value {

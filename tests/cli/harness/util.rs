@@ -83,3 +83,13 @@ pub fn free_user_ids(participant: &str, taken: &[&str]) -> Vec<String> {
     }
     ids
 }
+
+/// Does this test run as root (then it can give a file to another user, or run as one)?
+pub fn is_root() -> bool {
+    rustix_like_geteuid() == 0
+}
+
+fn rustix_like_geteuid() -> u32 {
+    let out = std::process::Command::new("id").arg("-u").output().expect("id");
+    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap_or(u32::MAX)
+}
