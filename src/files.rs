@@ -415,6 +415,81 @@ pub fn private_folder_beside(path: &Path, label: &str) -> anyhow::Result<PathBuf
     Ok(dir)
 }
 
+/// A file with no name in `path`'s folder (Linux's O_TMPFILE), 0600: whatever it holds, it
+/// cannot outlive the process — a SIGKILL leaves nothing behind. For a backup's plaintext
+/// snapshot and its archive until the archive is complete (issue 18 #9).
+pub fn anonymous_beside(path: &Path) -> anyhow::Result<File> {
+    let folder = folder_of(path);
+    let fd = rustix::fs::openat(
+        rustix::fs::CWD,
+        &folder,
+        OFlags::TMPFILE | OFlags::RDWR | OFlags::CLOEXEC,
+        rustix::fs::Mode::from_raw_mode(0o600),
+    )
+    .map_err(|e| {
+        invalid(format!(
+            "{}: cannot make a file with no name there ({e}): dms writes its temporary copies only as files that cannot outlive it (Linux's O_TMPFILE, on a local file system)",
+            folder.display()
+        ))
+    })?;
+    Ok(File::from(fd))
+}
+
+/// The path a library can open an open file by (`/proc/self/fd/N`): a file with no name too.
+pub fn fd_path(f: &File) -> PathBuf {
+    use std::os::fd::AsRawFd as _;
+    PathBuf::from(format!("/proc/self/fd/{}", f.as_raw_fd()))
+}
+
+/// Give a file with no name its name `path`, never over an existing file, and make it durable.
+pub fn publish_anonymous(f: &File, path: &Path, purpose: Purpose) -> anyhow::Result<()> {
+    f.sync_all()?;
+    match rustix::fs::linkat(rustix::fs::CWD, fd_path(f), rustix::fs::CWD, path, rustix::fs::AtFlags::SYMLINK_FOLLOW) {
+        Ok(()) => {}
+        Err(rustix::io::Errno::EXIST) => {
+            return Err(crate::error::conflict(format!(
+                "{}: a file is already there, and dms never writes a {} over one: give another path",
+                path.display(),
+                purpose.name()
+            ))
+            .into())
+        }
+        Err(e) => return Err(invalid(format!("{}: cannot write the {}: {e}", path.display(), purpose.name())).into()),
+    }
+    sync_folder(path);
+    Ok(())
+}
+
+/// Remove what a killed dms of an earlier version left beside `path`: its temporary copies
+/// (`.NAME.tmp-PID-N`) and working folders (`.NAME.LABEL-PID`) of processes that are gone, and
+/// only its owner's. Best effort.
+pub fn remove_leftovers(path: &Path) {
+    let Some(name) = path.file_name().map(|n| n.to_string_lossy().into_owned()) else { return };
+    let Ok(entries) = std::fs::read_dir(folder_of(path)) else { return };
+    let prefix = format!(".{name}.");
+    for e in entries.flatten() {
+        let file = e.file_name().to_string_lossy().into_owned();
+        let Some(rest) = file.strip_prefix(&prefix) else { continue };
+        // tmp-PID-N, or LABEL-PID.
+        let pid = match rest.strip_prefix("tmp-") {
+            Some(t) => t.split('-').next(),
+            None => rest.rsplit('-').next(),
+        };
+        let Some(pid) = pid.and_then(|p| p.parse::<i32>().ok()) else { continue };
+        let alive = rustix::process::Pid::from_raw(pid).is_some_and(|p| rustix::process::test_kill_process(p).is_ok());
+        let ours = e.metadata().is_ok_and(|m| m.uid() == me());
+        if alive || !ours {
+            continue;
+        }
+        let p = e.path();
+        if p.is_dir() {
+            let _ = std::fs::remove_dir_all(&p);
+        } else {
+            let _ = std::fs::remove_file(&p);
+        }
+    }
+}
+
 /// `dir/.name.tmp-PID-N`, in the same folder as `path`, so the rename stays on one file system.
 pub fn temp_beside(path: &Path) -> PathBuf {
     use std::sync::atomic::{AtomicU32, Ordering};

@@ -74,7 +74,7 @@ struct Snapshot {
     audit: Option<Checkpoint>,
 }
 
-fn snapshot(w: &mut Work<'_>, tmp: &Path) -> anyhow::Result<Snapshot> {
+fn snapshot(w: &mut Work<'_>, tmp: &Path) -> anyhow::Result<(Snapshot, std::fs::File)> {
     // The key this snapshot belongs with (read before the copy, in the same snapshot).
     let key = w.key()?.clone();
     audit::load_key(&w.tx, &key)?;
@@ -87,8 +87,8 @@ fn snapshot(w: &mut Work<'_>, tmp: &Path) -> anyhow::Result<Snapshot> {
             })
         })
         .transpose()?;
-    backup::snapshot(&w.tx, tmp)?;
-    Ok(Snapshot { key, rows, audit })
+    let copy = backup::snapshot(&w.tx, tmp)?;
+    Ok((Snapshot { key, rows, audit }, copy))
 }
 
 /// `dms backup`: the snapshot (a read transaction: writers go on), the encrypted archive
@@ -108,16 +108,23 @@ pub fn backup(ctx: &mut Db<'_>, by: Option<&UserId>, out: &Path, passphrase: &st
         ))
         .into());
     }
+    // What a killed backup of an earlier dms left: its plaintext copies beside the database,
+    // its half-written archives beside the output.
+    files::remove_leftovers(ctx.store().path());
+    files::remove_leftovers(out);
+    let pause = ctx.pause_hook();
     // The plain copy stays beside the database, where its files are already kept (a backup
-    // folder may be less guarded); only the encrypted file is written beside `out`.
-    let db_tmp = files::temp_beside(ctx.store().path());
-    let archive_tmp = files::temp_beside(out);
+    // folder may be less guarded), in a file that loses its name before a page is written to
+    // it: it cannot outlive this process. The archive is a file with no name until it is
+    // complete, then given its name.
+    let db_name = files::temp_beside(ctx.store().path());
+    files::create_private(&db_name)
+        .map_err(|e| invalid(format!("{}: cannot write beside the database: {e}", db_name.display())))?;
     let made = (|| -> anyhow::Result<Made> {
-        files::create_private(&db_tmp)
-            .map_err(|e| invalid(format!("{}: cannot write beside the database: {e}", db_tmp.display())))?;
-        let snap = ctx.transact(Mode::Read, |w| snapshot(w, &db_tmp))?;
+        let (snap, db_tmp) = ctx.transact(Mode::Read, |w| snapshot(w, &db_name))?;
+        pause("snapshot-taken");
         let schema = storage::SCHEMA_VERSION;
-        let database_bytes = std::fs::metadata(&db_tmp)?.len();
+        let database_bytes = db_tmp.metadata()?.len();
         let key_text = snap.key.file_text();
         let header = json!({
             "created_at": ts(ctx.now()),
@@ -128,8 +135,7 @@ pub fn backup(ctx: &mut Db<'_>, by: Option<&UserId>, out: &Path, passphrase: &st
             "rows": rows_json(&snap.rows),
             "audit": snap.audit.map(|c| json!({ "last_seq": c.last_seq, "head": hex::encode(c.head) })),
         });
-        let file = files::create_private(&archive_tmp)
-            .map_err(|e| invalid(format!("{}: cannot create the backup file: {e}", archive_tmp.display())))?;
+        let file = files::anonymous_beside(out)?;
         let recipient = age::scrypt::Recipient::new(SecretString::from(passphrase.to_string()));
         let encryptor = age::Encryptor::with_recipients(std::iter::once(&recipient as &dyn age::Recipient))
             .map_err(|e| anyhow::anyhow!("cannot encrypt: {e}"))?;
@@ -138,17 +144,18 @@ pub fn backup(ctx: &mut Db<'_>, by: Option<&UserId>, out: &Path, passphrase: &st
         serde_json::to_writer(&mut w, &header)?;
         w.write_all(b"\n")?;
         w.write_all(key_text.as_bytes())?;
-        let copied = std::io::copy(&mut std::fs::File::open(&db_tmp)?, &mut w)?;
+        let mut plain = &db_tmp;
+        std::io::Seek::seek(&mut plain, std::io::SeekFrom::Start(0))?;
+        let copied = std::io::copy(&mut plain, &mut w)?;
         anyhow::ensure!(copied == database_bytes, "the database copy changed while it was archived");
         let file = w.finish()?.into_inner().map_err(|e| e.into_error())?;
         file.sync_all()?;
         let bytes = file.metadata()?.len();
-        drop(file);
-        files::publish(&archive_tmp, out, Purpose::Backup)?;
+        pause("archive-written");
+        files::publish_anonymous(&file, out, Purpose::Backup)?;
         Ok(Made { file: out.to_path_buf(), rows: snap.rows, audit: snap.audit, bytes, database_bytes })
     })();
-    let _ = std::fs::remove_file(&db_tmp);
-    let _ = std::fs::remove_file(&archive_tmp);
+    let _ = std::fs::remove_file(&db_name);
     let made = made?;
     ctx.transact(Mode::Write, |w| {
         w.audit(&audit::Event {

@@ -23,9 +23,16 @@ pub fn row_counts(c: &Connection) -> anyhow::Result<Vec<(&'static str, i64)>> {
 /// online backup API. All pages go in one step: the copy is the snapshot of `src`'s open read
 /// transaction (in WAL mode writers keep committing meanwhile, and an incremental copy would
 /// restart at each of their commits and might never finish).
-pub fn snapshot(src: &Connection, dest: &Path) -> anyhow::Result<()> {
+///
+/// The copy goes into a file that has no name by the time a page is written: `dest` is created
+/// empty, opened by SQLite and by the returned handle, and unlinked at once, so the plaintext
+/// copy cannot outlive this process (a SIGKILL leaves nothing; issue 18 #9). The returned file
+/// is the copy, read through its handle.
+pub fn snapshot(src: &Connection, dest: &Path) -> anyhow::Result<std::fs::File> {
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let mut to = Connection::open_with_flags(dest, flags)?;
+    let copy = std::fs::File::open(dest)?;
+    std::fs::remove_file(dest)?;
     // A throwaway file: no journal, no syncs (the archive made from it is synced).
     to.pragma_update(None, "journal_mode", "OFF")?;
     to.pragma_update(None, "synchronous", "OFF")?;
@@ -41,7 +48,7 @@ pub fn snapshot(src: &Connection, dest: &Path) -> anyhow::Result<()> {
     }
     drop(backup);
     to.close().map_err(|(_, e)| e)?;
-    Ok(())
+    Ok(copy)
 }
 
 /// `PRAGMA integrity_check` of the database file at `path`, opened read-only: the problems

@@ -72,3 +72,50 @@ fn a_restore_refuses_a_journal_at_the_new_path() {
         .refused(Exit::Conflict, &["dms.db-journal"]);
     assert!(!w.path("new/dms.db").exists());
 }
+
+/// Issue 18 #9: a backup killed after its snapshot left the whole database in plaintext beside
+/// it (`.dms.db.tmp-PID-0`), and its half-written archive beside the output, never cleaned.
+/// The snapshot is now a file with no name (it cannot outlive the process), and what an
+/// earlier version left is removed by the next backup. The killed process is the backup's own:
+/// embedded in either mode.
+#[test]
+fn a_killed_backup_leaves_no_copy_of_the_database_behind() {
+    use std::io::BufRead as _;
+    let w = World::with_operator();
+    w.stop_server();
+    let before: Vec<String> = names(&w);
+    for stage in ["snapshot-taken", "archive-written"] {
+        let mut child = w
+            .local_command(Some(OPERATOR), &["--format", "json", "backup", "--out", "killed.age", "--password-stdin"])
+            .env("DMS_TEST_PAUSE_AT", stage)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("start dms");
+        std::io::Write::write_all(child.stdin.as_mut().expect("stdin"), b"a-backup-passphrase-here\n").expect("pass");
+        drop(child.stdin.take());
+        let mut err = std::io::BufReader::new(child.stderr.take().expect("stderr"));
+        let mut line = String::new();
+        err.read_line(&mut line).expect("stderr");
+        assert!(line.contains(&format!("\"paused\":\"{stage}\"")), "{line}");
+        child.kill().expect("SIGKILL");
+        child.wait().expect("reaped");
+        assert_eq!(names(&w), before, "{stage}: nothing left beside the database or the output");
+    }
+    // What an earlier dms left (a plaintext copy named as it named them) goes at the next backup.
+    std::fs::copy(w.path("dms.db"), w.path(".dms.db.tmp-999999-0")).expect("a leftover");
+    w.op_stdin(&["backup", "--out", "b.age", "--password-stdin"], "a-backup-passphrase-here\n").ok();
+    assert!(!w.path(".dms.db.tmp-999999-0").exists(), "the leftover was removed");
+}
+
+/// The files of a world's folder, sorted (the server's own aside).
+fn names(w: &World) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(w.dir())
+        .expect("dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .filter(|n| !["serve.log", "dms.sock", "dms.db.serve.lock"].contains(&n.as_str()))
+        .collect();
+    v.sort();
+    v
+}
