@@ -645,6 +645,18 @@ fn quoted(s: &str) -> String {
     }
 }
 
+/// An address as output shows it — "c***@abc.com.hk": the first character of the local part,
+/// `***`, and the domain; enough to recognise one's own address, not to harvest it.
+pub fn mask_email(email: &str) -> String {
+    match email.rsplit_once('@') {
+        Some((local, domain)) => {
+            let first: String = local.chars().take(1).collect();
+            format!("{first}***@{domain}")
+        }
+        None => "***".into(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -669,6 +681,14 @@ mod tests {
     }
 
     use super::*;
+
+    #[test]
+    fn addresses_are_masked_to_their_first_letter_and_domain() {
+        assert_eq!(mask_email("chan.siuming@firm.example"), "c***@firm.example");
+        assert_eq!(mask_email("x@y"), "x***@y");
+        assert_eq!(mask_email("nobody"), "***");
+        assert_eq!(mask_email("chan.taiman@abc.com.hk"), "c***@abc.com.hk");
+    }
 
     fn date(y: i32, m: u32, d: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(y, m, d).expect("valid test date")

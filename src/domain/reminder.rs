@@ -27,18 +27,6 @@ pub fn days_left(expiry: DateTime<Utc>, now: DateTime<Utc>) -> i64 {
     (secs + 86_399) / 86_400
 }
 
-/// An address as a run's output shows it: the first character of the local part, then `***`,
-/// and the domain (`c***@firm.example`).
-pub fn masked(email: &str) -> String {
-    match email.rsplit_once('@') {
-        Some((local, domain)) => {
-            let first: String = local.chars().take(1).collect();
-            format!("{first}***@{domain}")
-        }
-        None => "***".into(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -63,12 +51,5 @@ mod tests {
         assert_eq!(days_left(t(1, 6), t(0, 0)), 2);
         assert_eq!(days_left(t(1, 0), t(0, 0)), 1);
         assert_eq!(days_left(t(0, 0), t(1, 0)), 0);
-    }
-
-    #[test]
-    fn addresses_are_masked_to_their_first_letter_and_domain() {
-        assert_eq!(masked("chan.siuming@firm.example"), "c***@firm.example");
-        assert_eq!(masked("x@y"), "x***@y");
-        assert_eq!(masked("nobody"), "***");
     }
 }

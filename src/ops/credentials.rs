@@ -260,7 +260,7 @@ pub fn set_up_channel(w: &mut Work<'_>, checked: &Checked, channel: OtpChannel) 
             };
             a.cred.choose_email()?;
             signin::issue_email_otp(w, &a, false)?;
-            SetUp::Email { masked_to: signin::mask_email(&email) }
+            SetUp::Email { masked_to: crate::domain::profile::mask_email(&email) }
         }
     };
     users::save_credential(&w.tx, a.id(), &a.cred)?;

@@ -539,13 +539,11 @@ pub fn decide(w: &mut Work<'_>, who: &Actor, id: i64, d: Decision) -> anyhow::Re
             (RequestStatus::Cancelled, None, None, "request.cancelled")
         }
         Decision::Reject(reason) => {
-            // The same rules as approval: a decision is the checker's, never about the checker.
-            if r.maker == *me {
-                return Err(not_permitted("the maker cannot decide their own request").into());
-            }
-            if requests::subjects(&w.tx, id)?.iter().any(|s| s.user_id == *me) {
-                return Err(refused(mc::Refusal::CheckerIsSubject(me.to_string())));
-            }
+            // The same rules as approval: a decision is a checker's of that participant, never
+            // the maker's and never about the checker.
+            let subjects = requests::subjects(&w.tx, id)?;
+            let subject_ids: Vec<&UserId> = subjects.iter().map(|s| &s.user_id).collect();
+            mc::check_checker(&party(&who.account), &r.maker, &r.participant, &subject_ids).map_err(refused)?;
             (RequestStatus::Rejected, Some(me), Some(reason.as_str()), "request.rejected")
         }
     };

@@ -6,6 +6,7 @@ use crate::api::Upload;
 use crate::bulk;
 use crate::crypto;
 use crate::domain::account::{Smartcard, UserProfile};
+use crate::domain::maker_checker;
 use crate::domain::profile::{self, AccessChannel};
 use crate::domain::role::Role;
 use crate::domain::user_id::{self, IdKind, ParticipantKey, UserId};
@@ -177,15 +178,10 @@ pub fn import_smartcard_users(
     over.sort_by_key(|(_, (line, _, _))| *line);
     for (key, (first_line, n, max)) in over {
         let before = held.get(key).copied().unwrap_or(0);
-        quota.check(if before + n > *max {
-            Err(conflict(format!(
-                "line {first_line}: participant {key} would hold {} users, more than its maximum {max}",
-                before + n
-            ))
-            .into())
-        } else {
-            Ok(())
-        })?;
+        quota.check(
+            maker_checker::check_quota(*max, before, *n as i64)
+                .map_err(|r| conflict(format!("line {first_line}: participant {key}: {r}")).into()),
+        )?;
     }
     quota.finish(&shown)?;
     let rows = seen.len();

@@ -317,17 +317,6 @@ pub fn issue_email_otp(w: &mut Work<'_>, a: &Account, requested: bool) -> anyhow
     Ok(())
 }
 
-/// "a***@abc.com.hk": enough to recognise one's address, not to harvest it.
-pub fn mask_email(email: &str) -> String {
-    match email.split_once('@') {
-        Some((local, domain)) => {
-            let first: String = local.chars().take(1).collect();
-            format!("{first}***@{domain}")
-        }
-        None => "***".into(),
-    }
-}
-
 /// The password step of a sign-in: the gate, a password at all, the password itself.
 pub fn password_step(w: &mut Work<'_>, checked: &Checked, step: &str) -> anyhow::Result<Account> {
     let mut a = load(w, &checked.user_id, step)?;
@@ -404,12 +393,6 @@ fn open_session(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn masks_email() {
-        assert_eq!(mask_email("chan.taiman@abc.com.hk"), "c***@abc.com.hk");
-        assert_eq!(mask_email("x"), "***");
-    }
 
     #[test]
     fn the_decoy_hash_is_a_valid_argon2id_phc() {

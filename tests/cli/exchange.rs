@@ -776,7 +776,7 @@ fn a_smartcard_user_file_with_one_bad_line_imports_nothing() {
         (
             row("C0000102", "user", phc) + &row("C0000103", "user", phc) + &row("C0000104", "user", phc),
             Exit::Conflict,
-            vec!["C00001", "maximum 3"],
+            vec!["C00001", "quota full", "0 of 3 user accounts", "adds 4"],
         ),
     ];
     let before = w.state_and_credentials();
@@ -827,7 +827,8 @@ fn a_migration_file_reports_every_fault_with_its_line_and_imports_nothing() {
     assert_eq!(w.state_and_credentials(), before, "nothing imported");
     // Without those rows, the quota of 2 is the one fault left, named with its first line.
     let f = w.write("over.csv", &format!("{header}{}\r\n{}\r\n{}\r\n", rows[0], rows[5], rows[6]));
-    w.op(&["hkex", "import-smartcard-users", &f]).refused(Exit::Conflict, &["line 2", "C00001", "maximum 2"]);
+    w.op(&["hkex", "import-smartcard-users", &f])
+        .refused(Exit::Conflict, &["line 2", "C00001", "quota full", "of 2 user accounts", "adds 3", "DA4"]);
     assert_eq!(w.state_and_credentials(), before);
 }
 

@@ -196,7 +196,8 @@ fn the_checker_must_not_be_the_maker() {
     let id = w.submit(MAKER, &create_0404());
     let queued = w.state();
     w.approve(MAKER, &[id]).refused(Exit::NotPermitted, &["only a DA checker"]);
-    w.as_user(MAKER, &["request", "reject", &id.to_string(), "--reason", "mine"]).expect(Exit::NotPermitted);
+    w.as_user(MAKER, &["request", "reject", &id.to_string(), "--reason", "mine"])
+        .refused(Exit::NotPermitted, &["needs the role DA CHECKER"]);
     assert_eq!(w.state(), queued);
     assert_eq!(w.request_show(MAKER, id)["status"], "PENDING");
 }

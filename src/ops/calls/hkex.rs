@@ -463,7 +463,12 @@ fn print_reminders(
     let rows = found
         .iter()
         .map(|r| {
-            vec![json!(r.user_id), json!(reminder::masked(&r.email)), json!(r.threshold), json!(r.expires_at.map(ts))]
+            vec![
+                json!(r.user_id),
+                json!(crate::domain::profile::mask_email(&r.email)),
+                json!(r.threshold),
+                json!(r.expires_at.map(ts)),
+            ]
         })
         .collect();
     let sent = if dry_run { 0 } else { found.len() };
