@@ -179,7 +179,7 @@ pub fn import_smartcard_users(
     for (key, (first_line, n, max)) in over {
         let before = held.get(key).copied().unwrap_or(0);
         quota.check(
-            maker_checker::check_quota(*max, before, *n as i64)
+            maker_checker::check_quota(*max, before, *n)
                 .map_err(|r| conflict(format!("line {first_line}: participant {key}: {r}")).into()),
         )?;
     }
