@@ -280,7 +280,7 @@ pub struct ListingQuery {
     #[serde(default)]
     pub otp: Option<String>,
     #[serde(default)]
-    pub inactive_days: Option<u32>,
+    pub inactive_days: Option<i64>,
 }
 
 /// A report's parameters.
@@ -424,7 +424,7 @@ pub enum Call {
     RequestShow {
         id: i64,
         #[serde(default = "first_page")]
-        page: usize,
+        page: i64,
     },
     #[serde(rename = "request/approve")]
     Approve {
@@ -556,7 +556,7 @@ pub enum Call {
     },
 }
 
-fn first_page() -> usize {
+fn first_page() -> i64 {
     1
 }
 

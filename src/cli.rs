@@ -777,7 +777,7 @@ pub enum RequestCommand {
         id: i64,
         /// Which page of a bulk request's field table (50 profiles a page; CSV and JSON have all).
         #[arg(long, default_value_t = 1, value_name = "N")]
-        page: usize,
+        page: i64,
     },
     /// Authorise requests: the checker's password and a fresh OTP (the authorisation code).
     #[command(after_help = examples!(
@@ -852,7 +852,7 @@ pub struct ListingArgs {
     pub otp: Option<String>,
     /// Only accounts with no sign-in for N days (never signed in: created N days ago or more).
     #[arg(long, value_name = "N")]
-    pub inactive_days: Option<u32>,
+    pub inactive_days: Option<i64>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -183,6 +183,12 @@ impl From<crate::domain::gate::Refusal> for DmsError {
 
 /// A maker-checker refusal: the quota is a conflict (DA4 can lift it), the rest are not
 /// permitted.
+impl From<crate::domain::bounds::OutOfRange> for DmsError {
+    fn from(e: crate::domain::bounds::OutOfRange) -> Self {
+        invalid(e.to_string())
+    }
+}
+
 impl From<crate::domain::maker_checker::Refusal> for DmsError {
     fn from(r: crate::domain::maker_checker::Refusal) -> Self {
         let kind = if r.is_conflict() { Kind::Conflict } else { Kind::NotPermitted };

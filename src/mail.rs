@@ -10,6 +10,8 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+pub use lettre::message::Mailbox;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Mail {
     pub to: String,
@@ -25,10 +27,10 @@ pub type Delivery = Result<(), String>;
 /// connection.
 pub trait Transport {
     /// Deliver each mail; one result per mail, in order.
-    fn send_all(&self, from: &str, mails: &[&Mail], now: DateTime<Utc>) -> Vec<Delivery>;
+    fn send_all(&self, from: &Mailbox, mails: &[&Mail], now: DateTime<Utc>) -> Vec<Delivery>;
 
     /// Deliver one mail.
-    fn send(&self, from: &str, mail: &Mail, now: DateTime<Utc>) -> anyhow::Result<()> {
+    fn send(&self, from: &Mailbox, mail: &Mail, now: DateTime<Utc>) -> anyhow::Result<()> {
         match self.send_all(from, &[mail], now).pop() {
             Some(Err(e)) => Err(anyhow!(e)),
             _ => Ok(()),
@@ -39,6 +41,33 @@ pub trait Transport {
 /// The same failure for every mail of a batch.
 fn all_failed(n: usize, why: &str) -> Vec<Delivery> {
     vec![Err(why.to_string()); n]
+}
+
+/// The sender a `mail-from` setting names (`CCASS <noreply@example.com>` or a bare address),
+/// parsed by the mail crate's own parser — never by slicing at the last `<`, which let
+/// `CCASS\nBcc: spy@evil.example <noreply@…>` through (issue 18 #8) — and its address one dms
+/// would deliver to.
+pub fn sender(v: &str) -> anyhow::Result<Mailbox> {
+    crate::domain::profile::check_chars("mail-from", v)?;
+    let m: Mailbox =
+        v.trim().parse().map_err(|e| anyhow!("{v:?} is not a sender like CCASS <noreply@example.com> ({e})"))?;
+    crate::domain::profile::email(m.email.as_ref())?;
+    Ok(m)
+}
+
+/// Free text a person typed (a reject reason), as it goes into a mail: on one line, with every
+/// character that could break or disguise it (controls, U+2028 and other separators, bidi
+/// overrides) written as an escape, whatever an older database let through.
+pub fn one_line(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if crate::domain::profile::forbidden_char(c).is_some() {
+                c.escape_unicode().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 /// The one-time password mail (no URL, no user ID).
@@ -105,8 +134,7 @@ pub fn request_decided(to: &str, request_id: i64, kind: &str, outcome: &Outcome)
     let (word, text) = match outcome {
         Outcome::Approved => ("approved", "A DA checker authorised it, and the change is applied.".to_string()),
         Outcome::Rejected(reason) => {
-            // The reason is a checker's free text: one line, no control characters.
-            let reason: String = reason.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+            let reason = one_line(reason);
             ("rejected", format!("A DA checker rejected it, giving the reason: {reason}\nNothing was changed."))
         }
         Outcome::Expired => {
@@ -172,13 +200,13 @@ pub struct Mbox {
 
 impl Mbox {
     /// One message in mboxrd form.
-    fn format(from: &str, mail: &Mail, now: DateTime<Utc>, text: &mut String) {
-        let envelope = from.rsplit('<').next().unwrap_or(from).trim_end_matches('>');
+    fn format(from: &Mailbox, mail: &Mail, now: DateTime<Utc>, text: &mut String) {
         text.push_str(&format!(
-            "From {envelope} {}\nFrom: {from}\nTo: {}\nSubject: {}\nDate: {}\nContent-Type: text/plain; charset=utf-8\n\n",
+            "From {} {}\nFrom: {from}\nTo: {}\nSubject: {}\nDate: {}\nContent-Type: text/plain; charset=utf-8\n\n",
+            from.email,
             now.format("%a %b %e %H:%M:%S %Y"),
-            mail.to,
-            mail.subject,
+            one_line(&mail.to),
+            one_line(&mail.subject),
             now.to_rfc2822(),
         ));
         for line in mail.body.lines() {
@@ -203,7 +231,7 @@ impl Mbox {
 impl Transport for Mbox {
     /// All of them in one open, one write and one sync: a bulk registration's thousands of
     /// notifications cost one fsync, not thousands.
-    fn send_all(&self, from: &str, mails: &[&Mail], now: DateTime<Utc>) -> Vec<Delivery> {
+    fn send_all(&self, from: &Mailbox, mails: &[&Mail], now: DateTime<Utc>) -> Vec<Delivery> {
         let mut text = String::new();
         for m in mails {
             Self::format(from, m, now, &mut text);
@@ -275,9 +303,9 @@ fn timed_out(e: &lettre::transport::smtp::Error) -> bool {
     false
 }
 
-fn message(from: &str, mail: &Mail) -> anyhow::Result<lettre::Message> {
+fn message(from: &Mailbox, mail: &Mail) -> anyhow::Result<lettre::Message> {
     Ok(lettre::Message::builder()
-        .from(from.parse().map_err(|e| anyhow!("mail-from {from:?}: {e}"))?)
+        .from(from.clone())
         .to(mail.to.parse().map_err(|e| anyhow!("recipient {:?}: {e}", mail.to))?)
         .subject(mail.subject.clone())
         .header(lettre::message::header::ContentType::TEXT_PLAIN)
@@ -285,7 +313,7 @@ fn message(from: &str, mail: &Mail) -> anyhow::Result<lettre::Message> {
 }
 
 impl Transport for Smtp {
-    fn send_all(&self, from: &str, mails: &[&Mail], _now: DateTime<Utc>) -> Vec<Delivery> {
+    fn send_all(&self, from: &Mailbox, mails: &[&Mail], _now: DateTime<Utc>) -> Vec<Delivery> {
         let mut conn = match self.connect() {
             Ok(c) => c,
             Err(e) => return all_failed(mails.len(), &e),
@@ -364,6 +392,41 @@ pub fn valid_setting(setting: &str) -> bool {
 mod tests {
     use super::*;
 
+    fn from() -> Mailbox {
+        sender("CCASS <noreply@x.invalid>").expect("a sender")
+    }
+
+    #[test]
+    fn a_sender_is_parsed_whole_and_a_header_cannot_be_smuggled_in() {
+        assert_eq!(sender("CCASS <noreply@dms.invalid>").expect("ok").to_string(), "CCASS <noreply@dms.invalid>");
+        assert_eq!(sender("noreply@dms.invalid").expect("ok").email.to_string(), "noreply@dms.invalid");
+        for bad in [
+            "CCASS\nBcc: spy@evil.example <noreply@dms.invalid>",
+            "CCASS\r\nBcc: spy@evil.example <noreply@dms.invalid>",
+            "CCASS\u{2028}Bcc: spy@evil.example <noreply@dms.invalid>",
+            "CCASS <noreply@dms.invalid>, spy@evil.example",
+            "<noreply@dms.invalid",
+            "CCASS <not an address>",
+        ] {
+            assert!(sender(bad).is_err(), "{bad:?} was accepted");
+        }
+    }
+
+    #[test]
+    fn free_text_reaches_a_mail_on_one_line_with_separators_escaped() {
+        let m = request_decided("a@b.hk", 4, "change-user", &Outcome::Rejected("wrong\u{2028}Bcc: x\u{202E}".into()));
+        assert!(!m.body.contains('\u{2028}') && !m.body.contains('\u{202E}'), "{}", m.body);
+        assert!(m.body.contains("wrong\\u{2028}Bcc: x\\u{202e}"), "{}", m.body);
+        let mut text = String::new();
+        Mbox::format(
+            &from(),
+            &Mail { to: "a@b.hk".into(), subject: "x\nBcc: y".into(), body: "b".into() },
+            Utc::now(),
+            &mut text,
+        );
+        assert!(!text.contains("\nBcc:"), "{text}");
+    }
+
     #[test]
     fn otp_mail_has_the_seed_text_and_no_url_or_user_id() {
         let m = otp_mail("a@b.hk", "10767258");
@@ -377,8 +440,8 @@ mod tests {
         let dir = tempfile::tempdir().expect("tmp");
         let t = transport("file:out.mbox", dir.path()).expect("transport");
         let now = Utc::now();
-        t.send("CCASS <noreply@x.invalid>", &otp_mail("a@b.hk", "12345678"), now).expect("send");
-        t.send("CCASS <noreply@x.invalid>", &notification("a@b.hk", "Hi", "From here on"), now).expect("send");
+        t.send(&from(), &otp_mail("a@b.hk", "12345678"), now).expect("send");
+        t.send(&from(), &notification("a@b.hk", "Hi", "From here on"), now).expect("send");
         let text = std::fs::read_to_string(dir.path().join("out.mbox")).expect("read");
         assert_eq!(
             text.matches("\nFrom noreply@x.invalid ").count()
@@ -400,11 +463,11 @@ mod tests {
         let mails: Vec<Mail> = (0..50).map(|i| notification(&format!("u{i}@b.hk"), "Hi", "From here on")).collect();
         let one = transport("file:one.mbox", dir.path()).expect("transport");
         for m in &mails {
-            one.send("CCASS <noreply@x.invalid>", m, now).expect("send");
+            one.send(&from(), m, now).expect("send");
         }
         let all = transport("file:all.mbox", dir.path()).expect("transport");
         let refs: Vec<&Mail> = mails.iter().collect();
-        let results = all.send_all("CCASS <noreply@x.invalid>", &refs, now);
+        let results = all.send_all(&from(), &refs, now);
         assert_eq!(results.len(), 50);
         assert!(results.iter().all(Result::is_ok));
         let read = |n: &str| std::fs::read_to_string(dir.path().join(n)).expect("read");
@@ -420,7 +483,7 @@ mod tests {
         std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o666)).expect("chmod");
         let t = transport("file:out.mbox", dir.path()).expect("transport");
         let m = otp_mail("a@b.hk", "12345678");
-        let results = t.send_all("CCASS <noreply@x.invalid>", &[&m, &m], Utc::now());
+        let results = t.send_all(&from(), &[&m, &m], Utc::now());
         assert_eq!(results.len(), 2);
         for r in results {
             let e = r.expect_err("refused");

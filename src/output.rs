@@ -131,7 +131,7 @@ impl Output {
             let mut c = csv::Writer::from_writer(io::stdout().lock());
             c.write_record(["user_id", "action", "field", "current", "proposed"])?;
             for r in rows {
-                let user_id = neutralise(r.user_id.clone());
+                let user_id = neutralise(printable(&r.user_id).into_owned());
                 c.write_record([
                     user_id.as_str(),
                     r.action.as_str(),
@@ -651,13 +651,16 @@ fn render_qr(m: &[Vec<bool>], color: bool) -> String {
 }
 
 /// A CSV cell a spreadsheet will never run as a formula: one that begins with `=`, `+`, `-`,
-/// `@`, a tab or a carriage return gets a leading `'` (OWASP's CSV-injection advice; SPEC §6).
+/// `@`, a tab or a carriage return gets a leading `'` (OWASP's CSV-injection advice; SPEC §6),
+/// and a control character (ESC from an old database's setting, issue 18 #10) is written
+/// escaped, as on a terminal: an auditor `cat`ting the file sees it, it does not act.
 fn csv_cell(v: &Value) -> Cow<'_, str> {
-    // Text is written as it is, without a copy, unless it must be neutralised.
+    // Text is written as it is, without a copy, unless it must be escaped or neutralised.
     if let Value::String(s) = v {
-        return if needs_neutralising(s) { Cow::Owned(format!("'{s}")) } else { Cow::Borrowed(s) };
+        let p = printable(s);
+        return if needs_neutralising(&p) { Cow::Owned(format!("'{p}")) } else { p };
     }
-    Cow::Owned(neutralise(cell(v)))
+    Cow::Owned(neutralise(printable(&cell(v)).into_owned()))
 }
 
 fn needs_neutralising(s: &str) -> bool {
@@ -774,12 +777,16 @@ mod tests {
 
     #[test]
     fn csv_cells_that_a_spreadsheet_would_run_are_neutralised() {
-        for f in ["=HYPERLINK(\"//evil.example\",\"x\")", "+cmd|' /C calc'!A0", "-2+3", "@SUM(1+1)", "\tx", "\rx"] {
+        for f in ["=HYPERLINK(\"//evil.example\",\"x\")", "+cmd|' /C calc'!A0", "-2+3", "@SUM(1+1)"] {
             assert_eq!(csv_cell(&serde_json::json!(f)), format!("'{f}"), "{f:?}");
         }
+        // A leading tab or carriage return is escaped (so it no longer leads at all).
+        assert_eq!(csv_cell(&serde_json::json!("\tx")), "\\tx");
+        assert_eq!(csv_cell(&serde_json::json!("\rx")), "\\u{d}x");
         assert_eq!(csv_cell(&serde_json::json!("CHAN")), "CHAN");
         assert_eq!(csv_cell(&serde_json::json!("2026-11-23")), "2026-11-23");
         assert_eq!(csv_cell(&serde_json::json!(12)), "12");
+        assert_eq!(csv_cell(&serde_json::json!("a\u{1b}[2Jb")), "a\\u{1b}[2Jb", "no raw ESC in a CSV");
     }
 
     #[test]

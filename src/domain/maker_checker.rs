@@ -2,8 +2,12 @@
 //! authorise a request, the DA minimum and the quota. Pure rules, checked at submission and
 //! again at approval; each refusal has its own message and kind.
 
+use crate::domain::account::UserProfile;
+use crate::domain::gate::Timeline;
+use crate::domain::profile::{self, AccessChannel};
 use crate::domain::role::Role;
 use crate::domain::user_id::{ParticipantKey, UserId};
+use chrono::{Duration, NaiveDate};
 use std::fmt;
 
 /// One party to a request, as the rules need to see it.
@@ -27,8 +31,9 @@ pub enum Refusal {
     SameMakerAndChecker,
     /// The checker is a subject of the request ("no one-handed operation"). Exit 5.
     CheckerIsSubject(String),
-    /// The participant would fall below one DA maker and two DA checkers. Exit 5.
-    DaMinimum { makers: i64, checkers: i64 },
+    /// The participant would fall below its DA minimum on day `on` (one DA maker and two DA
+    /// checkers; one and one before the 2FA launch). `later` when that day is not today. Exit 5.
+    DaMinimum { makers: i64, checkers: i64, min: DaCounts, on: NaiveDate, later: bool },
     /// The participant's maximum number of users would be exceeded. Exit 7.
     QuotaFull { max: i64, total: i64, adding: i64 },
 }
@@ -47,10 +52,17 @@ impl fmt::Display for Refusal {
             Refusal::NotChecker(why) => write!(f, "not permitted: {why}"),
             Refusal::SameMakerAndChecker => write!(f, "maker-checker: the checker must be a different DA from the maker"),
             Refusal::CheckerIsSubject(id) => write!(f, "no one-handed operation: checker {id} is the subject of this request and cannot authorise it"),
-            Refusal::DaMinimum { makers, checkers } => write!(
-                f,
-                "the participant must keep at least one DA maker and two DA checkers enabled (this would leave {makers} maker(s) and {checkers} checker(s))"
-            ),
+            Refusal::DaMinimum { makers, checkers, min, on, later } => {
+                let need = |n: i64, what: &str| format!("{} DA {what}{}", words(n), if n == 1 { "" } else { "s" });
+                write!(
+                    f,
+                    "the participant must keep at least {} and {} enabled{} (this would leave {makers} maker(s) and {checkers} checker(s){})",
+                    need(min.makers, "maker"),
+                    need(min.checkers, "checker"),
+                    if min.checkers < MIN_CHECKERS { " before the 2FA launch" } else { "" },
+                    if *later { format!(" on {on}") } else { String::new() },
+                )
+            }
             Refusal::QuotaFull { max, total, adding } => write!(
                 f,
                 "quota full: {total} of {max} user accounts are in use and this adds {adding}; apply for additional user accounts with eService DA4"
@@ -120,17 +132,108 @@ pub struct DaCounts {
 pub const MIN_MAKERS: i64 = 1;
 pub const MIN_CHECKERS: i64 = 2;
 
-/// A change may not take the participant below one maker and two checkers. A participant
-/// that is already below (still being set up through DA3) may make changes that do not
-/// reduce either count further.
-pub fn check_da_minimum(before: DaCounts, after: DaCounts) -> Result<(), Refusal> {
-    let makers_short = after.makers < MIN_MAKERS && after.makers < before.makers;
-    let checkers_short = after.checkers < MIN_CHECKERS && after.checkers < before.checkers;
-    if makers_short || checkers_short {
-        Err(Refusal::DaMinimum { makers: after.makers, checkers: after.checkers })
-    } else {
-        Ok(())
+/// Before the 2FA launch the old rule holds: one maker and one checker (seed 4.1.1, "Today").
+pub const MIN_CHECKERS_BEFORE_LAUNCH: i64 = 1;
+
+fn words(n: i64) -> String {
+    match n {
+        1 => "one".into(),
+        2 => "two".into(),
+        n => n.to_string(),
     }
+}
+
+/// The minimum on day `d`.
+pub fn minimum_on(d: NaiveDate, t: &Timeline) -> DaCounts {
+    let checkers = if t.launched(d) { MIN_CHECKERS } else { MIN_CHECKERS_BEFORE_LAUNCH };
+    DaCounts { makers: MIN_MAKERS, checkers }
+}
+
+impl DaCounts {
+    /// At or above the minimum of day `d`.
+    pub fn meet(&self, d: NaiveDate, t: &Timeline) -> bool {
+        let min = minimum_on(d, t);
+        self.makers >= min.makers && self.checkers >= min.checkers
+    }
+}
+
+/// A DA as the minimum counts it: its role, status, dates and channel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DaDays {
+    pub role: Role,
+    pub enabled: bool,
+    pub enable_from: Option<NaiveDate>,
+    pub disable_after: Option<NaiveDate>,
+    /// On the Participant Gateway: smartcard only, so it cannot act once smartcards are
+    /// decommissioned (a DA never gets a card after the launch).
+    pub pg: bool,
+}
+
+impl DaDays {
+    /// A DA's profile as the minimum counts it; None for anyone else.
+    pub fn of(p: &UserProfile) -> Option<DaDays> {
+        p.role.is_da().then_some(DaDays {
+            role: p.role,
+            enabled: p.enabled(),
+            enable_from: p.enable_from,
+            disable_after: p.disable_after,
+            pg: p.channel == AccessChannel::Pg,
+        })
+    }
+
+    /// Can it act as a DA on day `d`?
+    pub fn counts_on(&self, d: NaiveDate, t: &Timeline) -> bool {
+        self.enabled
+            && profile::within_dates(self.enable_from, self.disable_after, d)
+            && !(self.pg && t.decommissioned(d))
+    }
+}
+
+/// The DAs able to act on day `d`.
+pub fn counts_on(das: &[DaDays], d: NaiveDate, t: &Timeline) -> DaCounts {
+    let mut c = DaCounts { makers: 0, checkers: 0 };
+    for da in das.iter().filter(|da| da.counts_on(d, t)) {
+        match da.role {
+            Role::Maker => c.makers += 1,
+            Role::Checker => c.checkers += 1,
+            _ => {}
+        }
+    }
+    c
+}
+
+/// The days from `today` on which a count or the minimum can change: today, each Enable From,
+/// the day after each Disable After, the launch and the decommissioning. Between two of them
+/// nothing changes, so checking these is checking every day ahead.
+fn turning_days(das: &[DaDays], today: NaiveDate, t: &Timeline) -> Vec<NaiveDate> {
+    let mut days = vec![today, t.launch, t.decommission];
+    for da in das {
+        days.extend(da.enable_from);
+        days.extend(da.disable_after.and_then(|a| a.checked_add_signed(Duration::days(1))));
+    }
+    days.retain(|d| *d >= today);
+    days.sort();
+    days.dedup();
+    days
+}
+
+/// A change may not take the participant below its minimum on any day from today on (SPEC
+/// §4): a Disable After of today, two checkers each given a date ahead, a checker moved to the
+/// smartcard-only channel, all leave it short on some day. A participant already short that
+/// day (still being set up through DA3) may make changes that do not reduce either count
+/// further. `before` and `after` are all of the participant's DAs without and with the change.
+pub fn check_da_minimum(before: &[DaDays], after: &[DaDays], today: NaiveDate, t: &Timeline) -> Result<(), Refusal> {
+    let mut all = before.to_vec();
+    all.extend_from_slice(after);
+    for d in turning_days(&all, today, t) {
+        let (b, a, min) = (counts_on(before, d, t), counts_on(after, d, t), minimum_on(d, t));
+        let makers_short = a.makers < min.makers && a.makers < b.makers;
+        let checkers_short = a.checkers < min.checkers && a.checkers < b.checkers;
+        if makers_short || checkers_short {
+            return Err(Refusal::DaMinimum { makers: a.makers, checkers: a.checkers, min, on: d, later: d > today });
+        }
+    }
+    Ok(())
 }
 
 /// DAs count towards the maximum (seed 4.3.1).
@@ -192,17 +295,90 @@ mod tests {
         assert!(matches!(check_checker(&c, &maker, &key("B09999"), &[]), Err(Refusal::NotChecker(_))));
     }
 
+    fn day(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("a date")
+    }
+
+    fn timeline() -> Timeline {
+        Timeline { launch: day("2022-12-12"), decommission: day("2023-06-12") }
+    }
+
+    fn da(role: Role) -> DaDays {
+        DaDays { role, enabled: true, enable_from: None, disable_after: None, pg: false }
+    }
+
+    fn firm() -> Vec<DaDays> {
+        vec![da(Role::Maker), da(Role::Checker), da(Role::Checker)]
+    }
+
     #[test]
     fn da_minimum_is_one_maker_and_two_checkers() {
-        let full = DaCounts { makers: 1, checkers: 2 };
-        assert_eq!(check_da_minimum(full, full), Ok(()));
-        assert!(check_da_minimum(full, DaCounts { makers: 0, checkers: 2 }).is_err());
-        assert!(check_da_minimum(full, DaCounts { makers: 1, checkers: 1 }).is_err());
-        assert_eq!(check_da_minimum(DaCounts { makers: 2, checkers: 3 }, DaCounts { makers: 1, checkers: 2 }), Ok(()));
-        // A participant still being set up may grow without being blocked.
-        let short = DaCounts { makers: 1, checkers: 1 };
-        assert_eq!(check_da_minimum(short, short), Ok(()));
-        assert!(check_da_minimum(short, DaCounts { makers: 1, checkers: 0 }).is_err());
+        let (t, today) = (timeline(), day("2023-06-12"));
+        assert_eq!(check_da_minimum(&firm(), &firm(), today, &t), Ok(()));
+        assert!(check_da_minimum(&firm(), &firm()[1..], today, &t).is_err(), "no maker");
+        assert!(check_da_minimum(&firm(), &firm()[..2], today, &t).is_err(), "one checker");
+        let more = [firm(), firm()].concat();
+        assert_eq!(check_da_minimum(&more, &firm(), today, &t), Ok(()));
+        // A participant still being set up may grow without being blocked, not shrink.
+        let short = &firm()[..2];
+        assert_eq!(check_da_minimum(short, short, today, &t), Ok(()));
+        assert!(check_da_minimum(short, &short[..1], today, &t).is_err());
+    }
+
+    #[test]
+    fn the_minimum_holds_on_every_day_ahead() {
+        let (t, today) = (timeline(), day("2023-06-12"));
+        // A Disable After of today leaves the firm short tomorrow.
+        let mut after = firm();
+        after[2].disable_after = Some(today);
+        let e = check_da_minimum(&firm(), &after, today, &t).unwrap_err();
+        assert!(
+            matches!(e, Refusal::DaMinimum { checkers: 1, on, later: true, .. } if on == day("2023-06-13")),
+            "{e:?}"
+        );
+        assert!(e.to_string().contains("on 2023-06-13"), "{e}");
+        // Each checker given a date ahead: the later one is refused once the other is set.
+        let mut one = firm();
+        one[1].disable_after = Some(day("2023-07-01"));
+        assert!(check_da_minimum(&firm(), &one, today, &t).is_err());
+        // An Enable From ahead leaves the days before it short.
+        let mut late = firm();
+        late[0].enable_from = Some(day("2023-06-20"));
+        assert!(check_da_minimum(&firm(), &late, today, &t).is_err());
+        // A replacement enabled the day after the other's last day keeps every day covered.
+        let mut swap = [firm(), vec![da(Role::Checker)]].concat();
+        swap[3].enable_from = Some(day("2023-06-14"));
+        let mut swapped = swap.clone();
+        swapped[2].disable_after = Some(day("2023-06-13"));
+        assert_eq!(check_da_minimum(&swap, &swapped, today, &t), Ok(()));
+    }
+
+    #[test]
+    fn a_checker_moved_to_the_gateway_stops_counting_at_decommissioning() {
+        let t = timeline();
+        let mut pg = firm();
+        pg[2].pg = true;
+        assert!(check_da_minimum(&firm(), &pg, day("2023-01-05"), &t).is_err(), "short from 2023-06-12");
+        assert_eq!(counts_on(&pg, day("2023-06-11"), &t).checkers, 2);
+        assert_eq!(counts_on(&pg, day("2023-06-12"), &t).checkers, 1);
+    }
+
+    #[test]
+    fn before_the_launch_one_maker_and_one_checker_are_enough() {
+        let t = timeline();
+        let old = &firm()[..2];
+        assert!(counts_on(old, day("2022-12-11"), &t).meet(day("2022-12-11"), &t));
+        assert!(!counts_on(old, day("2022-12-12"), &t).meet(day("2022-12-12"), &t));
+        let e = Refusal::DaMinimum {
+            makers: 1,
+            checkers: 0,
+            min: minimum_on(day("2022-12-11"), &t),
+            on: day("2022-12-11"),
+            later: false,
+        };
+        assert!(e.to_string().contains("one DA maker and one DA checker enabled before the 2FA launch"), "{e}");
+        // Disabling the one checker before the launch is refused; a second one may go.
+        assert!(check_da_minimum(&firm(), &firm()[..2], day("2022-12-01"), &t).is_err(), "short from the launch");
     }
 
     #[test]

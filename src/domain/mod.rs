@@ -2,6 +2,7 @@
 //! place. Names follow the seed's own words.
 
 pub mod account;
+pub mod bounds;
 pub mod change;
 pub mod credentials;
 pub mod flow;

@@ -85,16 +85,30 @@ pub enum ProfileError {
 /// Refusing Cf means emoji joined with ZWJ are refused too; single emoji pass.
 /// Nothing is collapsed or case-folded: the name is stored as typed, less outer whitespace.
 pub fn person_name(field: &'static str, s: &str) -> Result<String, ProfileError> {
+    free_text(field, s, NAME_MAX_CHARS)
+}
+
+/// Text a person types that others will read — a name, a reject reason, a holiday's or a
+/// participant's name, a setting: trimmed, required, at most `max` characters, and none of the
+/// characters [`forbidden_char`] names (so it cannot break a mail header, a CSV line or a
+/// terminal, nor hide what it says).
+pub fn free_text(field: &'static str, s: &str, max: usize) -> Result<String, ProfileError> {
     let t = s.trim();
     if t.is_empty() {
         return Err(ProfileError::Required { field });
     }
     let got = t.chars().count();
-    if got > NAME_MAX_CHARS {
-        return Err(ProfileError::TooLong { field, max: NAME_MAX_CHARS, got });
+    if got > max {
+        return Err(ProfileError::TooLong { field, max, got });
     }
+    check_chars(field, t)?;
+    Ok(t.to_string())
+}
+
+/// Every character of `t` against [`forbidden_char`]; the first offender named by position.
+pub fn check_chars(field: &'static str, t: &str) -> Result<(), ProfileError> {
     for (i, c) in t.chars().enumerate() {
-        if let Some(why) = forbidden_in_name(c) {
+        if let Some(why) = forbidden_char(c) {
             return Err(ProfileError::ForbiddenChar {
                 field,
                 position: i + 1,
@@ -103,12 +117,12 @@ pub fn person_name(field: &'static str, s: &str) -> Result<String, ProfileError>
             });
         }
     }
-    Ok(t.to_string())
+    Ok(())
 }
 
-/// Why `c` may not appear in a name, if it may not. The Cf list is Unicode 15.1's, written out
+/// Why `c` may not appear in a name or other free text, if it may not. The Cf list is Unicode 15.1's, written out
 /// because std has no general-category lookup and we take no Unicode-table dependency.
-fn forbidden_in_name(c: char) -> Option<&'static str> {
+pub fn forbidden_char(c: char) -> Option<&'static str> {
     let u = u32::from(c);
     if c.is_control() {
         return Some("control character");

@@ -7,7 +7,7 @@
 //! Parsers covered: user IDs (`UserId`, `ParticipantId`, `ParticipantKey`, `classify`,
 //! `check_business_user_id`, `check_da_id`, `ClearingHouse`), names, e-mail addresses, dates,
 //! amounts, user groups, the migration's certificate expiry, SRN and PIN hash, and the bulk CSV
-//! reader (`bulk::open` + `CsvFile::for_each`).
+//! reader (`bulk::open` + `CsvFile::for_each`), and every numeric flag's range (`bounds`).
 
 #[cfg(test)]
 mod tests {
@@ -63,6 +63,31 @@ mod tests {
                 && pw.chars().any(|c| c.is_ascii_uppercase())
                 && pw.chars().any(|c| "!@#$%^&*()".contains(c));
             prop_assert_eq!(password_policy::check(&pw).is_ok(), ok);
+        }
+
+        /// Every numeric flag (issue 18 #6): a value is accepted exactly when it is in its
+        /// range, the refusal names the flag, and an accepted count of days is safe date
+        /// arithmetic either way from any time this century (no panic, however big the number).
+        #[test]
+        fn numeric_flags_accept_exactly_their_range(v in prop_oneof![any::<i64>(), -10i64..10_000], year in 2000i32..2100) {
+            use crate::domain::bounds::*;
+            let now = chrono::NaiveDate::from_ymd_opt(year, 1, 1).expect("a date").and_hms_opt(0, 0, 0).expect("a time").and_utc();
+            for b in [EXPIRING_DAYS, DORMANT_DAYS, INACTIVE_DAYS, REMIND_DAYS, AFTER_SEQ, PAGE, DA4_ACCOUNTS] {
+                match b.check(v) {
+                    Ok(got) => prop_assert!(got == v && b.range().contains(&v)),
+                    Err(e) => {
+                        prop_assert!(!b.range().contains(&v));
+                        let m = e.to_string();
+                        prop_assert!(m.starts_with(b.flag) && m.contains(&v.to_string()), "{}", m);
+                    }
+                }
+            }
+            for b in [EXPIRING_DAYS, DORMANT_DAYS, INACTIVE_DAYS, REMIND_DAYS] {
+                if b.check(v).is_ok() {
+                    let d = Duration::try_days(v).expect("a duration");
+                    prop_assert!(now.checked_add_signed(d).is_some() && now.checked_sub_signed(d).is_some());
+                }
+            }
         }
 
         /// Transaction limits: integer cents survive formatting and parsing unchanged.

@@ -10,15 +10,16 @@ use crate::domain::role::Role;
 use crate::domain::user_id::{self, ClearingHouse, ParticipantKey, UserId};
 use crate::error::{conflict, invalid, not_permitted, DmsError};
 use crate::mail;
-use crate::ops::credentials;
 use crate::ops::session::Actor;
 use crate::ops::signin::hkt;
 use crate::ops::work::Work;
+use crate::ops::{credentials, maker_checker};
 use crate::storage::eservices::{self, Eservice};
 use crate::storage::participants::{self, Participant};
 use crate::storage::{audit, calendar, sessions, settings, users};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::json;
+use std::collections::HashMap;
 
 /// Maximum users a participant can ever hold: every business-user ID plus every DA ID.
 pub fn id_space(house: ClearingHouse) -> i64 {
@@ -51,10 +52,7 @@ pub fn new_participant(
 ) -> anyhow::Result<Participant> {
     let house = ClearingHouse::parse(house)?;
     let key = ParticipantKey::parse(id, house)?;
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > 80 || name.chars().any(char::is_control) {
-        return Err(invalid("name: 1 to 80 printable characters").into());
-    }
+    let name = profile::free_text("name", name, 80)?;
     if max_users < 0 || max_users > id_space(house) {
         return Err(invalid(format!(
             "max users {max_users}: must be 0 to {} (the ID space of a {} participant)",
@@ -120,21 +118,22 @@ pub fn resolve(w: &Work<'_>, id: &str, house: Option<ClearingHouse>) -> anyhow::
 pub struct ParticipantSummary {
     pub participant: Participant,
     pub counts: participants::Counts,
+    /// The DAs able to act today.
     pub das: DaCounts,
+    /// Whether they meet today's minimum (one maker and two checkers; one and one before the
+    /// 2FA launch).
+    pub minimum_met: bool,
 }
 
 impl ParticipantSummary {
     pub fn da_minimum_met(&self) -> bool {
-        self.das.makers >= mc::MIN_MAKERS && self.das.checkers >= mc::MIN_CHECKERS
+        self.minimum_met
     }
 }
 
 pub fn summary(w: &Work<'_>, p: Participant) -> anyhow::Result<ParticipantSummary> {
-    Ok(ParticipantSummary {
-        counts: participants::counts(&w.tx, &p.key)?,
-        das: users::da_counts(&w.tx, &p.key, hkt(w.now).date_naive())?,
-        participant: p,
-    })
+    let (das, minimum_met) = maker_checker::da_counts_today(&w.tx, &p.key, w.now)?;
+    Ok(ParticipantSummary { counts: participants::counts(&w.tx, &p.key)?, das, minimum_met, participant: p })
 }
 
 pub fn summaries(w: &Work<'_>) -> anyhow::Result<Vec<ParticipantSummary>> {
@@ -265,14 +264,11 @@ pub fn da3(
         }
     }
     if matches!(action, Da3Action::Disable | Da3Action::Delete) && a.profile.active_on(hkt(w.now).date_naive()) {
-        let before = users::da_counts(&w.tx, &p.key, hkt(w.now).date_naive())?;
-        let mut after = before;
-        if a.role() == Role::Maker {
-            after.makers -= 1;
-        } else {
-            after.checkers -= 1;
-        }
-        mc::check_da_minimum(before, after).map_err(DmsError::from)?;
+        let gone = match action {
+            Da3Action::Delete => None,
+            _ => mc::DaDays::of(&UserProfile { status: UserStatus::Disabled, ..a.profile.clone() }),
+        };
+        maker_checker::check_da_minimum(w, &p.key, &HashMap::from([(a.id().clone(), gone)]))?;
     }
     let what = match action {
         Da3Action::Unlock | Da3Action::Reset => {
@@ -412,9 +408,7 @@ pub struct Da4Granted {
 /// DA4: raise the participant's maximum by `accounts`, record the fee, tell its DAs.
 pub fn da4(w: &mut Work<'_>, op: &Actor, p: &Participant, accounts: i64) -> anyhow::Result<Da4Granted> {
     launched(w, "eService DA4")?;
-    if !(1..=5_000).contains(&accounts) {
-        return Err(invalid("--accounts: 1 to 5000").into());
-    }
+    crate::domain::bounds::DA4_ACCOUNTS.check(accounts).map_err(DmsError::from)?;
     let max = p.max_users + accounts;
     if max > id_space(p.house()) {
         return Err(invalid(format!(
@@ -449,8 +443,8 @@ pub fn da4(w: &mut Work<'_>, op: &Actor, p: &Participant, accounts: i64) -> anyh
         ..Default::default()
     })?;
     // The participant's DAs hear that the eService is Completed.
-    for (_, _, email) in users::enabled_das(&w.tx, &p.key)? {
-        if let Some(e) = email {
+    for da in users::das(&w.tx, &p.key)?.into_iter().filter(|a| a.profile.enabled()) {
+        if let Some(e) = da.profile.email {
             w.notify(mail::eservice(
                 &e,
                 &reference,
@@ -472,6 +466,9 @@ pub fn da4(w: &mut Work<'_>, op: &Actor, p: &Participant, accounts: i64) -> anyh
 /// Check a setting's value; returns the value to store.
 pub fn validate_setting(key: &str, value: &str) -> anyhow::Result<String> {
     let v = value.trim();
+    // No setting holds a character that could end a mail header line, a CSV row or a terminal
+    // escape (issue 18 #8: a newline in mail-from added a Bcc to every mail).
+    profile::check_chars("value", v).map_err(|e| invalid(format!("{key}: {e}")))?;
     match key {
         "launch-date" | "decommission-date" => Ok(profile::parse_date("date", v)?.to_string()),
         "service-hours" => match v.to_ascii_lowercase().as_str() {
@@ -484,9 +481,7 @@ pub fn validate_setting(key: &str, value: &str) -> anyhow::Result<String> {
         },
         "mail" if mail::valid_setting(v) => Ok(v.to_string()),
         "mail" => Err(invalid("mail: file:PATH or smtp://HOST:PORT").into()),
-        "mail-from" => profile::email(v.rsplit('<').next().unwrap_or(v).trim_end_matches('>'))
-            .map(|_| v.to_string())
-            .map_err(|e| invalid(format!("mail-from: {e}")).into()),
+        "mail-from" => mail::sender(v).map(|m| m.to_string()).map_err(|e| invalid(format!("mail-from: {e:#}")).into()),
         "request-expiry-hours" => match v.parse::<i64>() {
             Ok(h) if (1..=24 * 365).contains(&h) => Ok(h.to_string()),
             _ => Err(invalid("request-expiry-hours: a whole number of hours, 1 to 8760").into()),
@@ -525,9 +520,7 @@ pub fn set_setting(w: &mut Work<'_>, op: &UserId, key: &str, value: &str) -> any
 }
 
 pub fn add_holiday(w: &mut Work<'_>, op: &UserId, day: NaiveDate, name: &str) -> anyhow::Result<()> {
-    if name.chars().count() > 80 || name.chars().any(char::is_control) {
-        return Err(invalid("--name: at most 80 printable characters").into());
-    }
+    let name = &if name.trim().is_empty() { String::new() } else { profile::free_text("--name", name, 80)? };
     if !calendar::add(&w.tx, day, name)? {
         return Err(conflict(format!("{day} is already a holiday")).into());
     }

@@ -19,7 +19,7 @@ use crate::domain::account::{Account, UserProfile};
 use crate::domain::change::{self, Change, RequestStatus};
 use crate::domain::credentials::{Credential, Factor};
 use crate::domain::gate::{Act, Method};
-use crate::domain::maker_checker::{self as mc, DaCounts, Party};
+use crate::domain::maker_checker::{self as mc, DaCounts, DaDays, Party};
 use crate::domain::role::Role;
 use crate::domain::user_id::{self, ParticipantKey, UserId};
 use crate::error::{auth, conflict, invalid, not_permitted, DmsError, Faults};
@@ -30,8 +30,8 @@ use crate::ops::signin::{self, Checked};
 use crate::ops::work::Work;
 use crate::storage::participants::{self, Participant};
 use crate::storage::requests::{self, NewRequest, RequestRow, Subject};
-use crate::storage::{audit, sessions, users};
-use chrono::Duration;
+use crate::storage::{audit, sessions, settings, users};
+use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
 use std::collections::{HashMap, HashSet};
 
@@ -568,6 +568,38 @@ pub fn decide(w: &mut Work<'_>, who: &Actor, id: i64, d: Decision) -> anyhow::Re
 // checkers who may decide it, its end to its maker. The number and kind of the request only:
 // no user ID, no link, nothing of the change. The setting `notifications off` stops them.
 
+/// A participant's DAs (any status) as the DA minimum counts them.
+pub fn da_days(c: &rusqlite::Connection, p: &ParticipantKey) -> anyhow::Result<Vec<(UserId, DaDays)>> {
+    Ok(users::das(c, p)?.into_iter().filter_map(|a| DaDays::of(&a.profile).map(|d| (a.profile.user_id, d))).collect())
+}
+
+/// The DAs able to act today, and whether they meet today's minimum.
+pub fn da_counts_today(
+    c: &rusqlite::Connection,
+    p: &ParticipantKey,
+    now: DateTime<Utc>,
+) -> anyhow::Result<(DaCounts, bool)> {
+    let (today, t) = (signin::hkt(now).date_naive(), settings::timeline(c)?);
+    let das: Vec<DaDays> = da_days(c, p)?.into_iter().map(|(_, d)| d).collect();
+    let counts = mc::counts_on(&das, today, &t);
+    Ok((counts, counts.meet(today, &t)))
+}
+
+/// Check the DA minimum on every day ahead, for a change that turns each DA named in
+/// `changed` into its new state (None: it is gone).
+pub fn check_da_minimum(
+    w: &Work<'_>,
+    p: &ParticipantKey,
+    changed: &HashMap<UserId, Option<DaDays>>,
+) -> anyhow::Result<()> {
+    let all = da_days(&w.tx, p)?;
+    let before: Vec<DaDays> = all.iter().map(|(_, d)| *d).collect();
+    let mut after: Vec<DaDays> = all.iter().filter(|(id, _)| !changed.contains_key(id)).map(|(_, d)| *d).collect();
+    after.extend(changed.values().flatten().copied());
+    let today = signin::hkt(w.now).date_naive();
+    mc::check_da_minimum(&before, &after, today, &settings::timeline(&w.tx)?).map_err(refused)
+}
+
 fn notices_on(w: &Work<'_>) -> anyhow::Result<bool> {
     Ok(crate::storage::settings::get_or_default(&w.tx, "notifications")? == "on")
 }
@@ -585,13 +617,17 @@ fn tell_checkers(
         return Ok(());
     }
     let mut told = HashSet::new();
-    for (user_id, role, email) in users::enabled_das(&w.tx, p)? {
-        let Some(email) = email else { continue };
-        if role != Role::Checker || subjects.iter().any(|s| s.as_str() == user_id) {
+    let (today, t) = (signin::hkt(w.now).date_naive(), settings::timeline(&w.tx)?);
+    for a in users::das(&w.tx, p)? {
+        // Only a checker who could decide it: not locked, and able to act today (enabled,
+        // within its dates, not a gateway DA past decommissioning).
+        let able = !a.cred.locked() && DaDays::of(&a.profile).is_some_and(|d| d.counts_on(today, &t));
+        if a.role() != Role::Checker || !able || subjects.contains(&a.id()) {
             continue;
         }
+        let Some(email) = &a.profile.email else { continue };
         if told.insert(email.to_lowercase()) {
-            w.notify(mail::request_waiting(&email, id, kind));
+            w.notify(mail::request_waiting(email, id, kind));
         }
     }
     Ok(())
@@ -653,7 +689,7 @@ fn plan(w: &mut Work<'_>, p: &Participant, change: &Change, recorded: Option<&[S
         seen: HashSet::new(),
         read_ahead: HashMap::new(),
         plan: Plan { writes: Vec::new(), subjects: Vec::new() },
-        das_leaving: DaCounts { makers: 0, checkers: 0 },
+        das_changed: HashMap::new(),
     };
     if recorded.is_none() && change.creates() {
         planner.reserved = requests::pending_new_ids(&planner.w.tx, &p.key)?;
@@ -716,12 +752,9 @@ fn plan(w: &mut Work<'_>, p: &Participant, change: &Change, recorded: Option<&[S
             faults.finish("the file's rows")?;
         }
     }
-    let Planner { w, das_leaving, plan, .. } = planner;
-    if das_leaving.makers + das_leaving.checkers > 0 {
-        let before = users::da_counts(&w.tx, &p.key, signin::hkt(w.now).date_naive())?;
-        let after =
-            DaCounts { makers: before.makers - das_leaving.makers, checkers: before.checkers - das_leaving.checkers };
-        mc::check_da_minimum(before, after).map_err(refused)?;
+    let Planner { w, das_changed, plan, .. } = planner;
+    if !das_changed.is_empty() {
+        check_da_minimum(w, &p.key, &das_changed)?;
     }
     let creates = plan.writes.iter().filter(|x| matches!(x, Write::Create(_))).count() as i64;
     if creates > 0 {
@@ -755,7 +788,9 @@ struct Planner<'w, 'a, 'p> {
     /// Subjects' profiles read ahead in one statement (a bulk request's rows).
     read_ahead: HashMap<UserId, UserProfile>,
     plan: Plan,
-    das_leaving: DaCounts,
+    /// DAs whose role, status, dates or channel the change sets: the DA minimum is checked on
+    /// every day ahead with them.
+    das_changed: HashMap<UserId, Option<DaDays>>,
 }
 
 impl Planner<'_, '_, '_> {
@@ -814,15 +849,11 @@ impl Planner<'_, '_, '_> {
     }
 
     fn update(&mut self, before: UserProfile, after: UserProfile, action: &'static str) -> anyhow::Result<()> {
-        // A DA leaves when the change stops it acting today: its dates (DMS maintains them;
-        // its status is DA3's) can take it below the minimum as surely as disabling it.
-        let today = signin::hkt(self.w.now).date_naive();
-        if before.active_on(today) && !after.active_on(today) {
-            match before.role {
-                Role::Maker => self.das_leaving.makers += 1,
-                Role::Checker => self.das_leaving.checkers += 1,
-                _ => {}
-            }
+        // A DA's dates and channel (DMS maintains them; its status is DA3's) can take the
+        // participant below the minimum on some day ahead as surely as disabling it.
+        let (was, will) = (DaDays::of(&before), DaDays::of(&after));
+        if was.is_some() && was != will {
+            self.das_changed.insert(before.user_id.clone(), will);
         }
         self.plan.writes.push(Write::Update { before: Box::new(before), after: Box::new(after), action });
         Ok(())

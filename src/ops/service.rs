@@ -573,14 +573,15 @@ impl Db<'_> {
     pub fn mailer(&self) -> anyhow::Result<Mailer> {
         let dir = self.service.db.parent().map(Path::to_path_buf).unwrap_or_default();
         let dir = if dir.as_os_str().is_empty() { PathBuf::from(".") } else { dir };
-        Ok(Mailer { transport: mail::transport(&self.setting("mail")?, &dir)?, from: self.setting("mail-from")? })
+        let from = mail::sender(&self.setting("mail-from")?).map_err(|e| e.context("setting mail-from"))?;
+        Ok(Mailer { transport: mail::transport(&self.setting("mail")?, &dir)?, from })
     }
 }
 
 /// A transport with its sender address.
 pub struct Mailer {
     transport: Box<dyn mail::Transport>,
-    from: String,
+    from: mail::Mailbox,
 }
 
 impl Mailer {

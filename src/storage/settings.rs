@@ -52,17 +52,19 @@ pub fn all(c: &Connection) -> anyhow::Result<Vec<(String, String)>> {
 
 /// The account gate's policy: service hours on or off, the holidays, and the timeline.
 pub fn policy(c: &Connection) -> anyhow::Result<crate::domain::gate::Policy> {
+    Ok(crate::domain::gate::Policy {
+        service_hours: get_or_default(c, "service-hours")? == "on",
+        holidays: super::calendar::holidays(c)?,
+        timeline: timeline(c)?,
+    })
+}
+
+/// The 2FA launch and smartcard decommissioning dates.
+pub fn timeline(c: &Connection) -> anyhow::Result<crate::domain::gate::Timeline> {
     let date = |key: &str| -> anyhow::Result<chrono::NaiveDate> {
         let v = get_or_default(c, key)?;
         chrono::NaiveDate::parse_from_str(&v, "%Y-%m-%d")
             .map_err(|_| anyhow::anyhow!("setting {key} {v:?} is not a date"))
     };
-    Ok(crate::domain::gate::Policy {
-        service_hours: get_or_default(c, "service-hours")? == "on",
-        holidays: super::calendar::holidays(c)?,
-        timeline: crate::domain::gate::Timeline {
-            launch: date("launch-date")?,
-            decommission: date("decommission-date")?,
-        },
-    })
+    Ok(crate::domain::gate::Timeline { launch: date("launch-date")?, decommission: date("decommission-date")? })
 }

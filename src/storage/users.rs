@@ -6,7 +6,6 @@ use super::{opt_date, opt_ts, parse_ts, ts};
 use crate::domain::account::{Account, Smartcard, UserProfile};
 use crate::domain::credentials::{Credential, CredentialRecord};
 use crate::domain::lockout::FailureState;
-use crate::domain::maker_checker::DaCounts;
 use crate::domain::otp::OtpChannel;
 use crate::domain::profile::{AccessChannel, Cents, Groups, UserStatus};
 use crate::domain::role::Role;
@@ -416,32 +415,25 @@ pub fn emails_of_participant(c: &Connection, p: &ParticipantKey) -> anyhow::Resu
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-/// DA makers and checkers of a participant that can act on `today` (a Hong Kong date):
-/// enabled and within their Enable From / Disable After dates.
-pub fn da_counts(c: &Connection, p: &ParticipantKey, today: chrono::NaiveDate) -> anyhow::Result<DaCounts> {
-    let (makers, checkers) = c
-        .prepare_cached(
-            "SELECT COUNT(*) FILTER (WHERE role = 'maker'), COUNT(*) FILTER (WHERE role = 'checker') \
-             FROM users WHERE participant_id = ?1 AND house = ?2 AND status = 'ENABLED' \
-             AND (enable_from IS NULL OR enable_from <= ?3) AND (disable_after IS NULL OR disable_after >= ?3)",
-        )?
-        .query_row(params![p.id(), p.house.as_str(), today.to_string()], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    Ok(DaCounts { makers, checkers })
-}
-
-/// The enabled DAs of a participant (for notifications), as (user ID, role, e-mail).
-pub fn enabled_das(c: &Connection, p: &ParticipantKey) -> anyhow::Result<Vec<(String, Role, Option<String>)>> {
-    let mut stmt = c.prepare_cached(
-        "SELECT user_id, role, email FROM users WHERE participant_id = ?1 AND house = ?2 AND status = 'ENABLED' \
-         AND role IN ('maker', 'checker') ORDER BY user_id",
-    )?;
-    let rows = stmt.query_map([p.id(), p.house.as_str()], |r| {
-        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, Option<String>>(2)?))
-    })?;
+/// The DAs of a participant (any status), with their credentials, in user-ID order: what the
+/// DA minimum and the notices to checkers are decided on (`domain::maker_checker`).
+pub fn das(c: &Connection, p: &ParticipantKey) -> anyhow::Result<Vec<Account>> {
+    const SQL: &str = concat!(
+        "SELECT ",
+        profile_columns!(),
+        ", ",
+        credential_columns!(),
+        " FROM users u JOIN credentials c USING (user_id) WHERE u.participant_id = ?1 AND u.house = ?2 \
+         AND u.role IN ('maker', 'checker') ORDER BY u.user_id"
+    );
+    let mut stmt = c.prepare_cached(SQL)?;
+    let rows = stmt.query_map([p.id(), p.house.as_str()], |r| Ok((raw_profile(r)?, credential(r, 18)?)))?;
     let mut out = Vec::new();
     for row in rows {
-        let (id, role, email) = row?;
-        out.push((id, role.parse::<Role>().map_err(anyhow::Error::msg)?, email));
+        let (raw, cred) = row?;
+        let profile = profile(raw)?;
+        let cred = cred.with_context(|| format!("user {}: damaged credentials", profile.user_id))?;
+        out.push(Account { profile, cred });
     }
     Ok(out)
 }

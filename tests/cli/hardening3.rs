@@ -2,6 +2,7 @@
 //! paths and the files around the database. Each test failed on the build before its fix.
 
 use crate::harness::*;
+use serde_json::json;
 
 /// Issue 18 #10: the `test-clock` flag was a settings row: flipped with sqlite3, a real
 /// database accepted DMS_NOW. The key file says whether a database is a test one.
@@ -118,4 +119,168 @@ fn names(w: &World) -> Vec<String> {
         .collect();
     v.sort();
     v
+}
+
+/// Issue 18 #6: `report expiring --days 100000000` (and dormant's, and the listing's
+/// `--inactive-days 4294967295`) panicked with a truncated JSON document on stdout. Every
+/// numeric flag has a range: outside it, exit 6 naming the flag and its range, nothing on
+/// stdout, nothing changed. Through a server too: the range is the call's, not the parser's.
+#[test]
+fn every_numeric_flag_outside_its_range_is_refused_naming_it() {
+    let w = World::with_das();
+    // (Past i64, a number is not one clap parses: a usage error, exit 2.)
+    let huge = ["100000000", "9223372036854775807", "4294967295", "-1"];
+    let cases: &[(&str, &[&str], &str)] = &[
+        (MAKER, &["report", "expiring", "--days"], "--days"),
+        (MAKER, &["report", "dormant", "--days"], "--days"),
+        (MAKER, &["listing", "--all", "--inactive-days"], "--inactive-days"),
+        (MAKER, &["report", "audit", "--after-seq"], "--after-seq"),
+        (MAKER, &["request", "show", "1", "--page"], "--page"),
+        (OPERATOR, &["hkex", "remind", "expiring", "--dry-run", "--days"], "--days"),
+        (OPERATOR, &["hkex", "da4", "--participant", PARTICIPANT, "--accounts"], "--accounts"),
+    ];
+    w.first_time_app(OPERATOR);
+    w.submit(MAKER, &["user", "change", USER1, "--surname", "WONG"]);
+    let before = w.state();
+    for (who, args, flag) in cases {
+        for n in huge {
+            if *flag == "--after-seq" && n != "-1" {
+                continue; // any sequence number a trail can reach is a fair question
+            }
+            let value = format!("{flag}={n}");
+            let mut argv: Vec<&str> = args[..args.len() - 1].to_vec();
+            argv.push(&value);
+            let r = w.as_user(who, &argv);
+            assert!(r.stdout.is_empty(), "nothing on stdout: {r}");
+            r.refused(Exit::Invalid, &[flag]);
+        }
+    }
+    assert_eq!(w.state(), before, "nothing changed");
+}
+
+/// Issue 18 #4: the DA minimum holds on every day ahead, not only today. A Disable After of
+/// today left the firm one checker short the next day; two checkers each given a date ahead,
+/// each approved by the other, left it none.
+#[test]
+fn the_da_minimum_holds_on_every_day_ahead() {
+    let w = World::with_das();
+    let before = w.state();
+    // Today is its last day: tomorrow the firm has one checker.
+    let today = w.now_hk()[..10].to_string();
+    w.inline(MAKER, &["user", "change", CHECKER2, "--disable-after", &today], CHECKER, PASSWORD)
+        .refused(Exit::NotPermitted, &["two DA checkers", "on 2026-11-24"]);
+    assert_eq!(w.state(), before);
+
+    // With a third checker, one may be given a date ahead; the other then may not.
+    w.first_time_app(OPERATOR);
+    assert_eq!(w.da3_add(PARTICIPANT, "checker", "NG", "w.ng@abc.com.hk").ok().json()["da_id"], "B01234X4");
+    let first = w.submit(MAKER, &["user", "change", CHECKER2, "--disable-after", "2026-12-31"]);
+    let second = w.submit(MAKER, &["user", "change", "B01234X4", "--disable-after", "2027-01-15"]);
+    w.approve(CHECKER, &[first]).ok();
+    let queued = w.state();
+    w.approve(CHECKER, &[second]).refused(Exit::NotPermitted, &["two DA checkers", "1 checker(s) on 2027-01-16"]);
+    assert_eq!(w.state(), queued);
+    // Submitted now, the same change is refused at submission (one path).
+    w.as_user(MAKER, &["user", "change", "B01234X4", "--disable-after", "2027-01-15"])
+        .refused(Exit::NotPermitted, &["on 2027-01-16"]);
+    // An Enable From ahead leaves the days before it short just the same (X3's last day is
+    // 2026-12-31; X4 would start on 2027-01-10).
+    w.as_user(MAKER, &["user", "change", "B01234X4", "--enable-from", "2027-01-10"])
+        .refused(Exit::NotPermitted, &["1 checker(s) on 2027-01-01"]);
+}
+
+/// Issue 18 #4: a checker moved to the Participant Gateway (smartcard only) no longer counts
+/// once smartcards are decommissioned: it cannot sign in by 2FA, and a DA gets no card.
+#[test]
+fn a_checker_moved_to_the_gateway_does_not_count_after_decommissioning() {
+    let w = World::with_das();
+    let before = w.state();
+    w.inline(MAKER, &["user", "change", CHECKER2, "--channel", "PG"], CHECKER, PASSWORD)
+        .refused(Exit::NotPermitted, &["two DA checkers", "1 checker(s)"]);
+    assert_eq!(w.state(), before);
+}
+
+/// Issue 21 #4: before the 2FA launch the old minimum holds, one maker and one checker.
+#[test]
+fn before_the_launch_one_maker_and_one_checker_meet_the_minimum() {
+    let w = World::with_das();
+    w.first_time_app(OPERATOR);
+    w.setting("decommission-date", "2027-06-30").ok();
+    w.setting("launch-date", "2027-01-04").ok();
+    let shown = |w: &World| w.op(&["hkex", "participant", "show", PARTICIPANT]).ok().json();
+    assert_eq!(shown(&w)["da_minimum_met"], true);
+    // (That taking a checker away before the launch is refused, naming the launch day as the
+    // one it would leave short, is `domain::maker_checker`'s unit test: before the launch DAs
+    // sign in by smartcard, which this fixture's DAs have no PIN for.)
+    // A firm that has one maker and one checker before the launch meets that day's minimum.
+    w.sql_write("UPDATE users SET status = 'DISABLED' WHERE user_id = 'B01234X3'");
+    let s = shown(&w);
+    assert_eq!((s["enabled_da_checkers"].clone(), s["da_minimum_met"].clone()), (json!(1), json!(true)), "{s}");
+    w.at("2027-01-04T10:00:00+08:00");
+    w.login(OPERATOR).ok();
+    assert_eq!(shown(&w)["da_minimum_met"], false, "from the launch it needs two checkers");
+}
+
+/// Issue 18 #10: a locked checker, or one past its Disable After, cannot decide a request, so
+/// it is not told that one waits.
+#[test]
+fn only_checkers_who_could_decide_a_request_are_told_it_waits() {
+    let w = World::with_das();
+    w.first_time_app(OPERATOR);
+    assert_eq!(w.da3_add(PARTICIPANT, "checker", "NG", "w.ng@abc.com.hk").ok().json()["da_id"], "B01234X4");
+    assert_eq!(w.da3_add(PARTICIPANT, "checker", "HO", "k.ho@abc.com.hk").ok().json()["da_id"], "B01234X5");
+    w.inline(MAKER, &["user", "change", "B01234X5", "--disable-after", "2026-11-22"], CHECKER, PASSWORD).ok();
+    assert_eq!(w.wrong_passwords(CHECKER2, 5).last(), Some(&Exit::Locked));
+    let mail_of = |id: &str| w.enquire(MAKER, id)["email"].as_str().unwrap().to_string();
+    let (x2, x3) = (mail_of(CHECKER), mail_of(CHECKER2));
+    let count = |to: &str| w.mails_to(to).iter().filter(|m| m.contains("waits for authorisation")).count();
+    let before = [count(&x2), count(&x3), count("w.ng@abc.com.hk"), count("k.ho@abc.com.hk")];
+    w.submit(MAKER, &["user", "change", USER1, "--surname", "WONG"]);
+    let after = [count(&x2), count(&x3), count("w.ng@abc.com.hk"), count("k.ho@abc.com.hk")];
+    assert_eq!(
+        after.iter().zip(before).map(|(a, b)| a - b).collect::<Vec<_>>(),
+        [1, 0, 1, 0],
+        "told: the checker able to act and the new one; not the locked one, nor the one past its last day"
+    );
+}
+
+/// Issue 18 #8, #10: a setting cannot hold a character that ends a mail header line or acts on
+/// a terminal; `mail-from` is parsed whole by the mail crate (before, only the text after the
+/// last `<` was checked, and every mail carried the smuggled Bcc).
+#[test]
+fn settings_refuse_control_characters_and_a_smuggled_mail_header() {
+    let w = World::with_operator();
+    let before = w.state();
+    let bad: &[(&str, &str)] = &[
+        ("mail-from", "CCASS\nBcc: spy@evil.example <noreply@dms.invalid>"),
+        ("mail-from", "CCASS\r\nBcc: spy@evil.example <noreply@dms.invalid>"),
+        ("mail-from", "CCASS\u{2028}Bcc: spy@evil.example <noreply@dms.invalid>"),
+        ("mail-from", "CCASS <noreply@dms.invalid>, spy@evil.example"),
+        ("mail", "file:out\u{1b}[2J.mbox"),
+        ("service-hours", "on\u{7}"),
+    ];
+    for (key, value) in bad {
+        w.setting(key, value).refused(Exit::Invalid, &[key]);
+    }
+    assert_eq!(w.state(), before, "nothing stored");
+    w.setting("mail-from", "CCASS Notices <noreply@dms.invalid>").ok();
+    w.da3_add(PARTICIPANT, "checker", "NG", "w.ng@abc.com.hk").ok();
+    let last = w.mails().pop().expect("a mail");
+    assert!(last.contains("From: CCASS Notices <noreply@dms.invalid>") && !last.contains("Bcc"), "{last}");
+    // A setting an older build let through is shown escaped in CSV, never as a raw ESC.
+    w.sql_write("UPDATE settings SET value = 'on' || char(27) || '[2J' WHERE key = 'notifications'");
+    let csv = w.raw_as(OPERATOR, &["--format", "csv", "hkex", "settings", "show"]).ok().stdout;
+    assert!(!csv.contains('\u{1b}') && csv.contains("\\u{1b}[2J"), "{csv}");
+}
+
+/// Issue 18 #8: a reject reason with a line separator or a bidi override is refused, so it
+/// cannot reach the maker's mail.
+#[test]
+fn a_reject_reason_that_could_disguise_a_mail_is_refused() {
+    let w = World::with_das();
+    let id = w.submit(MAKER, &["user", "change", USER1, "--surname", "WONG"]).to_string();
+    for reason in ["wrong\u{2028}Bcc: x", "fine \u{202E}txt.exe", "a\u{85}b"] {
+        w.as_user(CHECKER, &["request", "reject", &id, "--reason", reason]).refused(Exit::Invalid, &["--reason"]);
+    }
+    assert_eq!(w.request_show(MAKER, id.parse().unwrap())["status"], "PENDING");
 }

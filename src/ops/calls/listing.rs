@@ -172,7 +172,7 @@ pub fn listing(x: &mut Exec<'_, '_>, a: &ListingQuery) -> anyhow::Result<()> {
             name: None,
             locked: a.locked,
             otp: a.otp.as_deref(),
-            inactive_since: a.inactive_days.map(|d| w.now - chrono::Duration::days(d.into())),
+            inactive_since: a.inactive_days.map(|d| w.now - chrono::Duration::days(d)),
         };
         users::for_each_listing_row(&w.tx, &filter, |r| Ok(out.part(Part::Row(row(r)))?))?;
         let mut extras = Map::new();

@@ -26,6 +26,7 @@ pub const ANYONE: &[Role] = &[Role::User, Role::Maker, Role::Checker, Role::Oper
 
 /// Execute one call.
 pub fn run(x: &mut Exec<'_, '_>, call: Call) -> anyhow::Result<()> {
+    check_numbers(&call)?;
     match call {
         Call::Next { attempt } => flow::resume(x, &attempt),
         Call::Login { user, smartcard, replaces, session_file } => {
@@ -55,7 +56,7 @@ pub fn run(x: &mut Exec<'_, '_>, call: Call) -> anyhow::Result<()> {
         Call::Listing(q) => listing::listing(x, &q),
         Call::Report(q) => report::run(x, &q),
         Call::RequestList { status, participant, house } => request::list(x, status, participant, house),
-        Call::RequestShow { id, page } => request::show(x, id, page),
+        Call::RequestShow { id, page } => request::show(x, id, usize::try_from(page).unwrap_or(1)),
         Call::Approve { ids, smartcard, yes } => flow::start(x, Box::new(request::Approve::new(ids, smartcard, yes))),
         Call::Reject { id, reason } => request::reject(x, id, &reason),
         Call::CancelRequest { id } => request::cancel(x, id),
@@ -64,6 +65,34 @@ pub fn run(x: &mut Exec<'_, '_>, call: Call) -> anyhow::Result<()> {
 
         other => hkex::run(x, other),
     }
+}
+
+/// The numbers a call carries against their ranges (`domain::bounds`), before anything is read
+/// (DA4's `--accounts` is checked by `exchange::da4`, beside the ID space it must also fit).
+fn check_numbers(call: &Call) -> Result<(), crate::error::DmsError> {
+    use crate::api::ReportKind;
+    use crate::domain::bounds;
+    match call {
+        Call::Listing(q) => {
+            bounds::INACTIVE_DAYS.check_opt(q.inactive_days)?;
+        }
+        Call::Report(q) => {
+            let days = match q.kind {
+                ReportKind::Dormant => bounds::DORMANT_DAYS,
+                _ => bounds::EXPIRING_DAYS,
+            };
+            days.check_opt(q.days)?;
+            bounds::AFTER_SEQ.check_opt(q.after_seq)?;
+        }
+        Call::RequestShow { page, .. } => {
+            bounds::PAGE.check(*page)?;
+        }
+        Call::RemindExpiring { days, .. } => {
+            bounds::REMIND_DAYS.check_opt(*days)?;
+        }
+        _ => {}
+    }
+    Ok(())
 }
 
 /// A progress callback that streams `Part::Progress` (a bar on the client's terminal).

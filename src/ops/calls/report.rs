@@ -94,7 +94,8 @@ fn report(
                     json!(summary.get(k).and_then(|v| v.as_i64()).unwrap_or(0) + 1)
             };
             for p in &parts {
-                let das = users::da_counts(tx, &p.key, crate::ops::signin::hkt(now).date_naive())?;
+                // Readiness is for the launch: the launch's minimum, whatever today's.
+                let (das, _) = crate::ops::maker_checker::da_counts_today(tx, &p.key, now)?;
                 if das.makers < mc::MIN_MAKERS || das.checkers < mc::MIN_CHECKERS {
                     count("da-minimum-not-met");
                     out.push(vec![

@@ -364,11 +364,8 @@ fn print_approved(x: &mut Exec<'_, '_>, done: &[i64]) -> anyhow::Result<()> {
 // -- reject and cancel ---------------------------------------------------------------------------
 
 pub fn reject(x: &mut Exec<'_, '_>, n: i64, reason: &str) -> anyhow::Result<()> {
-    let reason = reason.trim();
-    if reason.is_empty() || reason.chars().count() > 500 || reason.chars().any(char::is_control) {
-        return Err(invalid("--reason: 1 to 500 printable characters").into());
-    }
-    decide(x, n, &[Role::Checker], Decision::Reject(reason.to_string()))
+    let reason = crate::domain::profile::free_text("--reason", reason, 500)?;
+    decide(x, n, &[Role::Checker], Decision::Reject(reason))
 }
 
 pub fn cancel(x: &mut Exec<'_, '_>, n: i64) -> anyhow::Result<()> {
