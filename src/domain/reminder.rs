@@ -21,6 +21,13 @@ pub fn crossed(set_at: DateTime<Utc>, now: DateTime<Utc>, thresholds: &[i64]) ->
     out
 }
 
+/// At most one reminder of a kind per user per Hong Kong day, whatever thresholds a run asks
+/// for (issue 18 #7: ten runs with `--days 80` … `89` sent seven mails to every user).
+pub fn may_remind(last_sent: Option<DateTime<Utc>>, now: DateTime<Utc>) -> bool {
+    let day = |t| crate::domain::hours::hong_kong(t).date_naive();
+    last_sent.is_none_or(|t| day(t) != day(now))
+}
+
 /// Whole days left before `expiry`, rounded up (an expiry 30 hours away is "in 2 days").
 pub fn days_left(expiry: DateTime<Utc>, now: DateTime<Utc>) -> i64 {
     let secs = (expiry - now).num_seconds().max(0);
@@ -44,6 +51,15 @@ mod tests {
         assert_eq!(crossed(set, t(89, 1), EXPIRY_THRESHOLDS), vec![1, 7, 14]);
         assert!(crossed(set, t(90, 0), EXPIRY_THRESHOLDS).is_empty(), "expired");
         assert_eq!(crossed(set, t(60, 0), &[30, 30]), vec![30]);
+    }
+
+    #[test]
+    fn one_reminder_of_a_kind_a_day() {
+        assert!(may_remind(None, t(0, 0)));
+        // t(d, 0) is 16:00 in Hong Kong: its day turns at t(d, 8).
+        assert!(!may_remind(Some(t(3, 0)), t(3, 7)), "the same Hong Kong day");
+        assert!(may_remind(Some(t(3, 7)), t(3, 8)), "midnight in Hong Kong");
+        assert!(may_remind(Some(t(3, 1)), t(4, 1)));
     }
 
     #[test]

@@ -8,6 +8,9 @@
 //!   new address gets its own reminder); participants' users and DAs from the 2FA launch on
 //!   (before it they cannot set it up), the exchange's own accounts at any time.
 //!
+//! At most one reminder of a kind reaches a user on one Hong Kong day, whatever thresholds a
+//! run names (`domain::reminder::may_remind`).
+//!
 //! Each reminder sent is recorded (`reminders`) in the run's transaction, with one audit row
 //! per run; the mail goes after the commit (an undeliverable one to the outbox). A dry run
 //! lists the same reminders and writes nothing. Only enabled users with a registered address
@@ -67,6 +70,9 @@ pub fn expiring(
         let due: Vec<i64> =
             reminder::crossed(set_at, w.now, thresholds).into_iter().filter(|t| !sent.contains(t)).collect();
         let Some(&smallest) = due.first() else { continue };
+        if !reminder::may_remind(reminders::last_sent(&w.tx, &c.user_id, kind.as_str())?, w.now) {
+            continue;
+        }
         let expiry = crate::domain::password_policy::expires_at(set_at);
         if !dry_run {
             for t in &due {
@@ -88,7 +94,9 @@ pub fn not_initialised(w: &mut Work<'_>, by: Option<&UserId>, dry_run: bool) -> 
     let launched = w.policy()?.timeline.launch <= today;
     let mut out = Vec::new();
     for c in reminders::not_initialised(&w.tx, launched)? {
-        if !reminders::sent(&w.tx, &c.user_id, kind.as_str(), &c.cycle)?.is_empty() {
+        if !reminders::sent(&w.tx, &c.user_id, kind.as_str(), &c.cycle)?.is_empty()
+            || !reminder::may_remind(reminders::last_sent(&w.tx, &c.user_id, kind.as_str())?, w.now)
+        {
             continue;
         }
         if !dry_run {

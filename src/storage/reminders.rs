@@ -53,6 +53,14 @@ pub fn sent(c: &Connection, user_id: &str, kind: &str, cycle: &str) -> anyhow::R
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
+/// When `user_id` was last sent a reminder of this kind, if ever.
+pub fn last_sent(c: &Connection, user_id: &str, kind: &str) -> anyhow::Result<Option<DateTime<Utc>>> {
+    let t: Option<String> = c
+        .prepare_cached("SELECT MAX(sent_at) FROM reminders WHERE user_id = ?1 AND kind = ?2")?
+        .query_row(params![user_id, kind], |r| r.get(0))?;
+    t.map(|t| super::parse_ts(&t)).transpose()
+}
+
 /// Record a reminder as sent.
 pub fn record(
     c: &Connection,

@@ -354,6 +354,24 @@ fn password_expiry_reminders_go_once_per_threshold_and_a_dry_run_only_lists_them
     assert_eq!(w.mails_to("wk.cheung@abc.com.hk").iter().filter(|m| m.contains("expires soon")).count(), 1);
 }
 
+/// Issue 18 #7: each distinct `--days N` was a new threshold, so ten runs with 80 … 89 sent
+/// seven mails to every user. At most one reminder of a kind per user per Hong Kong day.
+#[test]
+fn one_reminder_of_a_kind_per_user_per_day_whatever_the_days_asked() {
+    let w = World::ready();
+    w.set_now(time(FIXTURE_TIME) + chrono::Duration::days(5)); // 85 days left
+    let mails = w.mails().len();
+    let sent: Vec<i64> =
+        (80..90).map(|d| remind(&w, &["expiring", "--days", &d.to_string()])["sent"].as_i64().unwrap()).collect();
+    assert_eq!(sent, [0, 0, 0, 0, 0, 3, 0, 0, 0, 0], "one run sends, the rest of the day nothing");
+    assert_eq!(w.mails().len(), mails + 3);
+    assert_eq!(w.mails_to("wk.cheung@abc.com.hk").iter().filter(|m| m.contains("expires soon")).count(), 1);
+    // The next day a reminder may go again (the default thresholds are not crossed yet).
+    w.advance(chrono::Duration::days(1));
+    assert_eq!(remind(&w, &["expiring", "--days", "89"])["sent"], 3);
+    assert_eq!(remind(&w, &["expiring"])["sent"], 0);
+}
+
 #[test]
 fn not_initialised_reminders_go_once_and_name_no_user() {
     let w = World::demo();
