@@ -31,12 +31,21 @@ pub struct OtpSent {
 /// really happened. A locked account is told so (the seed requires it).
 pub fn request_email_otp(w: &mut Work<'_>, user: &UserId) -> anyhow::Result<OtpSent> {
     let sent = OtpSent { valid_until: w.now + otp::email_otp_validity() };
+    // The public rules (hours, the launch: the same for every ID of this kind) are told; the
+    // account's own state is not (SPEC §3): a disabled or unknown ID is answered as one that
+    // gets its OTP (issue 18 #5: a disabled account answered exit 4, an unknown 0). Only the
+    // seed's "account locked" is said.
+    signin::gate(w, &signin::phantom(user, w.now), Act::SelfService, "otp request")?;
     let found = users::account(&w.tx, user)?;
     let known = found.is_some();
     let a = found.unwrap_or_else(|| signin::phantom(user, w.now));
-    signin::gate(w, &a, Act::SelfService, "otp request")?;
+    signin::locked_is_told(w, &a, Act::SelfService, "otp request")?;
+    let now = w.now;
+    let unavailable = known && crate::domain::gate::may_act(&a, Act::SelfService, w.policy()?, now).is_err();
     let why_not = if !known {
         Some("unknown user ID")
+    } else if unavailable {
+        Some("account unavailable (disabled, outside its dates or smartcard only)")
     } else if a.profile.email.is_none() {
         Some("no registered e-mail address")
     } else if a.cred.has_app() {
@@ -75,43 +84,45 @@ fn too_soon(next: DateTime<Utc>) -> anyhow::Error {
     .into()
 }
 
-/// An OTP for a terminal's first-time logon.
-pub struct FirstOtp {
-    /// A code sent earlier is still usable and is used again (an interrupted first-time logon
-    /// resumes); false when a new one was sent now.
-    pub resumed: bool,
-    pub valid_until: DateTime<Utc>,
-}
-
-/// At a terminal's first-time logon: the e-mail OTP the first password is set with. One sent
-/// before and still usable is used again, so a logon interrupted after the OTP resumes instead
-/// of waiting 5 minutes; otherwise a new one is sent. An ID with no account or no address is
-/// answered the same way (nothing is sent).
-pub fn first_time_otp(w: &mut Work<'_>, user: &UserId) -> anyhow::Result<FirstOtp> {
-    let found = users::account(&w.tx, user)?.filter(|a| a.profile.email.is_some());
-    let a = match found {
-        Some(a) => a,
-        None => {
-            signin::gate(w, &signin::phantom(user, w.now), Act::SelfService, "first-time logon")?;
-            w.audit(&audit::Event {
-                action: "otp.request.not-sent",
-                subject: Some(user.as_str()),
-                detail:
-                    json!({ "reason": "unknown user ID or no registered e-mail address", "step": "first-time logon" })
-                        .to_string(),
-                ..Default::default()
-            })?;
-            return Ok(FirstOtp { resumed: false, valid_until: w.now + otp::email_otp_validity() });
+/// At a terminal's first-time logon (or a forgotten password): the e-mail OTP the password is
+/// set with, for an account that sets it that way — enabled and not locked, with a registered
+/// address and no authenticator app. One sent before and still usable is used again, so a
+/// logon interrupted after the OTP resumes instead of waiting 5 minutes. Every other ID is
+/// answered the same way (nothing is sent; the audit trail says why). Returns until when an
+/// OTP sent now is valid.
+pub fn first_time_otp(w: &mut Work<'_>, user: &UserId) -> anyhow::Result<DateTime<Utc>> {
+    let valid_until = w.now + otp::email_otp_validity();
+    signin::gate(w, &signin::phantom(user, w.now), Act::SelfService, "first-time logon")?;
+    let now = w.now;
+    let found = users::account(&w.tx, user)?;
+    if let Some(a) = &found {
+        signin::locked_is_told(w, a, Act::SelfService, "first-time logon")?;
+    }
+    let why_not = match &found {
+        None => Some("unknown user ID"),
+        Some(a) if crate::domain::gate::may_act(a, Act::SelfService, w.policy()?, now).is_err() => {
+            Some("account unavailable (disabled, locked, outside its dates or smartcard only)")
         }
+        Some(a) if a.profile.email.is_none() => Some("no registered e-mail address"),
+        Some(a) if a.cred.has_app() => Some("registered authenticator app: its code resets the password"),
+        Some(_) => None,
     };
-    signin::gate(w, &a, Act::SelfService, "first-time logon")?;
+    let (Some(a), None) = (found, why_not) else {
+        w.audit(&audit::Event {
+            action: "otp.request.not-sent",
+            subject: Some(user.as_str()),
+            detail: json!({ "reason": why_not, "step": "first-time logon" }).to_string(),
+            ..Default::default()
+        })?;
+        return Ok(valid_until);
+    };
     if let Some(prev) = otps::get(&w.tx, a.id())? {
         if otp::email_otp_usable(Some(&prev.issued), w.now).is_ok() {
-            return Ok(FirstOtp { resumed: true, valid_until: prev.issued.issued_at + otp::email_otp_validity() });
+            return Ok(valid_until);
         }
     }
     signin::issue_email_otp(w, &a, true)?;
-    Ok(FirstOtp { resumed: false, valid_until: w.now + otp::email_otp_validity() })
+    Ok(valid_until)
 }
 
 /// At an interactive logon of an e-mail user: send an OTP unless a usable one is outstanding.
@@ -145,13 +156,20 @@ pub fn reset_proof(a: &Account) -> OtpChannel {
     }
 }
 
-/// Forgot/Reset password (seed Appendix C c-g, D b). An ID with no account or no registered
-/// address is answered as a wrong code would be (no user enumeration).
+/// Forgot/Reset password (seed Appendix C c-g, D b). Nothing about the account is told before
+/// a valid code for it (SPEC §3; issue 18 #5): the public rules first (hours, the launch, the
+/// same for every ID of its kind), then a code of either shape, then the code itself — an
+/// unknown ID, one without an address or app, and a wrong code all get the same answer — and
+/// only then the account's own state (disabled, locked, e-mail OTP users who must ask).
 pub fn password_reset(w: &mut Work<'_>, user: &UserId, code: &str, new: &NewPassword) -> anyhow::Result<()> {
-    let Some(mut a) = users::account(&w.tx, user)?.filter(|a| a.profile.email.is_some() || a.cred.has_app()) else {
-        let phantom = signin::phantom(user, w.now);
-        signin::gate(w, &phantom, Act::SelfService, "password reset")?;
-        signin::check_code_shape(code, OtpChannel::Email)?;
+    signin::gate(w, &signin::phantom(user, w.now), Act::SelfService, "password reset")?;
+    signin::check_any_code_shape(code)?;
+    let found = users::account(&w.tx, user)?;
+    let proof = found.as_ref().and_then(|a| (a.profile.email.is_some() || a.cred.has_app()).then(|| reset_proof(a)));
+    if let Some(a) = &found {
+        signin::locked_is_told(w, a, Act::SelfService, "password reset")?;
+    }
+    let (Some(mut a), Some(proof)) = (found, proof) else {
         w.audit(&audit::Event {
             action: "password.reset.unmatched",
             subject: Some(user.as_str()),
@@ -159,6 +177,12 @@ pub fn password_reset(w: &mut Work<'_>, user: &UserId, code: &str, new: &NewPass
             ..Default::default()
         })?;
         return Err(crate::error::auth(Factor::Otp.wrong()).recorded().into());
+    };
+    // A code of the other shape is a wrong code, counted as one.
+    let step = if signin::check_code_shape(code, proof).is_ok() {
+        signin::verify_otp(w, &mut a, proof, code, "password reset")?
+    } else {
+        return Err(signin::fail(w, &mut a, Factor::Otp, "password reset")?);
     };
     signin::gate(w, &a, Act::SelfService, "password reset")?;
     if a.cred.initialised() && !a.cred.has_app() {
@@ -169,10 +193,7 @@ pub fn password_reset(w: &mut Work<'_>, user: &UserId, code: &str, new: &NewPass
         ))
         .into());
     }
-    let proof = reset_proof(&a);
-    signin::check_code_shape(code, proof)?;
     refuse_same(&a, new)?;
-    let step = signin::verify_otp(w, &mut a, proof, code, "password reset")?;
     a.cred.spend_totp_step(step);
     let kind = if a.cred.initialised() { "self-service" } else { "first-time" };
     a.cred.set_password(new.phc.clone(), w.now);
@@ -212,12 +233,6 @@ pub enum SetUp {
     App { uri: Zeroizing<String> },
     /// E-mail OTP: a code was sent to this (masked) address.
     Email { masked_to: String },
-}
-
-/// The proof a Forgot/Reset of this user will ask for (e-mail OTP for an unknown user, so
-/// the prompt does not tell whether the ID exists).
-pub fn reset_proof_of(w: &Work<'_>, user: &UserId) -> anyhow::Result<OtpChannel> {
-    Ok(users::account(&w.tx, user)?.map(|a| reset_proof(&a)).unwrap_or(OtpChannel::Email))
 }
 
 /// The first logon's OTP channel (seed Appendix C h-s): the password (a wrong one counts), then

@@ -79,11 +79,6 @@ impl Checked {
     }
 }
 
-/// Has this user set a password yet? (For the terminal's first-time logon walk-through.)
-pub fn has_password(c: &rusqlite::Connection, user: &UserId) -> anyhow::Result<bool> {
-    Ok(users::password_phc(c, user)?.is_some())
-}
-
 /// What an ID with no account (or none with a registered e-mail address) is answered as, so
 /// `otp request` and `password reset` cannot tell it from a real one (SPEC §3): a business
 /// user (or a DA, or an operator, by the ID's shape) with no credentials yet. It passes the
@@ -234,6 +229,21 @@ pub fn check_code_shape(code: &str, channel: OtpChannel) -> anyhow::Result<()> {
     }
 }
 
+/// A code of either shape (6 digits from an app, 8 from an e-mail), where the shape must not
+/// tell which the account uses (Forgot/Reset).
+pub fn check_any_code_shape(code: &str) -> anyhow::Result<()> {
+    if otp::is_code_shaped(code, otp::TOTP_DIGITS as usize) || otp::is_code_shaped(code, otp::EMAIL_OTP_DIGITS) {
+        Ok(())
+    } else {
+        Err(invalid(format!(
+            "--otp: a one-time password is {} digits (authenticator app) or {} (e-mail)",
+            otp::TOTP_DIGITS,
+            otp::EMAIL_OTP_DIGITS
+        ))
+        .into())
+    }
+}
+
 /// The account's OTP channel, or the error that says how to set one up.
 pub fn channel(a: &Account) -> anyhow::Result<OtpChannel> {
     a.cred.channel().ok_or_else(|| {
@@ -318,18 +328,51 @@ pub fn issue_email_otp(w: &mut Work<'_>, a: &Account, requested: bool) -> anyhow
 }
 
 /// The password step of a sign-in: the gate, a password at all, the password itself.
+///
+/// Nothing about the account is told before its password (SPEC §3; issue 18 #5): the public
+/// rules first (hours, the launch: the same for every ID of its kind), then the seed's
+/// "account locked", then an unknown ID and one with no password yet are answered as a wrong
+/// password is (the audit trail says which), and only after the right password the account's
+/// own state (disabled, outside its dates, smartcard only).
 pub fn password_step(w: &mut Work<'_>, checked: &Checked, step: &str) -> anyhow::Result<Account> {
-    let mut a = load(w, &checked.user_id, step)?;
-    gate(w, &a, Act::SignIn(Method::TwoFactor), step)?;
+    let act = Act::SignIn(Method::TwoFactor);
+    gate(w, &phantom(&checked.user_id, w.now), act, step)?;
+    let Some(mut a) = users::account(&w.tx, &checked.user_id)? else {
+        return Err(unmatched(w, &checked.user_id, step, "unknown user ID")?);
+    };
+    locked_is_told(w, &a, act, step)?;
     if a.cred.password().is_none() {
-        let uid = a.id();
-        return Err(auth(format!(
-            "{uid} has no password yet: first-time logon starts with `dms otp request --user {uid}` and `dms password reset --user {uid} --otp CODE`"
-        ))
-        .into());
+        return Err(unmatched(
+            w,
+            &checked.user_id,
+            step,
+            "no password yet (first-time logon: otp request, then password reset)",
+        )?);
     }
     verify_checked(w, &mut a, checked, Factor::Password, step)?;
+    gate(w, &a, act, step)?;
     Ok(a)
+}
+
+/// The one thing told about an account before a valid secret for it: the seed's "account
+/// locked", which says who can unlock it (SPEC §3). Every sign-in and self-service step asks.
+pub fn locked_is_told(w: &mut Work<'_>, a: &Account, act: Act, step: &str) -> anyhow::Result<()> {
+    if a.cred.locked() {
+        gate(w, a, act, step)?;
+    }
+    Ok(())
+}
+
+/// A sign-in for an ID that has no account or no password: audited as what it was, answered as
+/// a wrong password.
+fn unmatched(w: &mut Work<'_>, user: &UserId, step: &str, why: &str) -> anyhow::Result<anyhow::Error> {
+    w.audit(&audit::Event {
+        action: "signin.unmatched",
+        subject: Some(user.as_str()),
+        detail: json!({ "step": step, "reason": why }).to_string(),
+        ..Default::default()
+    })?;
+    Ok(auth(Factor::Password.wrong()).recorded().into())
 }
 
 /// A signed-in session, just opened.

@@ -126,7 +126,7 @@ fn da3_unlock_of_a_locked_da_makes_the_next_logon_a_first_time_logon() {
 
     // The old password is gone: the next logon is a first-time logon, and it works.
     w.advance(secs(30));
-    w.login("B01234X1").refused(Exit::Auth, &["no password yet"]);
+    w.login("B01234X1").refused(Exit::Auth, &["wrong password"]);
     w.advance(secs(30));
     let v = w.first_time_app("B01234X1");
     assert_eq!(v["user_id"], "B01234X1");
@@ -146,7 +146,7 @@ fn da3_reset_ends_the_session_and_forces_a_first_time_logon() {
         "1|1|0"
     );
     w.advance(secs(30));
-    w.login("B01234X2").refused(Exit::Auth, &["no password yet"]);
+    w.login("B01234X2").refused(Exit::Auth, &["wrong password"]);
     w.advance(secs(30));
     w.first_time_app("B01234X2");
     w.as_user("B01234X2", &["whoami"]).ok();
@@ -158,7 +158,7 @@ fn da3_reset_ends_the_session_and_forces_a_first_time_logon() {
     let locked = w.op(&["report", "locked"]).ok().json();
     assert_eq!(locked["locked"], json!([]), "unlocked too");
     w.advance(secs(30));
-    w.login("B01234X3").refused(Exit::Auth, &["no password yet"]);
+    w.login("B01234X3").refused(Exit::Auth, &["wrong password"]);
     w.first_time_app("B01234X3");
 
     // DA3 maintains DAs only.
@@ -220,7 +220,8 @@ fn da3_delete_keeps_the_da_minimum_and_never_reuses_the_id() {
     assert_eq!(w.sql("SELECT user_id FROM retired_user_ids"), "B01234X3");
     w.as_user("B01234X3", &["whoami"]).expect(Exit::Auth);
     w.advance(secs(30));
-    w.login("B01234X3").refused(Exit::Auth, &["unknown user"]);
+    // Answered as a wrong password (SPEC §3: an unknown ID is not told apart).
+    w.login("B01234X3").refused(Exit::Auth, &["wrong password"]);
 
     // The deleted ID is never handed out again: the next DA gets X5, not X3.
     assert_eq!(w.da3_add("B01234", "maker", "YIP", "sy.yip@abc.com.hk").ok().json()["da_id"], "B01234X5");
@@ -943,6 +944,6 @@ fn the_exchange_adds_operators_and_read_only_auditors_and_resets_them() {
     w.op(&["hkex", "account", "reset", "HKEXAU01"]).ok();
     w.advance(secs(30));
     // The old password is gone.
-    w.login("HKEXAU01").refused(Exit::Auth, &["no password yet"]);
+    w.login("HKEXAU01").refused(Exit::Auth, &["wrong password"]);
     w.first_time_app("HKEXAU01");
 }

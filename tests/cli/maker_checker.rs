@@ -523,7 +523,10 @@ fn unlock_reset_makes_the_next_logon_a_first_time_logon() {
 
     // The old password is gone: first-time logon again (e-mail OTP, password, OTP channel).
     w.advance(mins(5));
-    w.login_with(USER2, PASSWORD, "123456").refused(Exit::Auth, &["first-time logon"]);
+    w.login_with(USER2, PASSWORD, "123456").refused(Exit::Auth, &["wrong password"]);
+    assert!(w
+        .sql("SELECT detail FROM audit WHERE action = 'signin.unmatched' ORDER BY seq DESC LIMIT 1")
+        .contains("no password yet"));
     w.first_time_app(USER2);
     assert_eq!(w.enquire(MAKER, USER2)["locked"], false);
     w.assert_audit_ok();

@@ -23,13 +23,64 @@ fn an_app_user_resets_the_password_with_an_app_code() {
 fn an_email_otp_user_cannot_reset_the_password_itself() {
     let w = World::ready();
     let phc = w.cred(USER1, "password_phc");
-    let msg = w.fails(
-        Exit::NotPermitted,
-        &["password", "reset", "--user", USER1, "--otp", "12345678", "--password-stdin"],
-        Some(&line(NEW_PASSWORD)),
-    );
+    // With a wrong code the answer is an unknown ID's (SPEC §3)...
+    let reset = |code: &str| {
+        w.run(&["password", "reset", "--user", USER1, "--otp", code, "--password-stdin"], Some(&line(NEW_PASSWORD)))
+    };
+    reset("12345678").refused(Exit::Auth, &["wrong, expired or already used one-time password"]);
+    // ...and with the right one, what the account may do is said.
+    w.advance(mins(5));
+    w.otp_request(USER1).ok();
+    let msg = reset(&w.last_otp()).expect(Exit::NotPermitted).message();
     assert!(msg.contains("Delegated Administrator"), "{msg}");
     assert_eq!(w.cred(USER1, "password_phc"), phc);
+}
+
+/// Issue 18 #5: `password reset` with a wrong code answered an unknown ID (exit 3), an app user
+/// (exit 6, "6 digits"), an e-mail-OTP user (exit 5) and a disabled one (exit 4) differently;
+/// `otp request` a disabled account with exit 4 and an unknown one with 0; `login` said
+/// "unknown user ID" and "has no password yet". Now each is answered alike.
+#[test]
+fn nothing_about_an_account_is_told_before_a_valid_secret_for_it() {
+    let w = World::ready();
+    // B0123402: no password yet. B01234X1: password, no OTP channel. B0123401: e-mail OTP.
+    w.sql_write("UPDATE users SET status = 'DISABLED' WHERE user_id = 'B0123403'");
+    let answer = |r: Run| (r.exit(), r.message());
+    let reset = |user: &str, code: &str| {
+        answer(
+            w.run(&["password", "reset", "--user", user, "--otp", code, "--password-stdin"], Some(&line(NEW_PASSWORD))),
+        )
+    };
+    for code in ["12345678", "123456"] {
+        let unknown = reset("B0123499", code);
+        assert_eq!(unknown.0, Exit::Auth, "{unknown:?}");
+        for user in [OPERATOR, USER1, USER2, USER3, MAKER] {
+            assert_eq!(reset(user, code), unknown, "{user} with {code}");
+        }
+    }
+    // A code of neither shape is refused alike, before anything is looked up.
+    let bad = reset("B0123499", "1234567");
+    assert_eq!((bad.0, reset(OPERATOR, "1234567")), (Exit::Invalid, bad.clone()));
+
+    // otp request: a disabled account like an unknown one, and nothing is sent to it.
+    let sent = w.otps().len();
+    let shape = |r: Run| {
+        let mut v = r.ok().json();
+        v.as_object_mut().map(|o| o.remove("user_id"));
+        v
+    };
+    assert_eq!(shape(w.otp_request(USER3)), shape(w.otp_request("B0123499")));
+    assert_eq!(w.otps().len(), sent);
+
+    // login: an unknown ID and one with no password yet are wrong passwords.
+    for user in ["B0123499", USER2] {
+        w.login_with(user, PASSWORD, "123456").refused(Exit::Auth, &["wrong password"]);
+    }
+    let wrong = w.login_with(USER1, WRONG_PASSWORD, "12345678").expect(Exit::Auth).message();
+    assert_eq!(w.login_with("B0123499", PASSWORD, "123456").message(), wrong);
+    // The audit trail says what really happened.
+    let reasons = w.sql("SELECT detail FROM audit WHERE action = 'signin.unmatched'");
+    assert!(reasons.contains("unknown user ID") && reasons.contains("no password yet"), "{reasons}");
 }
 
 #[test]

@@ -25,23 +25,29 @@ fn a_first_time_logon_interrupted_after_the_email_otp_and_at_the_qr_code_resumes
     set_clock(&clock, t0);
     let login = ["--session", "B0123402.session", "login", "--user", USER2];
 
-    // 1. The e-mail OTP is sent; the user walks away at the password prompt.
+    // 1. The password is asked of every ID alike; Enter alone is the first-time path. The
+    //    e-mail OTP is sent; the user walks away at the new-password prompt.
     let mut s = at_terminal(&w, &clock, &login);
     s.expect("consent to the processing of their personal data").expect("the sign-in notice");
-    s.expect("first-time logon").expect("told it is a first-time logon");
+    s.expect("Enter alone if you have none yet").expect("the password prompt");
+    s.send_line("").expect("none yet");
+    s.expect("First-time logon or forgotten password").expect("the first-time path");
     s.expect("New password").expect("the new-password prompt");
     interrupt(s);
     let mailed = w.last_otp();
 
-    // 2. A minute later: the code already sent is offered, not refused as "too soon".
+    // 2. A minute later: the code already sent still works, and no second one is sent (not
+    //    refused as "too soon" either).
     set_clock(&clock, t0 + chrono::Duration::minutes(1));
     let mut s = at_terminal(&w, &clock, &login);
-    s.expect("Use the OTP already e-mailed to you").expect("the earlier code is usable");
+    s.expect("Enter alone if you have none yet").expect("the password prompt");
+    s.send_line("").expect("none yet");
+    s.expect("one sent in the last 5 minutes still works").expect("the earlier code is usable");
     s.expect("New password").expect("prompt");
     s.send_line(PASSWORD).expect("typing");
     s.expect("Confirm password").expect("prompt");
     s.send_line(PASSWORD).expect("typing");
-    s.expect("OTP from the e-mail").expect("prompt");
+    s.expect("app code or e-mail OTP").expect("prompt");
     s.send_line(&mailed).expect("typing the first code");
     s.expect("Now sign in with it").expect("the password is set");
     s.expect("Password").expect("the sign-in prompt");

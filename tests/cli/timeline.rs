@@ -73,7 +73,11 @@ fn the_timeline_from_the_registration_drive_to_decommissioning() {
     w.smartcard("C0000101", PIN).ok();
     w.login("C0000101").ok();
     // PG users keep to their smartcards: 2FA never applies to them.
-    w.otp_request("C0000102").refused(Exit::NotPermitted, &["Participant Gateway"]);
+    // (An OTP request is answered as for anyone — SPEC §3 — and nothing is sent.)
+    let sent = w.otps().len();
+    w.otp_request("C0000102").ok();
+    assert_eq!(w.otps().len(), sent);
+    w.login_with("C0000102", PASSWORD, "123456").expect(Exit::Auth);
     w.smartcard("C0000102", PIN).ok();
     let readiness = w.op(&["report", "readiness", "--participant", "C00001"]).ok().json();
     let findings = |f: &str| -> Vec<String> {

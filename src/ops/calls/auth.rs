@@ -114,6 +114,30 @@ impl Login {
         Step::text(Slot::Otp, prompt, "--otp CODE is required")
     }
 
+    fn ask_password() -> Step {
+        password_step(Slot::Password, "password", "Password (Enter alone if you have none yet, or forgot it)")
+    }
+
+    /// The first-time logon, or a forgotten password (seed Appendix C c-g): an e-mailed OTP
+    /// (or the authenticator app's code) sets a new password. The same words for every ID.
+    fn first_time(&mut self, x: &mut Exec<'_, '_>) -> anyhow::Result<Progress> {
+        let user = self.user.clone();
+        let valid_until = x.transact(Mode::Write, |w| credentials::first_time_otp(w, &user))?;
+        x.say(format!(
+            "First-time logon or forgotten password: if {user} sets its password with an e-mailed OTP, an 8-digit \
+             OTP was sent to its registered address (valid until {}; one sent in the last 5 minutes still works). \
+             With a registered authenticator app, use the app's code.",
+            signin::show_time(valid_until)
+        ))?;
+        self.tries = 0;
+        self.at = At::FirstNewPassword;
+        Ok(Progress::Ask(Self::ask_new_password()))
+    }
+
+    fn reset_code_prompt() -> Step {
+        Step::text(Slot::Otp, "One-time password (app code or e-mail OTP)", "--otp CODE is required")
+    }
+
     fn ask_new_password() -> Step {
         let mut s = Step::new_secret(Slot::NewPassword, "new password", "New password");
         s.prompt = "New password".into();
@@ -294,29 +318,11 @@ impl Flow for Login {
                     if self.given.has(Slot::Otp) {
                         return self.scripted(x);
                     }
-                    if signin::has_password(x.db.conn(), &self.user)? {
-                        self.at = At::Password;
-                        continue;
-                    }
-                    let user = self.user.clone();
-                    x.say(format!(
-                        "{user} has no password yet: first-time logon (set a password with an e-mailed OTP)."
-                    ))?;
-                    let sent = x.transact(Mode::Write, |w| credentials::first_time_otp(w, &user))?;
-                    x.say(if sent.resumed {
-                        format!(
-                            "Use the OTP already e-mailed to you; it is valid until {}.",
-                            signin::show_time(sent.valid_until)
-                        )
-                    } else {
-                        format!(
-                            "If {user} has a registered e-mail address, an 8-digit OTP was sent to it; it is valid until {}.",
-                            signin::show_time(sent.valid_until)
-                        )
-                    })?;
-                    self.tries = 0;
-                    self.at = At::FirstNewPassword;
-                    return Ok(Progress::Ask(Self::ask_new_password()));
+                    // At a terminal the password is asked of every ID alike (SPEC §3: whether
+                    // it has one is not told); Enter alone starts the first-time / forgotten
+                    // password path.
+                    self.at = At::Password;
+                    return Ok(Progress::Ask(Self::ask_password()));
                 }
                 At::Scripted => return self.scripted(x),
                 At::Smartcard => return self.smartcard(x),
@@ -328,13 +334,13 @@ impl Flow for Login {
                     Some((_, new)) => {
                         self.tries = 0;
                         self.at = At::FirstOtp(new);
-                        return Ok(Progress::Ask(Self::otp_prompt(true)));
+                        return Ok(Progress::Ask(Self::reset_code_prompt()));
                     }
                 },
                 At::FirstOtp(new) => {
                     let Some(code) = self.given.take(Slot::Otp) else {
                         self.at = At::FirstOtp(new);
-                        return Ok(Progress::Ask(Self::otp_prompt(true)));
+                        return Ok(Progress::Ask(Self::reset_code_prompt()));
                     };
                     let user = self.user.clone();
                     match x.transact(Mode::Write, |w| credentials::password_reset(w, &user, code.trim(), &new)) {
@@ -347,15 +353,18 @@ impl Flow for Login {
                                 return Err(e);
                             }
                             self.at = At::FirstOtp(new);
-                            return Ok(Progress::Ask(Self::otp_prompt(true)));
+                            return Ok(Progress::Ask(Self::reset_code_prompt()));
                         }
                     }
                 }
                 At::Password => {
                     let Some(password) = self.given.take(Slot::Password) else {
                         self.at = At::Password;
-                        return Ok(Progress::Ask(password_step(Slot::Password, "password", "Password")));
+                        return Ok(Progress::Ask(Self::ask_password()));
                     };
+                    if password.is_empty() && x.interactive {
+                        return self.first_time(x);
+                    }
                     let checked = x.db.check_secret(&self.user, Secret::Password, &password)?;
                     // The password first, so a wrong one is told at once.
                     let acct = x.transact(Mode::Write, |w| signin::password_step(w, &checked, "login"))?;
@@ -597,14 +606,12 @@ impl Flow for PasswordReset {
             if !x.interactive {
                 return Err(usage(missing).into());
             }
-            let user = self.user.clone();
-            let proof = x.transact(Mode::Read, |w| credentials::reset_proof_of(w, &user))?;
-            if proof == OtpChannel::Email {
-                x.note("Enter the OTP from the e-mail (`dms otp request --user ID` sends one).")?;
-            }
-            let prompt =
-                if proof == OtpChannel::App { "Code from your authenticator app" } else { "OTP from the e-mail" };
-            return Ok(Progress::Ask(Step::text(Slot::Otp, prompt, missing)));
+            // The same words for every ID: which proof an account uses is not told before a
+            // valid one (SPEC §3).
+            x.note(
+                "Enter the code of your authenticator app, or the OTP from the e-mail (`dms otp request --user ID` sends one).",
+            )?;
+            return Ok(Progress::Ask(Step::text(Slot::Otp, "One-time password (app code or e-mail OTP)", missing)));
         };
         let Some(password) = self.given.get(Slot::NewPassword) else {
             return Ok(Progress::Ask(Step::new_secret(Slot::NewPassword, "new password", "New password")));
