@@ -376,6 +376,12 @@ pub enum Call {
         #[serde(default)]
         inline: Option<Inline>,
     },
+    #[serde(rename = "user/smartcard-reset")]
+    UserSmartcardReset {
+        user_id: UserId,
+        #[serde(default)]
+        inline: Option<Inline>,
+    },
     #[serde(rename = "da/assign")]
     DaAssign {
         da_id: UserId,
@@ -502,6 +508,8 @@ pub enum Call {
     Da3AssignDa { user_id: UserId, role: String },
     #[serde(rename = "hkex/smartcard/issue")]
     SmartcardIssue { user_id: UserId, srn: String, certificate_expiry: String },
+    #[serde(rename = "hkex/scard1/reset-pin")]
+    Scard1ResetPin { user_id: UserId },
     #[serde(rename = "hkex/da4")]
     Da4 {
         participant: String,

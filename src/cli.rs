@@ -662,6 +662,21 @@ pub enum UserCommand {
         #[command(flatten)]
         inline: InlineArgs,
     },
+    /// Smartcard Password Reset: the user is mailed a one-time initial PIN.
+    ///
+    /// Until smartcard decommissioning (PG users: always). The user's next smartcard sign-in
+    /// with the initial PIN chooses the user's own PIN; nobody who resets it knows it.
+    #[command(after_help = examples!(
+        "dms user smartcard-reset B0123401",
+        "dms user smartcard-reset B0123401 --checker B01234X2",
+    ))]
+    SmartcardReset {
+        /// The user ID whose smartcard PIN is reset.
+        #[arg(value_parser = user_id)]
+        id: UserId,
+        #[command(flatten)]
+        inline: InlineArgs,
+    },
     /// Enquire User Profile: one profile by user ID, or (--name) the seed's List of the
     /// profiles whose user name matches.
     #[command(after_help = examples!(
@@ -894,13 +909,18 @@ pub enum HkexCommand {
         #[arg(long)]
         accounts: i64,
     },
-    /// Smartcards of Participant Gateway users (the PIN on standard input).
+    /// Smartcards of Participant Gateway users (the holder is mailed a one-time initial PIN).
     #[command(subcommand, after_help = examples!(
         "# B01234P1: a PG user (`dms user create ... --channel PG`)",
         "dms hkex smartcard issue B01234P1 --srn SRN0001AB2 \\",
         "    --certificate-expiry 2030-12-31",
     ))]
     Smartcard(SmartcardCommand),
+    /// eService SCard 1 (until smartcard decommissioning): a DA's forgotten smartcard PIN.
+    #[command(subcommand, after_help = examples!(
+        "dms hkex scard1 reset-pin B01234X1",
+    ))]
+    Scard1(Scard1Command),
     /// Timeline and system settings.
     #[command(subcommand, after_help = examples!(
         "dms hkex settings show",
@@ -953,14 +973,16 @@ pub enum HkexCommand {
 #[derive(Debug, Subcommand)]
 #[command(defer = true)]
 pub enum SmartcardCommand {
-    /// Issue a smartcard to a PG user created after the launch (SRN, certificate expiry; the
-    /// PIN, 6-8 digits, on standard input or a prompt).
+    /// Issue a smartcard to a PG user created after the launch (SRN, certificate expiry).
+    ///
+    /// The holder is mailed a one-time initial PIN (valid 7 days) and chooses its own PIN at the
+    /// first smartcard sign-in: nobody who issues a card knows the PIN that then works.
     #[command(after_help = examples!(
-        "# B01234P1: a PG user (`dms user create ... --channel PG`); asks for the PIN",
+        "# B01234P1: a PG user with an e-mail address (`user create --channel PG`)",
         "dms hkex smartcard issue B01234P1 --srn SRN0001AB2 \\",
         "    --certificate-expiry 2030-12-31",
         "dms hkex smartcard issue B01234P1 --srn SRN0001AB2 \\",
-        "    --certificate-expiry \"31-Dec-30 23:59:59\" --password-stdin < pin.txt",
+        "    --certificate-expiry \"31-Dec-30 23:59:59\"",
     ))]
     Issue {
         /// The PG user's ID.
@@ -972,9 +994,26 @@ pub enum SmartcardCommand {
         /// DATE [TIME], e.g. 2030-12-31 or "31-Dec-30 23:59:59" (Hong Kong time).
         #[arg(long, value_name = "DATE")]
         certificate_expiry: String,
-        /// Read the PIN from standard input.
-        #[arg(long)]
+        /// No longer used: the operator does not choose the PIN (ignored, with a warning).
+        #[arg(long, hide = true)]
         password_stdin: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+#[command(defer = true)]
+pub enum Scard1Command {
+    /// Reset a DA's forgotten smartcard PIN: the DA is mailed a one-time initial PIN.
+    ///
+    /// The DA's next smartcard sign-in with it chooses its own PIN; the lock is lifted and the
+    /// DA's sessions end. Until smartcard decommissioning.
+    #[command(after_help = examples!(
+        "dms hkex scard1 reset-pin B01234X1",
+    ))]
+    ResetPin {
+        /// The DA's user ID.
+        #[arg(value_parser = user_id)]
+        da_id: UserId,
     },
 }
 
@@ -1063,8 +1102,10 @@ pub enum KeyCommand {
     /// key in one transaction (unused e-mail OTPs are invalidated: request a new one); a crash
     /// at any point leaves the old or the new key working.
     ///
-    /// JSON: {"rotated": N, "audit_key": true, "email_otps_invalidated": N, "key_file",
-    /// "fingerprint"}. The old key file no longer opens the database: do not keep copies of it.
+    /// JSON: {"rotated": N, "audit_key": true, "email_otps_invalidated": N,
+    /// "initial_pins_reissued": N, "key_file", "fingerprint"} (initial smartcard PINs not yet
+    /// used are replaced and mailed again). The old key file no longer opens the database: do
+    /// not keep copies of it.
     #[command(after_help = examples!(
         "dms hkex key rotate",
     ))]

@@ -414,8 +414,17 @@ impl MasterKey {
     /// Keyed hash of an e-mail OTP: without the key file, the stored hash of an 8-digit code
     /// cannot be brute-forced offline.
     pub fn otp_hash(&self, user_id: &str, code: &str) -> Vec<u8> {
+        self.code_hash(b"email-otp\0", user_id, code)
+    }
+
+    /// Keyed hash of a one-time initial smartcard PIN (the same construction, its own label).
+    pub fn initial_pin_hash(&self, user_id: &str, pin: &str) -> Vec<u8> {
+        self.code_hash(b"initial-pin\0", user_id, pin)
+    }
+
+    fn code_hash(&self, label: &[u8], user_id: &str, code: &str) -> Vec<u8> {
         let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.key[..]).expect("HMAC takes any key length");
-        mac.update(b"email-otp\0");
+        mac.update(label);
         mac.update(user_id.as_bytes());
         mac.update(b"\0");
         mac.update(code.trim().as_bytes());

@@ -181,14 +181,22 @@ impl From<crate::domain::gate::Refusal> for DmsError {
     }
 }
 
-/// A maker-checker refusal: the quota is a conflict (DA4 can lift it), the rest are not
-/// permitted.
+/// A smartcard that may not be issued or reset is not permitted (exit 5).
+impl From<crate::domain::smartcard::Refusal> for DmsError {
+    fn from(r: crate::domain::smartcard::Refusal) -> Self {
+        not_permitted(r.to_string())
+    }
+}
+
+/// A number outside its flag's range is invalid input (exit 6).
 impl From<crate::domain::bounds::OutOfRange> for DmsError {
     fn from(e: crate::domain::bounds::OutOfRange) -> Self {
         invalid(e.to_string())
     }
 }
 
+/// A maker-checker refusal: the quota is a conflict (DA4 can lift it), the rest are not
+/// permitted.
 impl From<crate::domain::maker_checker::Refusal> for DmsError {
     fn from(r: crate::domain::maker_checker::Refusal) -> Self {
         let kind = if r.is_conflict() { Kind::Conflict } else { Kind::NotPermitted };

@@ -82,6 +82,34 @@ pub fn otp_mail(to: &str, code: &str) -> Mail {
     }
 }
 
+/// The one-time initial smartcard PIN, to its holder only (`domain::smartcard`): no user ID, no
+/// link; what it is for and until when.
+pub fn initial_pin(to: &str, srn: &str, pin: &str, why: &str, valid_until: &str) -> Mail {
+    Mail {
+        to: to.to_string(),
+        subject: "CCASS: Your initial smartcard PIN".into(),
+        body: format!(
+            "{why} Your one-time initial PIN for the smartcard with SRN {srn} is: {pin}\n\n\
+             It is valid until {valid_until} (Hong Kong time) and only to choose your own PIN: sign in with \
+             your smartcard, type it, then choose a PIN of 6 to 8 digits that only you know. Nobody at the \
+             exchange or at your firm knows this PIN or the one you choose.\n\
+             If you did not expect it, tell your Delegated Administrator at once.\n"
+        ),
+    }
+}
+
+/// To a holder whose smartcard-era account the exchange's migration registered in DMS.
+pub fn account_migrated(to: &str, user_id: &str, srn: &str) -> Mail {
+    Mail {
+        to: to.to_string(),
+        subject: "CCASS: Your account was registered in DMS".into(),
+        body: format!(
+            "The exchange registered your CCASS/CCMS account {user_id} in DMS (Security Management Functions), \
+             with your smartcard (SRN {srn}).\n\nIf you did not expect this, tell your Delegated Administrator.\n"
+        ),
+    }
+}
+
 /// A security notification (password or OTP device changed, eService completed, ...).
 pub fn notification(to: &str, subject: &str, text: &str) -> Mail {
     Mail {
@@ -98,6 +126,7 @@ pub fn request_title(kind: &str) -> &'static str {
         "change-user" => "Change User Profile",
         "delete-user" => "Delete User Profile",
         "unlock-user" => "Unlock/Reset OTP Device Registration",
+        "reset-smartcard-pin" => "Smartcard Password Reset",
         "assign-groups" => "Assign User Groups to a Delegated Administrator",
         "import-emails" => "Bulk e-mail registration",
         "import-users" => "Bulk user creation",

@@ -18,8 +18,9 @@ pub fn login(client: &mut Client, a: LoginArgs) -> anyhow::Result<()> {
     // The session file is judged first: a login that could not write it is refused before
     // anything is asked or recorded.
     let replaces = session_file::prepare(&client.session_path)?.map(|t| Token::new(&t));
-    let secret = if a.smartcard { Slot::Pin } else { Slot::Password };
-    let input = Input::new(a.password_stdin, &[secret])?.with(Slot::Otp, a.otp.as_deref());
+    // A smartcard's second line is the holder's own PIN, when the first is a one-time initial one.
+    let secrets: &[Slot] = if a.smartcard { &[Slot::Pin, Slot::NewPin] } else { &[Slot::Password] };
+    let input = Input::new(a.password_stdin, secrets)?.with(Slot::Otp, a.otp.as_deref());
     let user = match a.user {
         Some(u) => u,
         None => UserId::parse(&input.ask("User ID", "--user ID is required")?)?,

@@ -292,8 +292,17 @@ fn walk(dir: &Path) -> anyhow::Result<()> {
     d.run(
         &["password", "reset", "--user", "B0123401", "--otp", "12345678", "--password-stdin"],
         Some("Another-Passw0rd!2026\n"),
+        3,
+        "A wrong code is answered as for an unknown ID: nothing about an account before a valid secret (exit 3)",
+    )?;
+    d.advance(Duration::minutes(5));
+    d.json(&["otp", "request", "--user", "B0123401"], None, "With a real e-mailed OTP...")?;
+    let code = d.last_mailed_otp()?;
+    d.run(
+        &["password", "reset", "--user", "B0123401", "--otp", &code, "--password-stdin"],
+        Some("Another-Passw0rd!2026\n"),
         5,
-        "E-mail OTP users cannot reset their own password: a DA must (exit 5)",
+        "... an e-mail OTP user is told it cannot reset its own password: a DA must (exit 5)",
     )?;
 
     // Lockout: 5 wrong passwords within 30 minutes.

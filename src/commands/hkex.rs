@@ -6,13 +6,11 @@ use crate::api::{Call, Da3Action};
 use crate::bulk;
 use crate::cli::{
     AccountCommand, Da3Command, HkexCommand, HolidayCommand, KeyCommand, OutboxCommand, ParticipantCommand,
-    RemindCommand, SettingsCommand, SmartcardCommand,
+    RemindCommand, Scard1Command, SettingsCommand, SmartcardCommand,
 };
 use crate::client::Client;
-use crate::commands::{simple, with_input, with_terminal};
-use crate::domain::flow::Slot;
+use crate::commands::{simple, with_terminal};
 use crate::ops::migration::MAX_FILE_BYTES;
-use crate::secrets::Input;
 
 pub fn run(client: &mut Client, c: HkexCommand) -> anyhow::Result<()> {
     let call = match c {
@@ -29,9 +27,14 @@ pub fn run(client: &mut Client, c: HkexCommand) -> anyhow::Result<()> {
         }
         HkexCommand::Da3(c) => return da3(client, c),
         HkexCommand::Smartcard(SmartcardCommand::Issue { user_id, srn, certificate_expiry, password_stdin }) => {
-            let input = Input::new(password_stdin, &[Slot::Pin])?;
-            return with_input(client, Call::SmartcardIssue { user_id, srn, certificate_expiry }, input);
+            if password_stdin {
+                client.out.warn(
+                    "--password-stdin is ignored: the operator no longer chooses a smartcard's PIN (the holder is mailed a one-time initial PIN)",
+                );
+            }
+            Call::SmartcardIssue { user_id, srn, certificate_expiry }
         }
+        HkexCommand::Scard1(Scard1Command::ResetPin { da_id }) => Call::Scard1ResetPin { user_id: da_id },
         HkexCommand::Da4 { participant, house, accounts } => Call::Da4 { participant, house, accounts },
         HkexCommand::Settings(SettingsCommand::Show) => Call::SettingsShow,
         HkexCommand::Settings(SettingsCommand::Set { key, value }) => Call::SettingsSet { key, value },

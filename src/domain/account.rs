@@ -15,7 +15,18 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 pub struct Smartcard {
     pub srn: String,
     pub cert_expiry: NaiveDateTime,
+    /// The holder's own PIN (argon2id), once chosen.
     pub pin_phc: Option<String>,
+    /// A one-time initial PIN was mailed to the holder and not yet replaced by its own
+    /// (`domain::smartcard`); read from its own table, never written with the profile.
+    pub initial_pin: bool,
+}
+
+impl Smartcard {
+    /// Can the card sign in at all: a PIN of the holder's, or an initial one to choose it with.
+    pub fn has_pin(&self) -> bool {
+        self.pin_phc.is_some() || self.initial_pin
+    }
 }
 
 /// A user profile as stored.

@@ -157,6 +157,10 @@ pub enum Change {
     UnlockUser {
         user_id: UserId,
     },
+    /// Smartcard Password Reset (seed 4.2.2): a one-time initial PIN mailed to the user.
+    ResetSmartcardPin {
+        user_id: UserId,
+    },
     /// Business user groups for a DA (seed 5.1).
     AssignGroups {
         user_id: UserId,
@@ -179,6 +183,7 @@ impl Change {
             Change::ChangeUser { .. } => "change-user",
             Change::DeleteUser { .. } => "delete-user",
             Change::UnlockUser { .. } => "unlock-user",
+            Change::ResetSmartcardPin { .. } => "reset-smartcard-pin",
             Change::AssignGroups { .. } => "assign-groups",
             Change::ImportEmails { .. } => "import-emails",
             Change::ImportUsers { .. } => "import-users",
@@ -197,6 +202,7 @@ impl Change {
             Change::ChangeUser { user_id, .. }
             | Change::DeleteUser { user_id }
             | Change::UnlockUser { user_id }
+            | Change::ResetSmartcardPin { user_id }
             | Change::AssignGroups { user_id, .. } => vec![user_id],
             Change::ImportEmails { rows } => rows.iter().map(|r| &r.user_id).collect(),
             Change::ImportUsers { profiles } => profiles.iter().filter_map(|p| p.user_id.as_ref()).collect(),
@@ -245,6 +251,7 @@ impl Change {
             }
             Change::DeleteUser { user_id } => format!("delete {user_id}"),
             Change::UnlockUser { user_id } => format!("unlock/reset OTP device registration of {user_id}"),
+            Change::ResetSmartcardPin { user_id } => format!("reset the smartcard PIN of {user_id}"),
             Change::AssignGroups { user_id, groups } => format!("assign groups {} to DA {user_id}", groups.spaced()),
             Change::ImportEmails { rows } => format!("register e-mail addresses of {} users", rows.len()),
             Change::ImportUsers { profiles } => format!("create {} users", profiles.len()),

@@ -252,6 +252,13 @@ impl Credential {
         *self = Credential { last_login_at: self.last_login_at, ..Credential::default() };
     }
 
+    /// A smartcard PIN reset (eService SCard 1, Smartcard Password Reset): the lock a forgotten
+    /// PIN led to is lifted and the count starts again; the password and OTP channel stay.
+    pub fn unlock(&mut self) {
+        self.locked_at = None;
+        self.failures.reset();
+    }
+
     /// A wrong secret at `now`. Locks the account when the rule says so (the counts then
     /// start again for after the unlock).
     pub fn record_failure(&mut self, now: DateTime<Utc>, factor: Factor) -> AfterFailure {

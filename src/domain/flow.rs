@@ -22,6 +22,8 @@ pub enum Slot {
     Otp,
     /// A smartcard PIN.
     Pin,
+    /// The holder's own smartcard PIN, chosen after a one-time initial PIN.
+    NewPin,
     /// Inline authorisation: the checker's password, OTP or smartcard PIN.
     CheckerPassword,
     CheckerOtp,

@@ -260,7 +260,7 @@ fn method_allowed(account: &Account, act: Act, policy: &Policy, now: DateTime<Ut
             if policy.timeline.decommissioned(today) && p.channel != AccessChannel::Pg {
                 return Err(Refusal::SmartcardDecommissioned { on: policy.timeline.decommission });
             }
-            let Some(card) = p.smartcard.as_ref().filter(|c| c.pin_phc.is_some()) else {
+            let Some(card) = p.smartcard.as_ref().filter(|c| c.has_pin()) else {
                 return Err(Refusal::NoSmartcard { user: user() });
             };
             // The certificate is valid to its expiry date and time (Hong Kong time, as the seed
@@ -317,6 +317,7 @@ mod tests {
             srn: "0101101200012AB2".into(),
             cert_expiry: NaiveDateTime::parse_from_str(expiry, "%Y-%m-%d %H:%M:%S").expect("expiry"),
             pin_phc: pin.then(|| "$argon2id$pin".into()),
+            initial_pin: false,
         })
     }
 

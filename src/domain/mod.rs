@@ -16,4 +16,5 @@ pub mod profile;
 mod properties;
 pub mod reminder;
 pub mod role;
+pub mod smartcard;
 pub mod user_id;

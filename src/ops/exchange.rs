@@ -325,43 +325,6 @@ pub fn da3_change_email(w: &mut Work<'_>, op: &Actor, da: &UserId, email: &str) 
     Ok(reference)
 }
 
-/// Issue a smartcard to a Participant Gateway user (SPEC §3: PG users keep smartcards; one
-/// created after the launch gets its card from the exchange). Replaces any card it had.
-pub fn issue_smartcard(
-    w: &mut Work<'_>,
-    op: &Actor,
-    user: &UserId,
-    srn: String,
-    cert_expiry: chrono::NaiveDateTime,
-    pin_phc: String,
-) -> anyhow::Result<()> {
-    let prof = users::get(&w.tx, user)?.ok_or_else(|| invalid(format!("no user {user}")))?;
-    if prof.channel != crate::domain::profile::AccessChannel::Pg {
-        return Err(not_permitted(format!(
-            "{user} uses the terminal (access channel CST): only Participant Gateway (PG) users get a smartcard after the launch; a DA changes the channel under maker-checker"
-        ))
-        .into());
-    }
-    let previous = prof.smartcard.as_ref().map(|c| c.srn.clone());
-    let card = crate::domain::account::Smartcard { srn: srn.clone(), cert_expiry, pin_phc: Some(pin_phc) };
-    users::update_profile(&w.tx, &UserProfile { smartcard: Some(card), ..prof.clone() })?;
-    w.audit(&audit::Event {
-        actor: Some(op.account.id().as_str()),
-        action: "smartcard.issued",
-        subject: Some(user.as_str()),
-        participant_id: prof.participant_id(),
-        detail: json!({ "srn": srn, "replaces": previous, "certificate_expiry": cert_expiry.to_string() }).to_string(),
-    })?;
-    if let Some(e) = &prof.email {
-        w.notify(mail::notification(
-            e,
-            "Smartcard issued",
-            &format!("A smartcard (SRN {srn}) was issued for your Participant Gateway access."),
-        ));
-    }
-    Ok(())
-}
-
 /// DA3 Assign DA role to an existing business user (after smartcard decommissioning, seed 5.1).
 pub fn da3_assign_da(w: &mut Work<'_>, op: &Actor, user: &UserId, role: Role) -> anyhow::Result<String> {
     let timeline = w.policy()?.timeline;
@@ -375,6 +338,14 @@ pub fn da3_assign_da(w: &mut Work<'_>, op: &Actor, user: &UserId, role: Role) ->
     let prof = users::get(&w.tx, user)?.ok_or_else(|| invalid(format!("no user {user}")))?;
     if prof.role != Role::User {
         return Err(conflict(format!("{user} is already a {}", prof.role.label())).into());
+    }
+    // A DA signs in with 2FA (assignment is after decommissioning): a Participant Gateway user,
+    // smartcard only, could not act as one — except on a card the exchange issued it.
+    if prof.channel == crate::domain::profile::AccessChannel::Pg {
+        return Err(not_permitted(format!(
+            "{user} is a Participant Gateway (PG) user, smartcard only: a DA signs in with 2FA, so its DAs first change its access channel to CST under maker-checker"
+        ))
+        .into());
     }
     let key = prof.participant.clone().ok_or_else(|| invalid(format!("{user} belongs to no participant")))?;
     let updated = UserProfile { role, ..prof.clone() };

@@ -133,6 +133,8 @@ pub struct Rotated {
     pub audit_key: bool,
     /// Unused e-mail OTPs invalidated: their keyed hashes cannot be moved to another key.
     pub email_otps_invalidated: i64,
+    /// Initial smartcard PINs not yet used: replaced by new ones, mailed to their holders.
+    pub initial_pins_reissued: usize,
     pub fingerprint: [u8; 32],
     /// The new key, to be put in place by [`complete`] after the commit.
     pub key: MasterKey,
@@ -184,12 +186,14 @@ pub fn rotate(w: &mut Work<'_>, op: &UserId, pause: &dyn Fn(&str)) -> anyhow::Re
         audit::store_key(&w.tx, &new, k, w.rng)?;
     }
     let invalidated = backup::discard_email_otps(&w.tx)?;
+    let reissued = crate::ops::smartcard::reissue_all(w, &new)?;
     secrets::put(&w.tx, FINGERPRINT, &new.fingerprint())?;
     pause("resealed");
     Ok(Rotated {
         totp_keys: sealed.len(),
         audit_key: audit_key.is_some(),
         email_otps_invalidated: invalidated,
+        initial_pins_reissued: reissued,
         fingerprint: new.fingerprint(),
         key: new,
     })

@@ -79,9 +79,11 @@ pub struct Submitted {
 pub struct Shown {
     pub before: Option<UserProfile>,
     pub after: Option<UserProfile>,
-    /// Unlock/Reset OTP Device Registration.
+    /// Unlock/Reset OTP Device Registration, or (with `pin_reset`) Smartcard Password Reset:
+    /// the profile stays, shown by its state.
     pub reset: bool,
-    /// For Delete and Unlock/Reset, which show the profile by its state (seed 4.3: Locked and
+    pub pin_reset: bool,
+    /// For Delete and the resets, which show the profile by its state (seed 4.3: Locked and
     /// OTP Enabled once 2FA is initialised, the smartcard fields until then).
     pub state: Option<ShownState>,
 }
@@ -100,15 +102,22 @@ fn shown_of(w: &mut Work<'_>, writes: &[Write]) -> anyhow::Result<Vec<Shown>> {
     let mut out = Vec::with_capacity(writes.len());
     for write in writes {
         out.push(match write {
-            Write::Create(p) => Shown { before: None, after: Some(p.clone()), reset: false, state: None },
-            Write::Update { before, after, .. } => {
-                Shown { before: Some((**before).clone()), after: Some((**after).clone()), reset: false, state: None }
+            Write::Create(p) => {
+                Shown { before: None, after: Some(p.clone()), reset: false, pin_reset: false, state: None }
             }
-            Write::Delete(p) | Write::Reset(p) => {
-                let reset = matches!(write, Write::Reset(_));
+            Write::Update { before, after, .. } => Shown {
+                before: Some((**before).clone()),
+                after: Some((**after).clone()),
+                reset: false,
+                pin_reset: false,
+                state: None,
+            },
+            Write::Delete(p) | Write::Reset(p) | Write::PinReset(p) => {
+                let pin_reset = matches!(write, Write::PinReset(_));
+                let reset = matches!(write, Write::Reset(_)) || pin_reset;
                 let decommissioned = w.policy()?.timeline.decommissioned(today);
                 let state = users::account(&w.tx, &p.user_id)?.map(|a| ShownState { cred: a.cred, decommissioned });
-                Shown { before: Some(p.clone()), after: reset.then(|| p.clone()), reset, state }
+                Shown { before: Some(p.clone()), after: reset.then(|| p.clone()), reset, pin_reset, state }
             }
         });
     }
@@ -658,6 +667,8 @@ enum Write {
     Delete(UserProfile),
     /// Unlock/Reset OTP Device Registration.
     Reset(UserProfile),
+    /// Smartcard Password Reset.
+    PinReset(UserProfile),
 }
 
 struct Plan {
@@ -725,6 +736,14 @@ fn plan(w: &mut Work<'_>, p: &Participant, change: &Change, recorded: Option<&[S
                 return Err(da3_only(user_id).into());
             }
             planner.plan.writes.push(Write::Reset(before));
+        }
+        Change::ResetSmartcardPin { user_id } => {
+            let before = planner.existing(user_id)?;
+            // Checked at submission as at approval (one path): who, the card, the timeline.
+            let (t, today) = (planner.w.policy()?.timeline, signin::hkt(planner.w.now).date_naive());
+            crate::domain::smartcard::may_reset(&before, crate::domain::smartcard::ResetBy::Das, &t, today)
+                .map_err(DmsError::from)?;
+            planner.plan.writes.push(Write::PinReset(before));
         }
         Change::AssignGroups { user_id, groups } => {
             let before = planner.existing(user_id)?;
@@ -915,6 +934,11 @@ fn apply(w: &mut Work<'_>, p: &Participant, plan: Plan, request_id: i64, checker
                          Your next logon is a first-time logon: set a password (Forgot/Reset) and set up the OTP channel again.",
                     ));
                 }
+            }
+            Write::PinReset(profile) => {
+                let (_, detail) =
+                    crate::ops::smartcard::reset(w, &profile.user_id, crate::domain::smartcard::ResetBy::Das)?;
+                ev(w, "smartcard.pin.reset", &profile.user_id, detail)?;
             }
         }
     }

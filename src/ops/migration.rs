@@ -144,6 +144,12 @@ pub fn import_smartcard_users(
     }
     let taken = users::all_ids_ever(&w.tx)?;
     let held = participants::all_counts(&w.tx)?;
+    let timeline = w.policy()?.timeline;
+    let launched = timeline.launched(crate::ops::signin::hkt(w.now).date_naive());
+    // Per participant, the IDs the file creates (its audit row names them); and the holders
+    // told, after the commit.
+    let mut created: HashMap<ParticipantKey, Vec<String>> = HashMap::new();
+    let mut told: Vec<(String, String, String)> = Vec::new();
     // Per participant: the first line that adds to it, and how many the file adds.
     let mut adding: HashMap<ParticipantKey, (usize, i64, i64)> = HashMap::new();
     let mut seen: HashMap<UserId, usize> = HashMap::new();
@@ -152,27 +158,33 @@ pub fn import_smartcard_users(
     let now = w.now;
     let mut insert = users::Inserter::new(&w.tx)?;
     let summary = file.for_each(MAX_ROWS, |r| {
-        let row = smartcard_user(r, &by_code, now).and_then(|(profile, max_users)| {
-            let uid = &profile.user_id;
-            if let Some(first) = seen.insert(uid.clone(), r.line) {
-                return Err(invalid(format!("user {uid} is listed twice (also line {first})")).into());
-            }
-            if taken.contains(uid.as_str()) {
-                return Err(conflict(format!("user ID {uid} is taken (or was used before)")).into());
-            }
-            Ok((profile, max_users))
-        });
+        let row =
+            smartcard_user(r, &by_code, now, launched.then_some(timeline.launch)).and_then(|(profile, max_users)| {
+                let uid = &profile.user_id;
+                if let Some(first) = seen.insert(uid.clone(), r.line) {
+                    return Err(invalid(format!("user {uid} is listed twice (also line {first})")).into());
+                }
+                if taken.contains(uid.as_str()) {
+                    return Err(conflict(format!("user ID {uid} is taken (or was used before)")).into());
+                }
+                Ok((profile, max_users))
+            });
         let (profile, max_users) = row.inspect_err(|_| faulty = true)?;
         let key = profile.participant.clone().ok_or_else(|| anyhow::anyhow!("an imported user without participant"))?;
-        adding.entry(key).or_insert((r.line, 0, max_users)).1 += 1;
+        adding.entry(key.clone()).or_insert((r.line, 0, max_users)).1 += 1;
         // Once the file has a fault it will be rolled back: validate the rest, write nothing.
         if !faulty {
             insert.insert(&profile)?;
+            created.entry(key).or_default().push(profile.user_id.to_string());
+            if let (Some(e), Some(card)) = (&profile.email, &profile.smartcard) {
+                told.push((e.clone(), profile.user_id.to_string(), card.srn.clone()));
+            }
             written += 1;
             progress(written);
         }
         Ok(())
     })?;
+    drop(insert);
     let mut quota = Faults::default();
     let mut over: Vec<_> = adding.iter().collect();
     over.sort_by_key(|(_, (line, _, _))| *line);
@@ -191,14 +203,34 @@ pub fn import_smartcard_users(
         detail: json!({ "rows": rows, "participants": adding.len(), "file_sha256": summary.sha256 }).to_string(),
         ..Default::default()
     })?;
+    // Each participant's own audit report shows the accounts the exchange created for it.
+    let mut firms: Vec<_> = created.into_iter().collect();
+    firms.sort_by(|a, b| a.0.id().cmp(b.0.id()));
+    for (key, ids) in firms {
+        w.audit(&audit::Event {
+            actor: Some(op.as_str()),
+            action: "migration.users-created",
+            participant_id: Some(key.id()),
+            detail: json!({ "house": key.house.as_str(), "count": ids.len(), "user_ids": ids, "file_sha256": summary.sha256 })
+                .to_string(),
+            ..Default::default()
+        })?;
+    }
+    for (to, uid, srn) in told {
+        w.notify(crate::mail::account_migrated(&to, &uid, &srn));
+    }
     Ok(Imported { rows, participants: adding.len(), sha256: summary.sha256 })
 }
 
 /// One row of the smartcard users' file as a profile, with its participant's maximum.
+/// `after_launch`: the launch date, once it has come — then a file adds no DA (DAs come only
+/// from eService DA3) and sets no PIN (a smartcard's PIN is its holder's: `hkex smartcard
+/// issue` mails a one-time initial one).
 fn smartcard_user(
     r: &bulk::Record<'_>,
     by_code: &HashMap<String, Vec<Participant>>,
     now: chrono::DateTime<chrono::Utc>,
+    after_launch: Option<chrono::NaiveDate>,
 ) -> anyhow::Result<(UserProfile, i64)> {
     let code = r.req("participant").to_ascii_uppercase();
     let uid = UserId::parse(r.req("user_id"))?;
@@ -221,14 +253,30 @@ fn smartcard_user(
         }
         _ => return Err(invalid("role must be user, maker or checker").into()),
     }
+    if let (Some(launch), true) = (after_launch, role.is_da()) {
+        return Err(crate::error::not_permitted(format!(
+            "{uid} is a DA: from the 2FA launch ({launch}) DAs come only from eService DA3 (`hkex da3 add`), never from an import"
+        ))
+        .into());
+    }
     let email = match r.req("email").trim() {
         "" => None,
         e => Some(profile::email(e)?),
     };
     let pin_phc = match r.get("pin_phc").map(str::trim).filter(|s| !s.is_empty()) {
+        Some(_) if after_launch.is_some() => {
+            return Err(crate::error::not_permitted(
+                "pin_phc: from the 2FA launch a smartcard's PIN is its holder's, never set by an import: leave it empty and issue the card with `hkex smartcard issue` (the holder is mailed a one-time initial PIN)",
+            )
+            .into())
+        }
         Some(phc) => Some(crypto::imported_pin_phc(phc).map_err(|why| invalid(format!("pin_phc: {why}")))?),
         None => None,
     };
+    // A DA migrates with the smartcard identity it has: its card and its PIN.
+    if role.is_da() && pin_phc.is_none() {
+        return Err(invalid(format!("{uid} is a DA: pin_phc (its smartcard PIN's argon2id hash) is required")).into());
+    }
     let channel = match r.get("access_channel").map(str::trim).filter(|s| !s.is_empty()) {
         Some(c) => AccessChannel::parse(c)?,
         None => AccessChannel::Cst,
@@ -239,6 +287,7 @@ fn smartcard_user(
             srn: srn(r.req("srn"))?,
             cert_expiry: certificate_expiry(r.req("certificate_expiry"))?,
             pin_phc,
+            initial_pin: false,
         }),
         ..UserProfile::new(
             uid,
@@ -258,8 +307,11 @@ fn smartcard_user(
 /// participants, quotas, IDs taken) is made exactly as it would be, and nothing is kept.
 pub fn dry_run<T>(w: &mut Work<'_>, import: impl FnOnce(&mut Work<'_>) -> anyhow::Result<T>) -> anyhow::Result<T> {
     w.tx.execute_batch("SAVEPOINT dry_run")?;
+    let queued = w.effects.mails.len();
     let result = import(w);
     w.tx.execute_batch("ROLLBACK TO dry_run; RELEASE dry_run")?;
+    // Nor is anyone told of what was not done.
+    w.effects.mails.truncate(queued);
     result
 }
 

@@ -33,5 +33,6 @@ pub mod reminders;
 pub mod service;
 pub mod session;
 pub mod signin;
+pub mod smartcard;
 pub mod views;
 pub mod work;

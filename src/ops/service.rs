@@ -19,7 +19,7 @@ use crate::mail::{self, Mail};
 use crate::ops::flow::Attempts;
 use crate::ops::session::{self, Actor};
 use crate::ops::signin::{self, Checked, Secret};
-use crate::ops::work::{key_path, rng_for_call, Clock, Effects, Mode, Work};
+use crate::ops::work::{key_path, rng_for_call, Clock, Effects, Mode, SecretKind, Work};
 use crate::storage::{audit, otps, outbox, settings, Store};
 use chrono::{DateTime, Utc};
 use serde_json::json;
@@ -501,7 +501,7 @@ impl Db<'_> {
         let mut otps = Vec::new();
         for (o, r) in effects.mails.into_iter().zip(results) {
             if let Err(e) = r {
-                match o.otp_of {
+                match o.secret {
                     Some(of) => otps.push((of, e)),
                     None => notes.push((o.mail, e)),
                 }
@@ -511,11 +511,21 @@ impl Db<'_> {
             return Ok(());
         }
         let kept = self.transact(Mode::Write, |w| {
-            for ((user, hash), e) in &otps {
-                otps::discard_code(&w.tx, user, hash)?;
+            for (of, e) in &otps {
+                let (user, hash) = (&of.user, &of.code_hash);
+                let action = match of.what {
+                    SecretKind::Otp => {
+                        otps::discard_code(&w.tx, user, hash)?;
+                        "otp.email.undeliverable"
+                    }
+                    SecretKind::InitialPin => {
+                        crate::storage::pins::remove(&w.tx, user, Some(hash))?;
+                        "smartcard.pin.undeliverable"
+                    }
+                };
                 w.audit(&audit::Event {
                     actor: Some(user.as_str()),
-                    action: "otp.email.undeliverable",
+                    action,
                     subject: Some(user.as_str()),
                     detail: json!({ "error": e, "invalidated": true }).to_string(),
                     ..Default::default()
@@ -555,16 +565,14 @@ impl Db<'_> {
                 Err(k) => self.warnings.push(format!("{what} could not be sent ({e}), nor kept in the outbox: {k:#}")),
             }
         }
-        if let Some((_, e)) = otps.into_iter().next() {
+        if let Some((of, e)) = otps.into_iter().next() {
             // Not even invalidated: say that first.
             kept?;
-            return Err(DmsError::new(
-                Kind::Other,
-                format!(
-                    "the one-time password could not be e-mailed, so it was invalidated; it does not count as a failed attempt, and a new one can be requested once mail works: {e}"
-                ),
-            )
-            .into());
+            let what = match of.what {
+                SecretKind::Otp => "the one-time password could not be e-mailed, so it was invalidated; it does not count as a failed attempt, and a new one can be requested once mail works",
+                SecretKind::InitialPin => "the initial smartcard PIN could not be e-mailed to its holder, so it was voided: the card has no PIN that works until it is issued or reset again once mail works",
+            };
+            return Err(DmsError::new(Kind::Other, format!("{what}: {e}")).into());
         }
         Ok(())
     }

@@ -338,7 +338,7 @@ pub fn password_step(w: &mut Work<'_>, checked: &Checked, step: &str) -> anyhow:
     let act = Act::SignIn(Method::TwoFactor);
     gate(w, &phantom(&checked.user_id, w.now), act, step)?;
     let Some(mut a) = users::account(&w.tx, &checked.user_id)? else {
-        return Err(unmatched(w, &checked.user_id, step, "unknown user ID")?);
+        return Err(unmatched(w, &checked.user_id, step, "unknown user ID", Factor::Password)?);
     };
     locked_is_told(w, &a, act, step)?;
     if a.cred.password().is_none() {
@@ -347,6 +347,7 @@ pub fn password_step(w: &mut Work<'_>, checked: &Checked, step: &str) -> anyhow:
             &checked.user_id,
             step,
             "no password yet (first-time logon: otp request, then password reset)",
+            Factor::Password,
         )?);
     }
     verify_checked(w, &mut a, checked, Factor::Password, step)?;
@@ -364,15 +365,15 @@ pub fn locked_is_told(w: &mut Work<'_>, a: &Account, act: Act, step: &str) -> an
 }
 
 /// A sign-in for an ID that has no account or no password: audited as what it was, answered as
-/// a wrong password.
-fn unmatched(w: &mut Work<'_>, user: &UserId, step: &str, why: &str) -> anyhow::Result<anyhow::Error> {
+/// a wrong secret of that kind.
+fn unmatched(w: &mut Work<'_>, user: &UserId, step: &str, why: &str, factor: Factor) -> anyhow::Result<anyhow::Error> {
     w.audit(&audit::Event {
         action: "signin.unmatched",
         subject: Some(user.as_str()),
         detail: json!({ "step": step, "reason": why }).to_string(),
         ..Default::default()
     })?;
-    Ok(auth(Factor::Password.wrong()).recorded().into())
+    Ok(auth(factor.wrong()).recorded().into())
 }
 
 /// A signed-in session, just opened.
@@ -408,10 +409,48 @@ pub fn login(w: &mut Work<'_>, checked: &Checked, code: &str, replaces: Option<&
 }
 
 /// Sign in with a smartcard and its PIN (legacy, until decommissioning; always on PG).
-pub fn login_smartcard(w: &mut Work<'_>, pin: &Checked, replaces: Option<&[u8]>) -> anyhow::Result<SignedIn> {
-    let mut a = load(w, &pin.user_id, "smartcard")?;
+pub fn login_smartcard(
+    w: &mut Work<'_>,
+    pin: &Checked,
+    typed: &str,
+    replaces: Option<&[u8]>,
+) -> anyhow::Result<CardSignIn> {
+    let Some(mut a) = users::account(&w.tx, &pin.user_id)? else {
+        return Err(unmatched(w, &pin.user_id, "smartcard", "unknown user ID", Factor::Pin)?);
+    };
     gate(w, &a, Act::SignIn(Method::Smartcard), "smartcard")?;
+    if a.profile.smartcard.as_ref().is_some_and(|c| c.initial_pin) {
+        // The one-time initial PIN: right, and the holder chooses its own before a session.
+        crate::ops::smartcard::check_initial(w, &mut a, typed, "smartcard")?;
+        return Ok(CardSignIn::ChoosePin);
+    }
     verify_checked(w, &mut a, pin, Factor::Pin, "smartcard")?;
+    Ok(CardSignIn::SignedIn(Box::new(smartcard_session(w, a, replaces)?)))
+}
+
+/// How a smartcard sign-in went on.
+pub enum CardSignIn {
+    SignedIn(Box<SignedIn>),
+    /// The PIN was the one-time initial PIN: the holder chooses its own next.
+    ChoosePin,
+}
+
+/// The holder's own PIN, chosen with its one-time initial PIN (`new_phc`: hashed before the
+/// write lock); then the session opens.
+pub fn choose_smartcard_pin(
+    w: &mut Work<'_>,
+    user: &UserId,
+    initial: &str,
+    new_phc: &str,
+    replaces: Option<&[u8]>,
+) -> anyhow::Result<SignedIn> {
+    let mut a = load(w, user, "smartcard")?;
+    gate(w, &a, Act::SignIn(Method::Smartcard), "smartcard")?;
+    crate::ops::smartcard::choose_pin(w, &mut a, initial, new_phc)?;
+    smartcard_session(w, a, replaces)
+}
+
+fn smartcard_session(w: &mut Work<'_>, mut a: Account, replaces: Option<&[u8]>) -> anyhow::Result<SignedIn> {
     a.cred.accept_smartcard(w.now);
     users::save_credential(&w.tx, a.id(), &a.cred)?;
     let token = open_session(w, &a, Method::Smartcard, replaces)?;

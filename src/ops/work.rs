@@ -166,14 +166,23 @@ impl Work<'_> {
 
     /// Send this mail once the transaction has committed.
     pub fn notify(&mut self, mail: Mail) {
-        self.effects.mails.push(Outgoing { mail, otp_of: None });
+        self.effects.mails.push(Outgoing { mail, secret: None });
     }
 
     /// Send this OTP mail once the transaction has committed; if it cannot be delivered, the
     /// code (`code_hash`, as stored) is invalidated: an OTP nobody received must not stay
     /// usable or count as a miss. It is never kept in the outbox.
     pub fn send_otp(&mut self, user: &UserId, code_hash: &[u8], mail: Mail) {
-        self.effects.mails.push(Outgoing { mail, otp_of: Some((user.clone(), code_hash.to_vec())) });
+        let secret = Some(Carries { what: SecretKind::Otp, user: user.clone(), code_hash: code_hash.to_vec() });
+        self.effects.mails.push(Outgoing { mail, secret });
+    }
+
+    /// Send this mail of a one-time initial smartcard PIN once the transaction has committed;
+    /// if it cannot be delivered, the initial PIN is voided (nobody received it) and the call
+    /// fails saying so. It is never kept in the outbox.
+    pub fn send_initial_pin(&mut self, user: &UserId, code_hash: &[u8], mail: Mail) {
+        let secret = Some(Carries { what: SecretKind::InitialPin, user: user.clone(), code_hash: code_hash.to_vec() });
+        self.effects.mails.push(Outgoing { mail, secret });
     }
 }
 
@@ -186,6 +195,22 @@ pub struct Effects {
 #[derive(Debug)]
 pub struct Outgoing {
     pub mail: Mail,
-    /// The user whose one-time password this mail carries, and the stored hash of that code.
-    pub otp_of: Option<(UserId, Vec<u8>)>,
+    /// The secret this mail carries, if any: never kept in the outbox.
+    pub secret: Option<Carries>,
+}
+
+/// A one-time secret a mail carries: whose, and the stored hash of it.
+#[derive(Debug)]
+pub struct Carries {
+    pub what: SecretKind,
+    pub user: UserId,
+    pub code_hash: Vec<u8>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecretKind {
+    /// An e-mail OTP.
+    Otp,
+    /// A one-time initial smartcard PIN.
+    InitialPin,
 }

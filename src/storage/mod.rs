@@ -8,6 +8,7 @@ pub mod eservices;
 pub mod otps;
 pub mod outbox;
 pub mod participants;
+pub mod pins;
 pub mod reminders;
 pub mod requests;
 pub mod secrets;
@@ -37,6 +38,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0004_operations.sql"),
     include_str!("migrations/0005_role_check_without_a_table.sql"),
     include_str!("migrations/0006_audit_via.sql"),
+    include_str!("migrations/0007_initial_pins.sql"),
 ];
 
 /// The schema version this dms writes.

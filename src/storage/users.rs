@@ -19,13 +19,14 @@ use std::collections::{HashMap, HashSet};
 pub const CERT_EXPIRY_FORMAT: &str = "%Y-%m-%d %H:%M:%S";
 
 /// The columns of a profile, in the order [`raw_profile`] reads them, and of a credential (from
-/// column 18). Macros, so that the statements built from them are literals: `get` runs once per
+/// column [`CREDENTIAL_AT`]). Macros, so that the statements built from them are literals: `get` runs once per
 /// row of a bulk plan, and formatting its SQL each time (then hashing it to find the cached
 /// statement) was measurable.
 macro_rules! profile_columns {
     () => {
         "u.user_id, u.participant_id, u.house, u.role, u.status, u.surname, u.other_names, u.email, u.enable_from, \
-         u.disable_after, u.channel, u.limit_cents, u.groups, u.srn, u.cert_expiry, u.pin_phc, u.created_at, u.version"
+         u.disable_after, u.channel, u.limit_cents, u.groups, u.srn, u.cert_expiry, u.pin_phc, u.created_at, u.version, \
+         EXISTS (SELECT 1 FROM initial_pins i WHERE i.user_id = u.user_id)"
     };
 }
 macro_rules! credential_columns {
@@ -55,7 +56,11 @@ struct RawProfile {
     pin_phc: Option<String>,
     created_at: String,
     version: i64,
+    initial_pin: bool,
 }
+
+/// Where the credential's columns start in a statement of profile and credential columns.
+const CREDENTIAL_AT: usize = 19;
 
 fn raw_profile(r: &Row<'_>) -> rusqlite::Result<RawProfile> {
     Ok(RawProfile {
@@ -77,6 +82,7 @@ fn raw_profile(r: &Row<'_>) -> rusqlite::Result<RawProfile> {
         pin_phc: r.get(15)?,
         created_at: r.get(16)?,
         version: r.get(17)?,
+        initial_pin: r.get(18)?,
     })
 }
 
@@ -97,6 +103,7 @@ fn profile(r: RawProfile) -> anyhow::Result<UserProfile> {
                 cert_expiry: NaiveDateTime::parse_from_str(&exp, CERT_EXPIRY_FORMAT)
                     .with_context(|| format!("certificate expiry {exp:?}"))?,
                 pin_phc: r.pin_phc,
+                initial_pin: r.initial_pin,
             }),
             (None, None) => None,
             _ => anyhow::bail!("a smartcard without its certificate expiry"),
@@ -185,7 +192,7 @@ pub fn account(c: &Connection, user_id: &UserId) -> anyhow::Result<Option<Accoun
     );
     let row = c
         .prepare_cached(SQL)?
-        .query_row([user_id.as_str()], |r| Ok((raw_profile(r)?, credential(r, 18)?)))
+        .query_row([user_id.as_str()], |r| Ok((raw_profile(r)?, credential(r, CREDENTIAL_AT)?)))
         .optional()?;
     match row {
         None => Ok(None),
@@ -377,6 +384,14 @@ pub fn update_profile(c: &Connection, p: &UserProfile) -> anyhow::Result<()> {
 }
 
 /// Bump the version of a profile whose state changed outside its fields (unlock/reset).
+/// Set (or clear) the holder's own smartcard PIN. Not a profile change: the version stays, so
+/// a pending request about the holder does not go stale because it chose its PIN.
+pub fn set_pin_phc(c: &Connection, user_id: &UserId, pin_phc: Option<&str>) -> anyhow::Result<()> {
+    c.prepare_cached("UPDATE users SET pin_phc = ?2 WHERE user_id = ?1")?
+        .execute(params![user_id.as_str(), pin_phc])?;
+    Ok(())
+}
+
 pub fn bump_version(c: &Connection, user_id: &UserId) -> anyhow::Result<()> {
     c.prepare_cached("UPDATE users SET version = version + 1 WHERE user_id = ?1")?.execute([user_id.as_str()])?;
     Ok(())
@@ -427,7 +442,7 @@ pub fn das(c: &Connection, p: &ParticipantKey) -> anyhow::Result<Vec<Account>> {
          AND u.role IN ('maker', 'checker') ORDER BY u.user_id"
     );
     let mut stmt = c.prepare_cached(SQL)?;
-    let rows = stmt.query_map([p.id(), p.house.as_str()], |r| Ok((raw_profile(r)?, credential(r, 18)?)))?;
+    let rows = stmt.query_map([p.id(), p.house.as_str()], |r| Ok((raw_profile(r)?, credential(r, CREDENTIAL_AT)?)))?;
     let mut out = Vec::new();
     for row in rows {
         let (raw, cred) = row?;

@@ -544,8 +544,9 @@ fn a_holiday_closes_both_services_until_the_next_working_day() {
 // Smartcard sign-in and migration (seed 4.3, 5, 6)
 
 /// Participant C00001 (HKSCC CP, 10 users) imported from CSV, and five smartcard-era users
-/// with PIN [`PIN`]: maker X1, checkers X2 and X3, users 01 and 02. Decommissioning is set in
-/// the future.
+/// with PIN [`PIN`]: maker X1, checkers X2 and X3, users 01 and 02 — migrated before the
+/// launch, as a migration is (from the launch an import adds no DA and sets no PIN). Then the
+/// parallel run: launched, decommissioning in the future.
 pub(crate) fn smartcard_exchange() -> World {
     let w = World::with_operator();
     w.setting("decommission-date", "2027-01-01").ok();
@@ -567,7 +568,7 @@ pub(crate) fn smartcard_exchange() -> World {
         csv.push_str(&format!("C00001,{id},{surname},TEST,{email},{role},{srn},{exp},\"{phc}\"\n"));
     }
     let f = w.write("smartcard.csv", &csv);
-    let v = w.op(&["hkex", "import-smartcard-users", &f]).ok().json();
+    let v = w.before_launch(|| w.op(&["hkex", "import-smartcard-users", &f]).ok().json());
     assert_eq!((v["imported"].as_i64(), v["participants"].as_i64()), (Some(5), Some(1)));
     w
 }
@@ -783,7 +784,7 @@ fn a_smartcard_user_file_with_one_bad_line_imports_nothing() {
     let before = w.state_and_credentials();
     for (i, (bad, exit, parts)) in cases.iter().enumerate() {
         let f = w.write(&format!("u{i}.csv"), &format!("{header}{good}{bad}"));
-        w.op(&["hkex", "import-smartcard-users", &f]).refused(*exit, parts);
+        w.before_launch(|| w.op(&["hkex", "import-smartcard-users", &f]).refused(*exit, parts));
         let (ids, quota) = w.listing("C00001");
         assert!(ids.is_empty(), "case {i}: {ids:?}");
         assert_eq!(quota["total_users"], 0);
@@ -792,14 +793,57 @@ fn a_smartcard_user_file_with_one_bad_line_imports_nothing() {
 
     // The same file without its bad line goes in whole; an ID retired later is never reused.
     let f = w.write("ok.csv", &format!("{header}{good}{}", row("C00001X1", "maker", phc)));
-    assert_eq!(w.op(&["hkex", "import-smartcard-users", &f]).ok().json()["imported"], 2);
+    assert_eq!(w.before_launch(|| w.op(&["hkex", "import-smartcard-users", &f]).ok().json())["imported"], 2);
     assert_eq!(w.listing("C00001").0, vec!["C0000101", "C00001X1"]);
     // A DA ID retired by DA3 delete is never imported again either.
     w.da3_add("B01234", "checker", "CHOI", "kw.choi@abc.com.hk").ok();
     w.op(&["hkex", "da3", "delete", "B01234X3"]).ok();
-    let f =
-        w.write("again.csv", &format!("{header}B01234,B01234X3,LEE,KA YAN,,checker,0101101200012AB3,2030-12-31,\n"));
-    w.op(&["hkex", "import-smartcard-users", &f]).refused(Exit::Conflict, &["line 2", "B01234X3", "used before"]);
+    let f = w.write(
+        "again.csv",
+        &format!("{header}B01234,B01234X3,LEE,KA YAN,,checker,0101101200012AB3,2030-12-31,\"{phc}\"\n"),
+    );
+    w.before_launch(|| {
+        w.op(&["hkex", "import-smartcard-users", &f]).refused(Exit::Conflict, &["line 2", "B01234X3", "used before"])
+    });
+}
+
+/// Issue 18 #1a: from the launch an import adds no DA and sets no PIN — before, the operator
+/// imported a maker and a checker with PINs it chose and approved its own requests through
+/// them — and every account it creates is told to its holder and named in its participant's
+/// own audit report.
+#[test]
+fn from_the_launch_an_import_adds_no_da_and_sets_no_pin_and_tells_each_holder() {
+    let w = World::with_operator();
+    let header = "participant,user_id,surname,other_names,email,role,srn,certificate_expiry,pin_phc,access_channel\n";
+    let row = |id: &str, role: &str, pin: &str| {
+        format!(
+            "B01234,{id},NG,TEST,{}@abc.com.hk,{role},0101101200012AB9,2030-12-31,\"{pin}\",PG\n",
+            id.to_lowercase()
+        )
+    };
+    let before = w.state_and_credentials();
+    let f = w.write("da.csv", &format!("{header}{}{}", row("B01234Y1", "maker", ""), row("B01234Y2", "checker", "")));
+    w.op(&["hkex", "import-smartcard-users", &f])
+        .refused(Exit::NotPermitted, &["line 2", "DAs come only from eService DA3"]);
+    let f = w.write("pin.csv", &format!("{header}{}", row("B0123420", "user", pin_phc())));
+    w.op(&["hkex", "import-smartcard-users", &f]).refused(Exit::NotPermitted, &["line 2", "pin_phc", "its holder's"]);
+    assert_eq!(w.state_and_credentials(), before, "nothing imported");
+
+    // Without a PIN a PG user may still be migrated: the holder is told, the firm's report says so.
+    let f = w.write("ok.csv", &format!("{header}{}{}", row("B0123420", "user", ""), row("B0123421", "user", "")));
+    assert_eq!(w.op(&["hkex", "import-smartcard-users", &f]).ok().json()["imported"], 2);
+    for id in ["b0123420", "b0123421"] {
+        let mail = w.mails_to(&format!("{id}@abc.com.hk"));
+        assert!(mail.len() == 1 && mail[0].contains("registered your CCASS/CCMS account"), "{mail:?}");
+    }
+    w.first_time_app(MAKER);
+    let report = w.as_user(MAKER, &["report", "audit"]).ok().json();
+    let rows = report["audit"].as_array().expect("audit rows");
+    let created = rows.iter().find(|e| e["action"] == "migration.users-created").expect("the participant's row");
+    assert!(
+        created["detail"].to_string().contains("B0123420") && created["detail"].to_string().contains("B0123421"),
+        "{created}"
+    );
 }
 
 #[test]
@@ -875,7 +919,7 @@ fn readiness_report_names_what_blocks_2fa() {
             pin_phc()
         ),
     );
-    w.op(&["hkex", "import-smartcard-users", &f]).ok();
+    w.before_launch(|| w.op(&["hkex", "import-smartcard-users", &f]).ok());
 
     let v = w.op(&["report", "readiness"]).ok().json();
     let all = findings(&v);

@@ -195,8 +195,10 @@ fn an_imported_pin_hash_is_argon2id_within_bounds() {
     let costly = "$argon2id$v=19$m=2097152,t=50,p=1$c2FsdHNhbHRzYWx0c2FsdA$YWJjZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXoxMjM0NTY";
     for (phc, why) in [(argon2i, "only argon2id"), (weak, "weaker"), (costly, "too costly"), ("123456", "clear PIN")] {
         let f = w.write("u.csv", &row(phc));
-        w.op(&["hkex", "import-smartcard-users", &f]).refused(Exit::Invalid, &["line 2", "pin_phc", why]);
+        w.before_launch(|| {
+            w.op(&["hkex", "import-smartcard-users", &f]).refused(Exit::Invalid, &["line 2", "pin_phc", why])
+        });
     }
     let f = w.write("u.csv", &row(pin_phc()));
-    w.op(&["hkex", "import-smartcard-users", &f]).ok();
+    w.before_launch(|| w.op(&["hkex", "import-smartcard-users", &f]).ok());
 }

@@ -85,7 +85,7 @@ fn smartcard_user_import_dry_run_reports_the_counts_and_the_same_errors_as_the_i
     w.participant_add("C00001", "Legacy", "hkscc-cp", 3).ok();
     let row =
         |id: &str, role: &str| format!("C00001,{id},PUN,TEST,pun@legacy.com.hk,{role},0101101200012AB4,2030-12-31\n");
-    let good = w.write("good.csv", &format!("{USERS_HEADER}{}{}", row("C0000101", "user"), row("C00001X1", "maker")));
+    let good = w.write("good.csv", &format!("{USERS_HEADER}{}{}", row("C0000101", "user"), row("C0000105", "user")));
     let before = w.state_and_credentials();
     let v = w.op(&["hkex", "import-smartcard-users", &good, "--dry-run"]).ok().json();
     assert_eq!(

@@ -32,6 +32,7 @@ mod server;
 mod sessions;
 mod settings;
 mod signin;
+mod smartcards;
 mod smtp;
 mod storage;
 mod terminal;

@@ -138,14 +138,30 @@ fn a_pg_user_made_after_the_launch_gets_its_smartcard_from_the_exchange() {
     assert_eq!(w.enquire(MAKER, "B0123405")["access_channel"], "PG");
     // No card yet: no way in.
     w.smartcard("B0123405", PIN).refused(Exit::NotPermitted, &["no smartcard"]);
+    // The exchange issues the card; the holder is mailed a one-time initial PIN (issue 18 #1b:
+    // the operator no longer chooses it, so cannot sign in as the holder).
     let issue =
         ["hkex", "smartcard", "issue", "B0123405", "--srn", "0101101200099ZZ1", "--certificate-expiry", "2030-12-31"];
-    w.as_user_stdin(OPERATOR, &[&issue[..], &["--password-stdin"]].concat(), &line(PIN)).ok();
+    let v = w.op(&issue).ok().json();
+    assert_eq!((v["issued"].as_bool(), v["initial_pin_sent_to"].as_str()), (Some(true), Some("p***@abc.com.hk")));
+    let initial = w.initial_pin("pg.user@abc.com.hk");
+    assert!(
+        !w.sql("SELECT detail FROM audit WHERE action = 'smartcard.issued'").contains(&initial),
+        "never in the trail"
+    );
+    // The first sign-in with it must choose the holder's own PIN: without one, nothing opens.
+    w.smartcard("B0123405", &initial).refused(Exit::Usage, &["one-time initial PIN", "choose your own PIN"]);
+    w.smartcard_first("B0123405", &initial, &initial).refused(Exit::Invalid, &["differ from the initial"]);
+    w.smartcard_first("B0123405", &initial, PIN).ok();
+    assert!(w.mails_to("pg.user@abc.com.hk").last().is_some_and(|m| m.contains("Smartcard PIN changed")));
+    w.smartcard("B0123405", &initial).refused(Exit::Auth, &["wrong smartcard PIN"]);
     w.smartcard("B0123405", PIN).ok();
     // Only PG users get cards after the launch.
     let cst = ["hkex", "smartcard", "issue", USER1, "--srn", "0101101200099ZZ2", "--certificate-expiry", "2030-12-31"];
-    w.as_user_stdin(OPERATOR, &[&cst[..], &["--password-stdin"]].concat(), &line(PIN))
-        .refused(Exit::NotPermitted, &["PG"]);
+    w.op(&cst).refused(Exit::NotPermitted, &["PG"]);
+    // --password-stdin (a PIN the operator chose) is ignored with a warning.
+    let r = w.as_user_stdin(OPERATOR, &[&issue[..], &["--password-stdin"]].concat(), &line(PIN)).ok();
+    assert!(r.stderr.contains("--password-stdin is ignored"), "{r}");
     // A DA moves a user between the channels under maker-checker.
     let id = w.submit(MAKER, &["user", "change", USER1, "--channel", "PG"]);
     assert_eq!(w.enquire(MAKER, USER1)["access_channel"], "CST", "not before the approval");

@@ -23,7 +23,7 @@ use crate::ops::credentials::{self, NewPassword, Proof, SetUp};
 use crate::ops::flow::{again, Flow, Given, Progress, TRIES};
 use crate::ops::service::Exec;
 use crate::ops::session;
-use crate::ops::signin::{self, Checked, Secret, SignedIn};
+use crate::ops::signin::{self, CardSignIn, Checked, Secret, SignedIn};
 use crate::ops::work::Mode;
 use serde_json::{json, Value};
 use zeroize::Zeroizing;
@@ -86,6 +86,8 @@ enum At {
         checked: Checked,
         email: bool,
     },
+    /// Smartcard: the one-time initial PIN was right; the holder's own PIN next.
+    ChoosePin(Zeroizing<String>),
 }
 
 /// `login`: a scripted sign-in (`--password-stdin --otp`) in one step; at a terminal the
@@ -254,8 +256,58 @@ impl Login {
         pin_shape(&pin)?;
         let checked = x.db.check_secret(&self.user, Secret::SmartcardPin, &pin)?;
         let replaces = self.replaces.clone();
-        let signed =
-            x.transact(Mode::Write, |w| signin::login_smartcard(w, &checked, replaces.as_ref().map(|t| t.bytes())))?;
+        let went = x.transact(Mode::Write, |w| {
+            signin::login_smartcard(w, &checked, &pin, replaces.as_ref().map(|t| t.bytes()))
+        })?;
+        match went {
+            CardSignIn::SignedIn(signed) => self.finish(x, &signed),
+            CardSignIn::ChoosePin => {
+                x.say(
+                    "This is the one-time initial PIN that was mailed to you: now choose your own PIN (6 to 8 digits).",
+                )?;
+                self.tries = 0;
+                self.at = At::ChoosePin(pin);
+                self.choose_pin(x)
+            }
+        }
+    }
+
+    fn new_pin_step() -> Step {
+        let what = "new smartcard PIN (the first was the one-time initial PIN: choose your own PIN of 6 to 8 digits, on the second line)";
+        let mut s = Step::new_secret(Slot::NewPin, what, "New smartcard PIN");
+        s.missing = "this is the one-time initial PIN: choose your own PIN (6 to 8 digits) at a terminal or on the second line of --password-stdin".into();
+        s
+    }
+
+    /// The holder's own PIN after the initial one: 6 to 8 digits, not the initial PIN; asked
+    /// again at a terminal while it is not.
+    fn choose_pin(&mut self, x: &mut Exec<'_, '_>) -> anyhow::Result<Progress> {
+        let At::ChoosePin(initial) = std::mem::replace(&mut self.at, At::Password) else {
+            return Err(anyhow::anyhow!("choose_pin outside its step"));
+        };
+        let Some(new) = self.given.take(Slot::NewPin) else {
+            self.at = At::ChoosePin(initial);
+            return Ok(Progress::Ask(Self::new_pin_step()));
+        };
+        let bad = pin_shape(&new).err().or_else(|| {
+            crate::crypto::ct_eq(new.as_bytes(), initial.as_bytes())
+                .then(|| invalid("the new PIN must differ from the initial one: choose your own").into())
+        });
+        if let Some(e) = bad {
+            if x.interactive && self.tries + 1 < TRIES {
+                self.tries += 1;
+                x.say(classify(&e).1)?;
+                self.at = At::ChoosePin(initial);
+                return Ok(Progress::Ask(Self::new_pin_step()));
+            }
+            return Err(e);
+        }
+        let phc = crate::crypto::hash_secret(&new, &mut x.db.rng)?;
+        let (user, replaces) = (self.user.clone(), self.replaces.clone());
+        let signed = x.transact(Mode::Write, |w| {
+            signin::choose_smartcard_pin(w, &user, &initial, &phc, replaces.as_ref().map(|t| t.bytes()))
+        })?;
+        x.say("Your own smartcard PIN is set.")?;
         self.finish(x, &signed)
     }
 
@@ -326,6 +378,10 @@ impl Flow for Login {
                 }
                 At::Scripted => return self.scripted(x),
                 At::Smartcard => return self.smartcard(x),
+                at @ At::ChoosePin(_) => {
+                    self.at = at;
+                    return self.choose_pin(x);
+                }
                 At::FirstNewPassword => match self.typed_new_password(x)? {
                     None => {
                         self.at = At::FirstNewPassword;

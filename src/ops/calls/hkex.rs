@@ -3,7 +3,6 @@
 //! exchange's own accounts.
 
 use crate::api::{time, Call, Da3Action, ListEnd, ListHead, Part, Upload};
-use crate::crypto;
 use crate::domain::flow::{Slot, Step};
 use crate::domain::profile;
 use crate::domain::reminder;
@@ -11,14 +10,13 @@ use crate::domain::role::Role;
 use crate::domain::user_id::{ClearingHouse, UserId};
 use crate::error::{invalid, usage};
 use crate::mail::{Delivery, Mail};
-use crate::ops::calls::auth::pin_shape;
 use crate::ops::exchange::{self, NewDa, ParticipantSummary};
 use crate::ops::flow::{self, Flow, Given, Progress};
 use crate::ops::migration::{self, Imported};
 use crate::ops::reminders::{self, Reminder};
 use crate::ops::service::Exec;
 use crate::ops::work::Mode;
-use crate::ops::{keys, outbox};
+use crate::ops::{keys, outbox, smartcard};
 use crate::output::printable;
 use crate::storage::{self, calendar, settings, ts, users};
 use serde_json::{json, Map, Value};
@@ -43,10 +41,10 @@ pub fn run(x: &mut Exec<'_, '_>, call: Call) -> anyhow::Result<()> {
         }
         Call::Da3ChangeEmail { da_id, email } => da3_change_email(x, da_id, &email),
         Call::Da3AssignDa { user_id, role } => da3_assign_da(x, user_id, &role),
-        Call::SmartcardIssue { user_id, srn, certificate_expiry } => flow::start(
-            x,
-            Box::new(SmartcardIssue { user: user_id, srn, expiry: certificate_expiry, given: Given::default() }),
-        ),
+        Call::SmartcardIssue { user_id, srn, certificate_expiry } => {
+            smartcard_issue(x, user_id, &srn, &certificate_expiry)
+        }
+        Call::Scard1ResetPin { user_id } => scard1_reset_pin(x, user_id),
         Call::Da4 { participant, house, accounts } => da4(x, &participant, house, accounts),
         Call::SettingsShow => settings_show(x),
         Call::SettingsSet { key, value } => settings_set(x, &key, &value),
@@ -296,30 +294,29 @@ fn da3_assign_da(x: &mut Exec<'_, '_>, user: UserId, role: &str) -> anyhow::Resu
 }
 
 /// `hkex smartcard issue`: a Participant Gateway user's card (the PIN never in argv).
-struct SmartcardIssue {
-    user: UserId,
-    srn: String,
-    expiry: String,
-    given: Given,
+/// `hkex smartcard issue`: a card for a PG user; its one-time initial PIN goes to the holder.
+fn smartcard_issue(x: &mut Exec<'_, '_>, user: UserId, srn: &str, expiry: &str) -> anyhow::Result<()> {
+    let srn = migration::srn(srn)?;
+    let expiry = migration::certificate_expiry(expiry)?;
+    let sent = x.signed_in(OPERATOR, Mode::Write, |w, op| smartcard::issue(w, op.account.id(), &user, srn, expiry))?;
+    x.object(json!({
+        "user_id": user, "srn": sent.srn, "certificate_expiry": expiry.format("%Y-%m-%d %H:%M:%S").to_string(),
+        "issued": true, "initial_pin_sent_to": sent.to, "initial_pin_valid_until": time(sent.valid_until),
+    }))?;
+    x.note("The holder's one-time initial PIN went to its registered address: the first smartcard sign-in with it chooses the holder's own PIN.")
 }
 
-impl Flow for SmartcardIssue {
-    fn step(&mut self, x: &mut Exec<'_, '_>) -> anyhow::Result<Progress> {
-        self.given.gather(x);
-        let srn = migration::srn(&self.srn)?;
-        let expiry = migration::certificate_expiry(&self.expiry)?;
-        let Some(pin) = self.given.get(Slot::Pin) else {
-            return Ok(Progress::Ask(Step::secret(Slot::Pin, "smartcard PIN", "Smartcard PIN (6-8 digits)")));
-        };
-        pin_shape(&pin)?;
-        let phc = crypto::hash_secret(&pin, &mut x.db.rng)?;
-        let user = self.user.clone();
-        x.signed_in(OPERATOR, Mode::Write, |w, op| exchange::issue_smartcard(w, op, &user, srn.clone(), expiry, phc))?;
-        x.object(json!({
-            "user_id": user, "srn": srn, "certificate_expiry": expiry.format("%Y-%m-%d %H:%M:%S").to_string(), "issued": true,
-        }))?;
-        Ok(Progress::Done)
-    }
+/// eService SCard 1 (until decommissioning): a DA's forgotten smartcard PIN reset; its
+/// one-time initial PIN goes to the DA.
+fn scard1_reset_pin(x: &mut Exec<'_, '_>, user: UserId) -> anyhow::Result<()> {
+    let sent = x.signed_in(OPERATOR, Mode::Write, |w, op| smartcard::scard1(w, op.account.id(), &user))?;
+    x.object(json!({
+        "user_id": user, "srn": sent.srn, "pin_reset": true,
+        "initial_pin_sent_to": sent.to, "initial_pin_valid_until": time(sent.valid_until),
+    }))?;
+    x.note(
+        "The DA's one-time initial PIN went to its registered address: its next smartcard sign-in chooses its own PIN.",
+    )
 }
 
 // -- DA4 ---------------------------------------------------------------------------------------
@@ -421,11 +418,15 @@ fn key_rotate(x: &mut Exec<'_, '_>) -> anyhow::Result<()> {
         "rotated": r.totp_keys,
         "audit_key": r.audit_key,
         "email_otps_invalidated": r.email_otps_invalidated,
+        "initial_pins_reissued": r.initial_pins_reissued,
         "key_file": x.db.key_file().display().to_string(),
         "fingerprint": hex::encode(&r.fingerprint[..8]),
     }))?;
     if r.email_otps_invalidated > 0 {
         x.note("Unused e-mail OTPs were invalidated (their hashes cannot move to a new key): request a new one.")?;
+    }
+    if r.initial_pins_reissued > 0 {
+        x.note("Initial smartcard PINs not yet used were replaced by new ones, mailed to their holders.")?;
     }
     Ok(())
 }

@@ -46,6 +46,7 @@ pub fn run(x: &mut Exec<'_, '_>, call: Call) -> anyhow::Result<()> {
         Call::UserChange { user_id, profile, inline } => user::change(x, user_id, &profile, inline),
         Call::UserDelete { user_id, inline } => user::delete(x, user_id, inline),
         Call::UserUnlock { user_id, inline } => user::unlock(x, user_id, inline),
+        Call::UserSmartcardReset { user_id, inline } => user::smartcard_reset(x, user_id, inline),
         Call::DaAssign { da_id, groups, inline } => user::assign(x, da_id, &groups, inline),
         Call::ImportEmails { file, dry_run, inline } => user::import(x, user::BulkKind::Emails, file, dry_run, inline),
         Call::ImportUsers { file, dry_run, inline } => user::import(x, user::BulkKind::Users, file, dry_run, inline),

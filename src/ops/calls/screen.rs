@@ -18,6 +18,7 @@ use serde_json::{json, Map, Value};
 pub const END_USER: &str = "This is an end-user profile";
 pub const DELEGATED_ADMINISTRATOR: &str = "This is a Delegated Administrator profile";
 pub const WILL_UNLOCK: &str = "Will Unlock/Reset OTP Device Registration";
+pub const WILL_RESET_PIN: &str = "Will reset the PIN: a one-time initial PIN goes to the registered address";
 
 pub fn heading(role: Role) -> &'static str {
     if role.is_da() {
@@ -119,6 +120,7 @@ pub fn shown(s: &Shown, participant: &Participant) -> Screen {
         "create" => "Create User Profile",
         "delete" => "Delete User Profile",
         "unlock-reset" => "Unlock/Reset OTP Device Registration",
+        "smartcard-reset" => "Smartcard Password Reset",
         _ if role.is_da() => "Change DA Profile",
         _ => "Change User Profile",
     };
@@ -146,7 +148,11 @@ pub fn shown(s: &Shown, participant: &Participant) -> Screen {
         (Some(before), _) => {
             let mut fields: Vec<ScreenField> =
                 fields(before, Some(participant), state).into_iter().map(|(k, v)| field(k, v, None)).collect();
-            if s.reset {
+            if s.pin_reset {
+                if let Some(f) = fields.iter_mut().find(|f| f.key == "srn") {
+                    f.note = Some(WILL_RESET_PIN.into());
+                }
+            } else if s.reset {
                 match fields.iter_mut().find(|f| f.key == "locked") {
                     Some(f) => f.note = Some(WILL_UNLOCK.into()),
                     None => {
@@ -201,6 +207,7 @@ pub fn shown_json(s: &Shown, participant: &Participant) -> Value {
 /// What the request does to the subject, in one word.
 pub fn action(s: &Shown) -> &'static str {
     match (&s.before, &s.after, s.reset) {
+        _ if s.pin_reset => "smartcard-reset",
         (_, _, true) => "unlock-reset",
         (None, _, _) => "create",
         (_, None, _) => "delete",

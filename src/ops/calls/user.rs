@@ -140,6 +140,10 @@ pub fn unlock(x: &mut Exec<'_, '_>, uid: UserId, inline: Option<Inline>) -> anyh
     submit(x, Change::UnlockUser { user_id: uid }, inline, Reply::Subject("user_id"))
 }
 
+pub fn smartcard_reset(x: &mut Exec<'_, '_>, uid: UserId, inline: Option<Inline>) -> anyhow::Result<()> {
+    submit(x, Change::ResetSmartcardPin { user_id: uid }, inline, Reply::Subject("user_id"))
+}
+
 pub fn assign(x: &mut Exec<'_, '_>, da: UserId, groups: &str, inline: Option<Inline>) -> anyhow::Result<()> {
     let groups = Groups::parse(groups)?;
     submit(x, Change::AssignGroups { user_id: da, groups }, inline, Reply::Subject("da_id"))

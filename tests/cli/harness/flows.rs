@@ -94,6 +94,12 @@ impl World {
         self.as_user_stdin(user, &["login", "--smartcard", "--user", user, "--password-stdin"], &line(pin))
     }
 
+    /// A first smartcard sign-in with a one-time initial PIN, choosing `own`.
+    pub fn smartcard_first(&self, user: &str, initial: &str, own: &str) -> Run {
+        let stdin = format!("{initial}\n{own}\n");
+        self.as_user_stdin(user, &["login", "--smartcard", "--user", user, "--password-stdin"], &stdin)
+    }
+
     /// `n` wrong passwords in a row, 5 seconds apart; returns how each ended.
     pub fn wrong_passwords(&self, user: &str, n: usize) -> Vec<Exit> {
         (0..n)
@@ -182,6 +188,24 @@ impl World {
     /// `hkex account add` (an operator or an auditor of the exchange) as the operator.
     pub fn account_add(&self, role: &str, surname: &str, other_names: &str, email: &str) -> Run {
         self.op(&[&["hkex", "account", "add"][..], &person(role, surname, other_names, email)].concat())
+    }
+
+    /// Run `f` as a migration runs: before the 2FA launch (from it an import adds no DA and sets
+    /// no PIN). The launch is moved to a month after the clock (decommissioning too, if it came
+    /// sooner) and both are put back after; the operator must be signed in.
+    pub fn before_launch<T>(&self, f: impl FnOnce() -> T) -> T {
+        let shown = self.op(&["hkex", "settings", "show"]).ok().json();
+        let get = |k: &str| shown[k].as_str().unwrap_or_else(|| panic!("no {k} in {shown}")).to_string();
+        let (launch, decommission) = (get("launch-date"), get("decommission-date"));
+        let ahead = (self.now() + chrono::Duration::days(31)).format("%Y-%m-%d").to_string();
+        if decommission < ahead {
+            self.setting("decommission-date", &ahead).ok();
+        }
+        self.setting("launch-date", &ahead).ok();
+        let out = f();
+        self.setting("launch-date", &launch).ok();
+        self.setting("decommission-date", &decommission).ok();
+        out
     }
 
     /// `hkex settings set KEY VALUE` as the operator.

@@ -40,6 +40,18 @@ impl World {
         self.mbox().lines().filter_map(|l| l.strip_prefix(OTP_LINE)).map(|c| c.trim().to_string()).collect()
     }
 
+    /// The one-time initial smartcard PIN last mailed to `to` (8 digits).
+    #[track_caller]
+    pub fn initial_pin(&self, to: &str) -> String {
+        const AT: &str = "one-time initial PIN for the smartcard with SRN ";
+        let mail = self.mails_to(to).into_iter().rev().find(|m| m.contains(AT));
+        let mail = mail.unwrap_or_else(|| panic!("no initial PIN mailed to {to}:\n{}", self.mbox()));
+        let pin = mail.lines().find_map(|l| l.split_once(AT).and_then(|(_, r)| r.split_once(" is: "))).map(|(_, p)| p);
+        let pin = pin.unwrap_or_else(|| panic!("no PIN in {mail}")).trim().to_string();
+        assert!(pin.len() == 8 && pin.bytes().all(|b| b.is_ascii_digit()), "an initial PIN of 8 digits: {pin:?}");
+        pin
+    }
+
     /// The last e-mail OTP mailed (8 digits).
     #[track_caller]
     pub fn last_otp(&self) -> String {
