@@ -1,6 +1,7 @@
 //! The secret scan (SPEC §3, §9 "Hostile input is proven"): a scenario with first-time logons
 //! on both channels, a queued and an inline approval, a lock and its Unlock/Reset under
-//! maker-checker, a self-service reset and a password change; then every place a secret could
+//! maker-checker, a self-service reset, a password change and a smartcard issued with its
+//! one-time initial PIN replaced by the holder's own; then every place a secret could
 //! leak is searched for every secret the scenario used — the database file and its -wal, the
 //! mbox, every audit row, the arguments, stdout and stderr of every command run (in table, CSV
 //! and JSON), every session file, and (through a server) the server's log. A secret appears only where it must: a TOTP key once, in
@@ -50,6 +51,15 @@ fn the_mbox(place: &str, _: &str) -> bool {
     place == "dms-outbox.mbox" || place.starts_with("argv of ")
 }
 
+/// A one-time initial smartcard PIN is in the mail to its holder, and nowhere else (it is typed
+/// on standard input, never on a command line).
+fn only_the_mbox(place: &str, _: &str) -> bool {
+    place == "dms-outbox.mbox"
+}
+
+/// The PIN the smartcard holder chose.
+const OWN_PIN: &str = "97531246";
+
 /// A session token is in its own session file.
 fn its_session_file(place: &str, owner: &str) -> bool {
     place == owner
@@ -98,6 +108,16 @@ fn no_secret_of_a_whole_scenario_appears_where_it_must_not() {
     w.login_with(OPERATOR, NEW_PASSWORD, &w.totp(OPERATOR)).ok();
     take_token(&mut tokens, OPERATOR);
 
+    // A Participant Gateway user is issued a card: the holder is mailed a one-time initial PIN
+    // and chooses its own at the first smartcard sign-in (issue 18 #1).
+    let id = w.submit(MAKER, &["user", "change", USER2, "--channel", "PG"]);
+    w.approve(CHECKER, &[id]).ok();
+    w.op(&["hkex", "smartcard", "issue", USER2, "--srn", "0101101200099ZZ1", "--certificate-expiry", "2030-12-31"])
+        .ok();
+    let initial_pin = w.initial_pin(&w.enquire(MAKER, USER2)["email"].as_str().expect("an address").to_string());
+    w.smartcard_first(USER2, &initial_pin, OWN_PIN).ok();
+    take_token(&mut tokens, USER2);
+
     // What everyone reads, in every format.
     let reads: [(&str, &[&str]); 9] = [
         (OPERATOR, &["whoami"]),
@@ -128,6 +148,18 @@ fn no_secret_of_a_whole_scenario_appears_where_it_must_not() {
             owner: String::new(),
         });
     }
+    secrets.push(Secret {
+        what: format!("initial smartcard PIN {initial_pin}"),
+        forms: text_forms(&initial_pin),
+        allowed: only_the_mbox,
+        owner: String::new(),
+    });
+    secrets.push(Secret {
+        what: "own smartcard PIN".into(),
+        forms: text_forms(OWN_PIN),
+        allowed: nowhere,
+        owner: String::new(),
+    });
     let otps = w.otps();
     assert!(otps.len() >= 6, "{otps:?}");
     for code in &otps {
@@ -216,6 +248,7 @@ fn no_secret_of_a_whole_scenario_appears_where_it_must_not() {
     for code in &otps {
         assert!(seen[&format!("e-mail OTP {code}")].contains(&"dms-outbox.mbox".to_string()), "{code} was mailed");
     }
+    assert_eq!(seen[&format!("initial smartcard PIN {initial_pin}")], ["dms-outbox.mbox"], "mailed, nothing else");
     let (file, _) = tokens.last().expect("a token");
     assert_eq!(seen[&format!("session token of {file}")], std::slice::from_ref(file));
 }
