@@ -114,7 +114,8 @@ fn no_secret_of_a_whole_scenario_appears_where_it_must_not() {
     w.approve(CHECKER, &[id]).ok();
     w.op(&["hkex", "smartcard", "issue", USER2, "--srn", "0101101200099ZZ1", "--certificate-expiry", "2030-12-31"])
         .ok();
-    let initial_pin = w.initial_pin(&w.enquire(MAKER, USER2)["email"].as_str().expect("an address").to_string());
+    let email = w.enquire(MAKER, USER2)["email"].as_str().expect("an address").to_string();
+    let initial_pin = w.initial_pin(&email);
     w.smartcard_first(USER2, &initial_pin, OWN_PIN).ok();
     take_token(&mut tokens, USER2);
 
