@@ -143,6 +143,20 @@ fn words(n: i64) -> String {
     }
 }
 
+/// May a DA create a user profile on `today`? Seed 000 §4.2.1, User Creation: "Today: By HKEX",
+/// from the launch "By DA". Before the launch a profile a DA made could sign in neither by
+/// smartcard (the exchange issues none to it) nor by 2FA (not open yet): an account that only
+/// takes quota, so it is refused.
+pub fn check_da_may_create(t: &Timeline, today: NaiveDate) -> Result<(), String> {
+    if t.launched(today) {
+        return Ok(());
+    }
+    Err(format!(
+        "DAs create user profiles from the 2FA launch on {}; until then users are created by HKEX (with their smartcards, through its migration)",
+        t.launch
+    ))
+}
+
 /// The minimum on day `d`.
 pub fn minimum_on(d: NaiveDate, t: &Timeline) -> DaCounts {
     let checkers = if t.launched(d) { MIN_CHECKERS } else { MIN_CHECKERS_BEFORE_LAUNCH };

@@ -249,16 +249,17 @@ mod ids {
         (t.chars().all(|c| c.is_ascii_alphanumeric()) && shape && id != "HKEXOP").then_some(id)
     }
 
-    /// SPEC §1 restated: a user ID of participant P under house H is P, then (HKCC) 1 or 3 /
-    /// (SEOCH) 2 or 4, then two custom characters; it is a DA's when they are X/Y/Z + 1-9.
+    /// SPEC §1 restated: a user ID of participant P under house H is P, then (HKCC, SEOCH) one
+    /// of the seed's 1/2/3/4, then two custom characters; it is a DA's when they are X/Y/Z + 1-9.
     /// `None` when it is not an ID of P under H at all (or P does not have H's shape).
     fn kind_rule(id: &str, p: &str, h: ClearingHouse) -> Option<IdKind> {
         let p_fits = if is_hkscc(h) { p.len() == 6 } else { p.len() == 5 && p.starts_with("HK") };
         let rest = id.strip_prefix(p).filter(|_| p_fits)?;
         let custom = match h {
             ClearingHouse::HkscCp | ClearingHouse::HkscDb => rest,
-            ClearingHouse::Hkcc => rest.strip_prefix('1').or_else(|| rest.strip_prefix('3'))?,
-            ClearingHouse::Seoch => rest.strip_prefix('2').or_else(|| rest.strip_prefix('4'))?,
+            // Seed 000 §3.2: any of 1/2/3/4 (existing IDs stay unchanged); the houses split
+            // them only for generated IDs and beside each other (`check_beside_other_house`).
+            ClearingHouse::Hkcc | ClearingHouse::Seoch => rest.strip_prefix(['1', '2', '3', '4'])?,
         };
         let b = custom.as_bytes();
         let da = b.len() == 2 && b"XYZ".contains(&b[0]) && (b'1'..=b'9').contains(&b[1]);
@@ -380,14 +381,15 @@ mod ids {
             }
         }
 
-        /// One customer code in both HKCC and SEOCH: no user ID belongs to both.
+        /// One customer code in both HKCC and SEOCH: beside each other, no user ID is accepted
+        /// for both, and every valid one for exactly one.
         #[test]
         fn hkcc_and_seoch_id_spaces_never_overlap(code in "[A-Z0-9]{3}", tail in "[0-9A-Z]{3}") {
             let pid = ParticipantId::parse(&format!("HK{code}"), ClearingHouse::Hkcc).expect("HK + 3");
             let uid = UserId::parse(&format!("HK{code}{tail}")).expect("8 characters");
-            let both = user_id::classify(&uid, &pid, ClearingHouse::Hkcc).is_ok()
-                && user_id::classify(&uid, &pid, ClearingHouse::Seoch).is_ok();
-            prop_assert!(!both, "{} is in both houses", uid);
+            let fits = |h| user_id::classify(&uid, &pid, h).is_ok() && user_id::check_beside_other_house(&uid, &pid, h).is_ok();
+            let n = [ClearingHouse::Hkcc, ClearingHouse::Seoch].into_iter().filter(|&h| fits(h)).count();
+            prop_assert_eq!(n, usize::from(user_id::classify(&uid, &pid, ClearingHouse::Hkcc).is_ok()), "{}", uid);
         }
 
         /// A clearing house is one of its four names, case-insensitive, less whitespace.

@@ -24,12 +24,17 @@ const ALPHABET: &[u8; 36] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ";
 /// First character of a DA suffix; the second is `1`-`9`.
 const DA_LETTERS: [u8; 3] = [b'X', b'Y', b'Z'];
 
-/// The user ID digits of each house that puts one after the participant ID. One firm is often
-/// a participant of both HKCC and SEOCH under the same customer code (SPEC §1), so the two
-/// houses split the seed's `1/2/3/4`: HKCC owns 1 and 3 (its example `HKABC101`), SEOCH owns
-/// 2 and 4 (its example `HKABC201`). Their ID spaces never overlap.
+/// The user ID digits of each house that puts one after the participant ID, for **generating**
+/// IDs. One firm is often a participant of both HKCC and SEOCH under the same customer code
+/// (SPEC §1), so the two houses split the seed's `1/2/3/4` when dms picks an ID: HKCC takes 1
+/// and 3 (its example `HKABC101`), SEOCH 2 and 4 (its example `HKABC201`), and generated IDs
+/// never meet. The IDs that exist already stay as they are (seed §3.2 "The User ID will remain
+/// unchanged"): any of [`HK_DIGITS`] is a valid digit, and ops refuses only an ID that lies in
+/// the split of the code's other registration ([`generating_house`]).
 const HKCC_DIGITS: &[u8] = b"13";
 const SEOCH_DIGITS: &[u8] = b"24";
+/// The seed's user ID digits of an HKCC or SEOCH user ID (`HK` + code + `1/2/3/4` + 2).
+const HK_DIGITS: &[u8] = b"1234";
 
 /// Errors from parsing or checking IDs. Messages echo the offending value (IDs are not
 /// secret), shortened and escaped so odd input cannot garble a terminal.
@@ -45,8 +50,19 @@ pub enum UserIdError {
     WrongParticipant { id: String, participant: String },
     #[error("participant ID {participant}: is not a {house} participant ID ({rule})")]
     ParticipantHouseMismatch { participant: String, house: &'static str, rule: &'static str },
-    #[error("user ID {id}: character {position} must be {digits} (the {house} user ID digit; {others})")]
-    BadHkDigit { id: String, position: usize, house: &'static str, digits: &'static str, others: &'static str },
+    #[error("user ID {id}: character {position} must be 1, 2, 3 or 4 (the {house} user ID digit)")]
+    BadHkDigit { id: String, position: usize, house: &'static str },
+    #[error(
+        "user ID {id}: {participant} is also registered with {other}, whose user IDs have the digits {other_digits}; {participant}'s {house} user IDs have {digits}"
+    )]
+    OtherHousesDigit {
+        id: String,
+        participant: String,
+        house: &'static str,
+        digits: &'static str,
+        other: &'static str,
+        other_digits: &'static str,
+    },
     #[error("user ID {id}: suffix {suffix} is reserved for Delegated Administrators (X/Y/Z followed by 1-9)")]
     ReservedForDa { id: String, suffix: String },
     #[error("DA ID {id}: must end in X, Y or Z followed by 1-9 (got {suffix})")]
@@ -132,11 +148,19 @@ impl ClearingHouse {
         }
     }
 
-    /// The digits as the error says them, and whose the others are.
-    fn digits_text(self) -> (&'static str, &'static str) {
+    /// The digits of its generated IDs as an error says them.
+    pub fn digits_text(self) -> &'static str {
         match self {
-            ClearingHouse::Hkcc => ("1 or 3", "2 and 4 are SEOCH's"),
-            _ => ("2 or 4", "1 and 3 are HKCC's"),
+            ClearingHouse::Hkcc => "1 and 3",
+            _ => "2 and 4",
+        }
+    }
+
+    /// The same, as a choice.
+    fn digits_choice(self) -> &'static str {
+        match self {
+            ClearingHouse::Hkcc => "1 or 3",
+            _ => "2 or 4",
         }
     }
 
@@ -337,13 +361,11 @@ pub fn classify(id: &UserId, participant: &ParticipantId, house: ClearingHouse) 
         rest
     } else {
         let bytes = rest.as_bytes();
-        if !bytes.first().is_some_and(|b| house.digits().contains(b)) {
+        if !bytes.first().is_some_and(|b| HK_DIGITS.contains(b)) {
             return Err(UserIdError::BadHkDigit {
                 id: quoted(id.as_str()),
                 position: participant.as_str().len() + 1,
                 house: house.label(),
-                digits: house.digits_text().0,
-                others: house.digits_text().1,
             });
         }
         &rest[1..]
@@ -352,6 +374,37 @@ pub fn classify(id: &UserId, participant: &ParticipantId, house: ClearingHouse) 
         Ok(IdKind::DelegatedAdministrator)
     } else {
         Ok(IdKind::BusinessUser)
+    }
+}
+
+/// The house whose **generated** IDs carry this HKCC/SEOCH user ID's digit (1/3 HKCC, 2/4
+/// SEOCH); `None` for an HKSCC or operator ID.
+pub fn generating_house(id: &UserId) -> Option<ClearingHouse> {
+    let b = id.as_str().as_bytes();
+    if !id.as_str().starts_with("HK") || is_operator_id(id) {
+        return None;
+    }
+    [ClearingHouse::Hkcc, ClearingHouse::Seoch].into_iter().find(|h| h.digits().contains(&b[5]))
+}
+
+/// Where `participant`'s code is registered with both HKCC and SEOCH, a new ID of `house` must
+/// lie in `house`'s half of the digits, so that the two registrations never meet (SPEC §1).
+/// Called only when the other registration exists; an existing ID migrates as it is.
+pub fn check_beside_other_house(
+    id: &UserId,
+    participant: &ParticipantId,
+    house: ClearingHouse,
+) -> Result<(), UserIdError> {
+    match generating_house(id) {
+        Some(h) if h != house => Err(UserIdError::OtherHousesDigit {
+            id: quoted(id.as_str()),
+            participant: participant.as_str().to_string(),
+            house: house.label(),
+            digits: house.digits_choice(),
+            other: h.label(),
+            other_digits: h.digits_text(),
+        }),
+        _ => Ok(()),
     }
 }
 
@@ -703,24 +756,41 @@ mod tests {
     }
 
     #[test]
-    fn hkcc_owns_digits_1_and_3_and_seoch_2_and_4() {
-        let p = pid("HKABC", HKCC);
-        for d in ['0', '2', '4', '5', '9', 'A', 'X'] {
-            let id = uid(&format!("HKABC{d}01"));
-            let e = classify(&id, &p, HKCC).unwrap_err();
-            assert!(matches!(e, UserIdError::BadHkDigit { position: 6, .. }), "{d}");
+    fn an_hk_user_id_takes_any_of_the_seeds_four_digits() {
+        // Seed 000 §3.2: "HK + Customer Code + 1/2/3/4 + 2 custom"; existing IDs stay unchanged.
+        for house in [HKCC, SEOCH] {
+            let p = pid("HKABC", house);
+            for d in ['0', '5', '9', 'A', 'X'] {
+                let e = classify(&uid(&format!("HKABC{d}01")), &p, house).unwrap_err();
+                assert!(matches!(e, UserIdError::BadHkDigit { position: 6, .. }), "{d}");
+            }
+            for d in ['1', '2', '3', '4'] {
+                assert_eq!(classify(&uid(&format!("HKABC{d}01")), &p, house), Ok(IdKind::BusinessUser));
+                assert_eq!(classify(&uid(&format!("HKABC{d}X1")), &p, house), Ok(IdKind::DelegatedAdministrator));
+            }
         }
-        let e = classify(&uid("HKABC101"), &p, SEOCH).unwrap_err();
+        let e = classify(&uid("HKABC501"), &pid("HKABC", SEOCH), SEOCH).unwrap_err();
         assert_eq!(
             e.to_string(),
-            "user ID \"HKABC101\": character 6 must be 2 or 4 (the SEOCH CP user ID digit; 1 and 3 are HKCC's)"
+            "user ID \"HKABC501\": character 6 must be 1, 2, 3 or 4 (the SEOCH CP user ID digit)"
         );
-        for d in ['1', '3'] {
-            assert!(classify(&uid(&format!("HKABC{d}ZZ")), &p, HKCC).is_ok());
-        }
-        for d in ['2', '4'] {
-            assert!(classify(&uid(&format!("HKABC{d}ZZ")), &p, SEOCH).is_ok());
-        }
+    }
+
+    #[test]
+    fn beside_the_other_house_an_id_keeps_to_its_houses_half() {
+        let p = pid("HKABC", HKCC);
+        assert_eq!(generating_house(&uid("HKABC101")), Some(HKCC));
+        assert_eq!(generating_house(&uid("HKABC3X1")), Some(HKCC));
+        assert_eq!(generating_house(&uid("HKABC201")), Some(SEOCH));
+        assert_eq!(generating_house(&uid("HKABC4Z9")), Some(SEOCH));
+        assert_eq!(generating_house(&uid("B0123401")), None);
+        assert_eq!(generating_house(&uid("HKEXOP01")), None);
+        assert!(check_beside_other_house(&uid("HKABC301"), &p, HKCC).is_ok());
+        let e = check_beside_other_house(&uid("HKABC201"), &p, HKCC).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "user ID \"HKABC201\": HKABC is also registered with SEOCH CP, whose user IDs have the digits 2 and 4; HKABC's HKCC CP user IDs have 1 or 3"
+        );
     }
 
     #[test]

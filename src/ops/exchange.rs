@@ -88,6 +88,41 @@ pub fn check_new_participant(w: &Work<'_>, p: &Participant) -> anyhow::Result<()
         if !pair {
             return Err(conflict(format!("participant {} already exists ({})", p.id(), other.house().label())).into());
         }
+        // The first registration's IDs stay as they are (seed 000 §3.2), so the second house's
+        // half of the digits must still be free of them.
+        let in_the_way: Vec<String> = {
+            let mut ids: Vec<String> = users::ids_of_participant(&w.tx, &other.key)?
+                .into_iter()
+                .filter(|id| UserId::parse(id).ok().and_then(|u| user_id::generating_house(&u)) == Some(p.house()))
+                .collect();
+            ids.sort();
+            ids
+        };
+        if !in_the_way.is_empty() {
+            const SHOWN: usize = 10;
+            let more = in_the_way.len().saturating_sub(SHOWN);
+            return Err(conflict(format!(
+                "participant {} cannot be registered with {} too: its {} user IDs already have the digits {} ({}'s, so that the two never meet): {}{}",
+                p.id(),
+                p.house().label(),
+                other.house().label(),
+                p.house().digits_text(),
+                p.house().label(),
+                in_the_way[..in_the_way.len().min(SHOWN)].join(", "),
+                if more > 0 { format!(" and {more} more") } else { String::new() },
+            ))
+            .into());
+        }
+    }
+    Ok(())
+}
+
+/// A new user ID of `key` where its code is registered with the other of HKCC and SEOCH too:
+/// it must lie in `key`'s half of the digits ([`user_id::check_beside_other_house`]).
+pub fn check_beside_other_house(c: &rusqlite::Connection, id: &UserId, key: &ParticipantKey) -> anyhow::Result<()> {
+    let Some(h) = user_id::generating_house(id).filter(|h| *h != key.house) else { return Ok(()) };
+    if participants::get(c, &ParticipantKey { id: key.id.clone(), house: h })?.is_some() {
+        user_id::check_beside_other_house(id, &key.id, key.house).map_err(|e| conflict(e.to_string()))?;
     }
     Ok(())
 }
@@ -183,12 +218,12 @@ pub struct NewDa {
 }
 
 /// The exchange processes the new DA3 request types and DA4 only from the 2FA launch (seed
-/// 4.1.1 footnote 3, 4.3.1 footnote 4).
-fn launched(w: &mut Work<'_>, what: &str) -> anyhow::Result<()> {
+/// 4.1.1 footnote 3, 4.3.1 footnote 4); `until` says what serves until then.
+fn launched(w: &mut Work<'_>, what: &str, until: &str) -> anyhow::Result<()> {
     let timeline = w.policy()?.timeline;
     if !timeline.launched(hkt(w.now).date_naive()) {
         return Err(not_permitted(format!(
-            "HKEX processes {what} from the 2FA launch on {} (seed footnotes 3-4); until then DAs are maintained through eService SCard 1",
+            "HKEX processes {what} from the 2FA launch on {} (seed footnotes 3-4); until then {until}",
             timeline.launch
         ))
         .into());
@@ -196,9 +231,12 @@ fn launched(w: &mut Work<'_>, what: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// What serves DAs before the launch.
+const UNTIL_SCARD1: &str = "DAs are maintained through eService SCard 1";
+
 /// DA3 Add: the next DA ID of the participant, within its quota.
 pub fn da3_add(w: &mut Work<'_>, op: &Actor, p: &Participant, da: &NewDa) -> anyhow::Result<(UserId, String)> {
-    launched(w, "eService DA3 Add DA")?;
+    launched(w, "eService DA3 Add DA", UNTIL_SCARD1)?;
     let counts = participants::counts(&w.tx, &p.key)?;
     mc::check_quota(p.max_users, counts.total, 1).map_err(DmsError::from)?;
     let taken = users::ids_of_participant(&w.tx, &p.key)?;
@@ -251,7 +289,7 @@ pub fn da3(
     action: Da3Action,
     email: Option<&str>,
 ) -> anyhow::Result<String> {
-    launched(w, &format!("eService DA3 {}", action.name()))?;
+    launched(w, &format!("eService DA3 {}", action.name()), UNTIL_SCARD1)?;
     let (mut a, p) = load_da(w, da)?;
     if let Some(given) = email {
         let given = profile::email(given)?;
@@ -378,7 +416,11 @@ pub struct Da4Granted {
 
 /// DA4: raise the participant's maximum by `accounts`, record the fee, tell its DAs.
 pub fn da4(w: &mut Work<'_>, op: &Actor, p: &Participant, accounts: i64) -> anyhow::Result<Da4Granted> {
-    launched(w, "eService DA4")?;
+    launched(
+        w,
+        "eService DA4 (additional user accounts)",
+        "a participant has the user accounts HKEX registered for it (its maximum number of users)",
+    )?;
     crate::domain::bounds::DA4_ACCOUNTS.check(accounts).map_err(DmsError::from)?;
     let max = p.max_users + accounts;
     if max > id_space(p.house()) {

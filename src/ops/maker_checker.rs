@@ -692,6 +692,11 @@ fn plan(w: &mut Work<'_>, p: &Participant, change: &Change, recorded: Option<&[S
             .into());
         }
     }
+    if change.creates() {
+        // Seed 4.2.1: before the launch users are created by HKEX.
+        let today = signin::hkt(w.now).date_naive();
+        mc::check_da_may_create(&w.policy()?.timeline, today).map_err(not_permitted)?;
+    }
     let mut planner = Planner {
         w,
         p,
@@ -824,6 +829,7 @@ impl Planner<'_, '_, '_> {
         let id = np.user_id.clone().ok_or_else(|| anyhow::anyhow!("a new profile without its user ID"))?;
         self.once(&id)?;
         user_id::check_business_user_id(&id, &self.p.key.id, self.p.house())?;
+        crate::ops::exchange::check_beside_other_house(&self.w.tx, &id, &self.p.key)?;
         if users::id_taken(&self.w.tx, &id)? {
             return Err(
                 conflict(format!("user ID {id} is taken (user IDs are never reused, even after deletion)")).into()

@@ -237,12 +237,15 @@ fn smartcard_user(
     let candidates = by_code
         .get(&code)
         .ok_or_else(|| invalid(format!("unknown participant {code:?} (import participants first)")))?;
-    // A code in both HKCC and SEOCH: the user ID's digit says which house it belongs to.
-    let p = candidates
-        .iter()
-        .find(|p| p.key.owns(&uid))
-        .or_else(|| candidates.first().filter(|_| candidates.len() == 1))
-        .ok_or_else(|| invalid(format!("user ID {uid} is not an ID of participant {code}")))?;
+    // An ID migrates as it is, whatever its digit (seed 000 §3.2); a code in both HKCC and
+    // SEOCH: the digit says which house (1/3 HKCC, 2/4 SEOCH, as registering both requires).
+    let p = match candidates.as_slice() {
+        [one] => one,
+        both => both
+            .iter()
+            .find(|p| user_id::generating_house(&uid) == Some(p.house()))
+            .ok_or_else(|| invalid(format!("user ID {uid} is not an ID of participant {code}")))?,
+    };
     let role: Role = r.req("role").parse().map_err(invalid)?;
     let kind = user_id::classify(&uid, &p.key.id, p.house())?;
     match (role, kind) {

@@ -573,6 +573,47 @@ pub(crate) fn smartcard_exchange() -> World {
     w
 }
 
+/// Seed 000 §3.2, "The User ID will remain unchanged": an HKCC-only firm's existing IDs migrate
+/// whatever their digit (the seed's 1/2/3/4), a typed ID is accepted where it collides with
+/// nothing, and registering SEOCH on the same code names exactly the IDs in the way.
+#[test]
+fn hkcc_ids_migrate_as_they_exist_and_name_what_is_in_the_way() {
+    let w = World::with_operator();
+    w.setting("decommission-date", "2027-01-01").ok();
+    let f = w.write("participants.csv", "id,name,house,max_users,domains\nHKXYZ,XYZ FUTURES,hkcc,20,\n");
+    assert_eq!(w.op(&["hkex", "participant", "import", &f]).ok().json()["imported"], 1);
+    let phc = pin_phc();
+    let mut csv = String::from("participant,user_id,surname,other_names,email,role,srn,certificate_expiry,pin_phc\n");
+    for (id, role, srn, pin) in [
+        ("HKXYZ2X1", "maker", "0101101200012AC1", phc),
+        ("HKXYZ1X2", "checker", "0101101200012AC2", phc),
+        ("HKXYZ3X3", "checker", "0101101200012AC3", phc),
+        ("HKXYZ201", "user", "0101101200012AC4", ""),
+        ("HKXYZ401", "user", "0101101200012AC5", ""),
+    ] {
+        let email = format!("{}@xyz.hk", id.to_lowercase());
+        csv.push_str(&format!("HKXYZ,{id},CHAN,TAI MAN,{email},{role},{srn},2030-12-31,\"{pin}\"\n"));
+    }
+    let f = w.write("smartcard.csv", &csv);
+    let v = w.before_launch(|| w.op(&["hkex", "import-smartcard-users", &f]).ok().json());
+    assert_eq!(v["imported"], 5, "{v}");
+    assert_eq!(w.listing("HKXYZ").0, ["HKXYZ1X2", "HKXYZ201", "HKXYZ2X1", "HKXYZ3X3", "HKXYZ401"]);
+
+    // A DA types an ID with the digit 4: nothing collides with it, so it is accepted.
+    w.smartcard("HKXYZ2X1", PIN).ok();
+    let r = w.as_user("HKXYZ2X1", &create_args("HKXYZ402", "lee@xyz.hk")).ok().json();
+    assert_eq!((r["user_id"].as_str(), r["status"].as_str()), (Some("HKXYZ402"), Some("PENDING")), "{r}");
+    // Generated IDs keep to HKCC's half, so that a SEOCH registration could still come.
+    let gen = ["user", "create", "--generate", "--surname", "HO", "--other-names", "B", "--email", "ho@xyz.hk"];
+    assert_eq!(w.as_user("HKXYZ2X1", &gen).ok().json()["user_id"], "HKXYZ101");
+
+    // SEOCH on the same code: the IDs in the way are named, and nothing is registered.
+    let before = w.state_and_credentials();
+    w.participant_add("HKXYZ", "XYZ OPTIONS", "seoch", 20)
+        .refused(Exit::Conflict, &["HKXYZ", "SEOCH CP", "2 and 4", "HKXYZ201, HKXYZ2X1, HKXYZ401"]);
+    assert_eq!(w.state_and_credentials(), before);
+}
+
 #[test]
 fn smartcard_sign_in_works_until_decommissioning() {
     let w = smartcard_exchange();

@@ -62,7 +62,24 @@ fn the_timeline_from_the_registration_drive_to_decommissioning() {
     w.otp_request("C00001X1").refused(Exit::Locked, &[LAUNCH]);
     // The exchange processes the new DA3 request types and DA4 only from the launch...
     w.da3_add("C00001", "checker", "NEW", "new@legacy.com.hk").refused(Exit::NotPermitted, &[LAUNCH, "DA3"]);
-    w.op(&["hkex", "da4", "--participant", "C00001", "--accounts", "1"]).refused(Exit::NotPermitted, &[LAUNCH]);
+    let da4 =
+        w.op(&["hkex", "da4", "--participant", "C00001", "--accounts", "1"]).refused(Exit::NotPermitted, &[LAUNCH]);
+    // DA4 is about user accounts, not DAs (issue 21 #8).
+    assert!(da4.stderr.contains("user accounts") && !da4.stderr.contains("SCard 1"), "{da4}");
+    // Seed 000 §4.2.1, User Creation "Today: By HKEX": a DA creates no user before the launch,
+    // inline or queued, one or a file's worth; nothing is made and no quota is used.
+    let before = w.state_and_credentials();
+    let create = create_args("C0000103", "new.user@legacy.com.hk");
+    w.as_user("C00001X1", &create).refused(Exit::NotPermitted, &[LAUNCH, "created by HKEX"]);
+    let inline = [&create[..], &["--checker", "C00001X2", "--smartcard", "--password-stdin"]].concat();
+    w.as_user_stdin("C00001X1", &inline, &line(PIN)).refused(Exit::NotPermitted, &[LAUNCH, "created by HKEX"]);
+    let f = w.write(
+        "new.csv",
+        "user_id,surname,other_names,email\n,WONG,A,a.wong@legacy.com.hk\n,HO,B,b.ho@legacy.com.hk\n",
+    );
+    let r = w.as_user("C00001X1", &["user", "import", &f]).refused(Exit::NotPermitted, &[LAUNCH, "created by HKEX"]);
+    assert_eq!(r.stderr.matches("created by HKEX").count(), 1, "said once, not per row: {r}");
+    assert_eq!(w.state_and_credentials(), before);
     // ...but its operator is not bound by the timeline.
     w.op(&["whoami"]).ok();
 
@@ -195,8 +212,9 @@ fn one_firm_in_hkcc_and_seoch_gets_the_seeds_own_ids() {
         let args = ["user", "create", "--generate", "--surname", "WONG", "--other-names", "A", "--email", "a@abc.hk"];
         assert_eq!(w.as_user(maker, &args).ok().json()["user_id"], first);
     }
-    // A house's user ID of the other house is refused.
-    w.as_user("HKABC1X1", &create_args("HKABC202", "b@abc.hk")).refused(Exit::Invalid, &["1 or 3"]);
+    // Beside the other house, a typed ID in the other house's digits is refused (SPEC §1).
+    w.as_user("HKABC1X1", &create_args("HKABC202", "b@abc.hk"))
+        .refused(Exit::Conflict, &["HKABC202", "also registered with SEOCH CP", "1 or 3"]);
     // The listing of one registration, and the exchange's view of both.
     let seoch = w.op(&["listing", "--participant", "HKABC", "--house", "seoch"]).ok().json();
     assert_eq!(user_ids(&seoch), ["HKABC2X1", "HKABC2X2"]);
