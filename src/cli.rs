@@ -973,7 +973,7 @@ pub enum HkexCommand {
 #[derive(Debug, Subcommand)]
 #[command(defer = true)]
 pub enum SmartcardCommand {
-    /// Issue a smartcard to a PG user created after the launch (SRN, certificate expiry).
+    /// Issue a smartcard (SRN, certificate expiry): from the launch to PG users only.
     ///
     /// The holder is mailed a one-time initial PIN (valid 7 days) and chooses its own PIN at the
     /// first smartcard sign-in: nobody who issues a card knows the PIN that then works.
@@ -985,7 +985,7 @@ pub enum SmartcardCommand {
         "    --certificate-expiry \"31-Dec-30 23:59:59\"",
     ))]
     Issue {
-        /// The PG user's ID.
+        /// The holder's user ID (from the launch, a PG user's).
         #[arg(value_parser = user_id)]
         user_id: UserId,
         /// The smartcard's serial number (SRN): 8 to 32 letters and digits.
@@ -1061,19 +1061,22 @@ pub enum SettingsCommand {
     ))]
     Show,
     /// Set one: launch-date, decommission-date, service-hours on|off, mail file:PATH|smtp://HOST:PORT,
-    /// mail-from, request-expiry-hours, notifications on|off.
+    /// mail-from (OTPs and notices), mail-from-eservice (eService mails), request-expiry-hours,
+    /// notifications on|off.
     #[command(after_help = examples!(
         "# Service hours are enforced (HK time); turn them off to work at any hour",
         "dms hkex settings set service-hours off",
         "dms hkex settings set mail smtp://localhost:25",
         "dms hkex settings set request-expiry-hours 48",
+        "dms hkex settings set mail-from-eservice 'HKEX Client Connect <noreply_connect@example.com>'",
     ))]
     Set {
         /// The setting: launch-date, decommission-date, service-hours, mail, mail-from,
-        /// request-expiry-hours or notifications.
+        /// mail-from-eservice, request-expiry-hours or notifications.
         key: String,
         /// Its new value: a date (YYYY-MM-DD) for the dates, on or off for service-hours and
-        /// notifications, file:PATH or smtp://HOST:PORT for mail, a number of hours for
+        /// notifications, file:PATH or smtp://HOST:PORT for mail, a sender (`NAME <ADDRESS>` or an
+        /// address) for mail-from and mail-from-eservice, a number of hours for
         /// request-expiry-hours.
         value: String,
     },

@@ -17,6 +17,44 @@ pub struct Mail {
     pub to: String,
     pub subject: String,
     pub body: String,
+    /// Whose sender it goes out as.
+    pub sender: Sender,
+}
+
+/// The kinds of mail with a sender setting of their own, as the seed shows them: the system's
+/// (OTPs and security notices, `noreply_pt@hkex.com.hk` in Appendix C e) and Client Connect's
+/// (eService notices, "HKEX Client Connect <noreply_connect@hkex.com.hk>" in Appendix D c).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Sender {
+    #[default]
+    System,
+    Eservice,
+}
+
+impl Sender {
+    /// The setting that names it.
+    pub fn setting(self) -> &'static str {
+        match self {
+            Sender::System => "mail-from",
+            Sender::Eservice => "mail-from-eservice",
+        }
+    }
+
+    /// As the outbox keeps it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Sender::System => "system",
+            Sender::Eservice => "eservice",
+        }
+    }
+
+    pub fn parse(s: &str) -> Sender {
+        if s == "eservice" {
+            Sender::Eservice
+        } else {
+            Sender::System
+        }
+    }
 }
 
 /// What became of one mail: delivered, or why not.
@@ -73,6 +111,7 @@ pub fn one_line(s: &str) -> String {
 /// The one-time password mail (no URL, no user ID).
 pub fn otp_mail(to: &str, code: &str) -> Mail {
     Mail {
+        sender: Sender::System,
         to: to.to_string(),
         subject: "CCASS: One Time Password".into(),
         body: format!(
@@ -86,6 +125,7 @@ pub fn otp_mail(to: &str, code: &str) -> Mail {
 /// link; what it is for and until when.
 pub fn initial_pin(to: &str, srn: &str, pin: &str, why: &str, valid_until: &str) -> Mail {
     Mail {
+        sender: Sender::System,
         to: to.to_string(),
         subject: "CCASS: Your initial smartcard PIN".into(),
         body: format!(
@@ -101,6 +141,7 @@ pub fn initial_pin(to: &str, srn: &str, pin: &str, why: &str, valid_until: &str)
 /// To a holder whose smartcard-era account the exchange's migration registered in DMS.
 pub fn account_migrated(to: &str, user_id: &str, srn: &str) -> Mail {
     Mail {
+        sender: Sender::System,
         to: to.to_string(),
         subject: "CCASS: Your account was registered in DMS".into(),
         body: format!(
@@ -113,6 +154,7 @@ pub fn account_migrated(to: &str, user_id: &str, srn: &str) -> Mail {
 /// A security notification (password or OTP device changed, eService completed, ...).
 pub fn notification(to: &str, subject: &str, text: &str) -> Mail {
     Mail {
+        sender: Sender::System,
         to: to.to_string(),
         subject: format!("CCASS: {subject}"),
         body: format!("{text}\n\nIf you did not make this change, contact your Delegated Administrator at once.\n"),
@@ -138,6 +180,7 @@ pub fn request_title(kind: &str) -> &'static str {
 /// no user ID, no link, nothing of the proposed change).
 pub fn request_waiting(to: &str, request_id: i64, kind: &str) -> Mail {
     Mail {
+        sender: Sender::System,
         to: to.to_string(),
         subject: format!("CCASS: Request {request_id} waits for authorisation"),
         body: format!(
@@ -171,6 +214,7 @@ pub fn request_decided(to: &str, request_id: i64, kind: &str, outcome: &Outcome)
         }
     };
     Mail {
+        sender: Sender::System,
         to: to.to_string(),
         subject: format!("CCASS: Request {request_id} {word}"),
         body: format!("Your request {request_id} ({title}) was {word}.\n{text}\n"),
@@ -182,6 +226,7 @@ pub fn request_decided(to: &str, request_id: i64, kind: &str, outcome: &Outcome)
 pub fn password_expiring(to: &str, expires_on: &str, days_left: i64) -> Mail {
     let days = if days_left == 1 { "1 day".to_string() } else { format!("{days_left} days") };
     Mail {
+        sender: Sender::System,
         to: to.to_string(),
         subject: "CCASS: Your password expires soon".into(),
         body: format!(
@@ -196,6 +241,7 @@ pub fn password_expiring(to: &str, expires_on: &str, days_left: i64) -> Mail {
 /// not-initialised`): the seed's first-time logon steps, no user ID, no link.
 pub fn set_up_2fa(to: &str) -> Mail {
     Mail {
+        sender: Sender::System,
         to: to.to_string(),
         subject: "CCASS: Set up two-factor authentication".into(),
         body: "Your CCASS/CCMS account has not been set up for two-factor authentication (2FA) yet.\n\n\
@@ -209,6 +255,7 @@ pub fn set_up_2fa(to: &str) -> Mail {
 /// The e-mail that tells a participant its eService is Completed (seed Appendix D c).
 pub fn eservice(to: &str, reference: &str, participant: &str, form_title: &str, what: &str) -> Mail {
     Mail {
+        sender: Sender::Eservice,
         to: to.to_string(),
         subject: format!("{form_title} ({reference} from {participant})"),
         body: format!(
@@ -449,7 +496,7 @@ mod tests {
         let mut text = String::new();
         Mbox::format(
             &from(),
-            &Mail { to: "a@b.hk".into(), subject: "x\nBcc: y".into(), body: "b".into() },
+            &Mail { to: "a@b.hk".into(), subject: "x\nBcc: y".into(), body: "b".into(), sender: Sender::System },
             Utc::now(),
             &mut text,
         );

@@ -109,6 +109,8 @@ pub enum Refusal {
     /// No smartcard (or no PIN) is registered.
     NoSmartcard {
         user: String,
+        /// After the launch (2FA is the way in) or before it (the exchange issues cards).
+        launched: bool,
     },
     CertificateExpired {
         user: String,
@@ -170,9 +172,13 @@ impl fmt::Display for Refusal {
                 f,
                 "smartcard sign-in was decommissioned on {on}: sign in with 2FA (password and OTP); only the Participant Gateway (PG) keeps smartcards"
             ),
-            Refusal::NoSmartcard { user } => write!(
+            Refusal::NoSmartcard { user, launched: true } => write!(
                 f,
                 "no smartcard is registered for {user}: users created after the 2FA launch sign in with 2FA only"
+            ),
+            Refusal::NoSmartcard { user, launched: false } => write!(
+                f,
+                "no smartcard is registered for {user}: until the 2FA launch the exchange issues smartcards (`hkex smartcard issue`)"
             ),
             Refusal::CertificateExpired { user, at } => write!(
                 f,
@@ -261,7 +267,7 @@ fn method_allowed(account: &Account, act: Act, policy: &Policy, now: DateTime<Ut
                 return Err(Refusal::SmartcardDecommissioned { on: policy.timeline.decommission });
             }
             let Some(card) = p.smartcard.as_ref().filter(|c| c.has_pin()) else {
-                return Err(Refusal::NoSmartcard { user: user() });
+                return Err(Refusal::NoSmartcard { user: user(), launched: policy.timeline.launched(today) });
             };
             // The certificate is valid to its expiry date and time (Hong Kong time, as the seed
             // shows it); after that the card no longer authenticates, whatever the PIN.

@@ -45,15 +45,17 @@ pub enum Refusal {
     NotDa { user: String },
 }
 
-/// May the exchange issue `p` a smartcard (`hkex smartcard issue`) on `today`? Only a PG user
-/// (the one channel that keeps smartcards), never a DA after the launch, and only with an
-/// address the initial PIN can go to.
+/// May the exchange issue `p` a smartcard (`hkex smartcard issue`) on `today`? Before the
+/// launch anyone (smartcards are how everyone signs in); from it only a PG user (the one
+/// channel that keeps smartcards) and never a DA; always with an address the initial PIN can
+/// go to.
 pub fn may_issue(p: &UserProfile, t: &Timeline, today: NaiveDate) -> Result<(), Refusal> {
     let user = p.user_id.to_string();
     if p.role.is_da() && t.launched(today) {
         return Err(Refusal::DaAfterLaunch { user, launch: t.launch });
     }
-    if p.channel != AccessChannel::Pg {
+    // Before the launch every account signs in with its smartcard: a lost card is re-issued.
+    if p.channel != AccessChannel::Pg && t.launched(today) {
         return Err(Refusal::NotGateway { user });
     }
     if p.email.is_none() {
@@ -135,6 +137,7 @@ mod tests {
         assert_eq!(may_issue(&pg, &t(), day("2024-01-02")), Ok(()));
         let cst = profile("B0123401", Role::User, AccessChannel::Cst);
         assert!(matches!(may_issue(&cst, &t(), day("2024-01-02")), Err(Refusal::NotGateway { .. })));
+        assert_eq!(may_issue(&cst, &t(), day("2022-12-11")), Ok(()), "before the launch a lost card is re-issued");
         let da = profile("B01234X1", Role::Checker, AccessChannel::Pg);
         assert!(matches!(may_issue(&da, &t(), day("2022-12-12")), Err(Refusal::DaAfterLaunch { .. })));
         assert_eq!(may_issue(&da, &t(), day("2022-12-11")), Ok(()), "before the launch, as before it");

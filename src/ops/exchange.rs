@@ -494,14 +494,16 @@ pub fn validate_setting(key: &str, value: &str) -> anyhow::Result<String> {
         },
         "mail" if mail::valid_setting(v) => Ok(v.to_string()),
         "mail" => Err(invalid("mail: file:PATH or smtp://HOST:PORT").into()),
-        "mail-from" => mail::sender(v).map(|m| m.to_string()).map_err(|e| invalid(format!("mail-from: {e:#}")).into()),
+        "mail-from" | "mail-from-eservice" => {
+            mail::sender(v).map(|m| m.to_string()).map_err(|e| invalid(format!("{key}: {e:#}")).into())
+        }
         "request-expiry-hours" => match v.parse::<i64>() {
             Ok(h) if (1..=24 * 365).contains(&h) => Ok(h.to_string()),
             _ => Err(invalid("request-expiry-hours: a whole number of hours, 1 to 8760").into()),
         },
         "test-clock" => Err(not_permitted("test-clock is fixed when the database is created").into()),
         other => Err(invalid(format!(
-            "unknown setting {other:?} (launch-date, decommission-date, service-hours, mail, mail-from, request-expiry-hours, notifications)"
+            "unknown setting {other:?} (launch-date, decommission-date, service-hours, mail, mail-from, mail-from-eservice, request-expiry-hours, notifications)"
         ))
         .into()),
     }

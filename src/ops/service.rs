@@ -581,20 +581,39 @@ impl Db<'_> {
     pub fn mailer(&self) -> anyhow::Result<Mailer> {
         let dir = self.service.db.parent().map(Path::to_path_buf).unwrap_or_default();
         let dir = if dir.as_os_str().is_empty() { PathBuf::from(".") } else { dir };
-        let from = mail::sender(&self.setting("mail-from")?).map_err(|e| e.context("setting mail-from"))?;
-        Ok(Mailer { transport: mail::transport(&self.setting("mail")?, &dir)?, from })
+        let from = |kind: mail::Sender| {
+            let key = kind.setting();
+            mail::sender(&self.setting(key)?).map_err(|e| e.context(format!("setting {key}")))
+        };
+        Ok(Mailer {
+            transport: mail::transport(&self.setting("mail")?, &dir)?,
+            system: from(mail::Sender::System)?,
+            eservice: from(mail::Sender::Eservice)?,
+        })
     }
 }
 
-/// A transport with its sender address.
+/// A transport with the sender address of each kind of mail.
 pub struct Mailer {
     transport: Box<dyn mail::Transport>,
-    from: mail::Mailbox,
+    system: mail::Mailbox,
+    eservice: mail::Mailbox,
 }
 
 impl Mailer {
-    /// Send these mails in one batch; one result per mail.
+    /// Send these mails, a batch per sender; one result per mail, in order.
     pub fn send_all(&self, mails: &[&Mail], now: DateTime<Utc>) -> Vec<mail::Delivery> {
-        self.transport.send_all(&self.from, mails, now)
+        let mut out: Vec<Option<mail::Delivery>> = vec![None; mails.len()];
+        for (kind, from) in [(mail::Sender::System, &self.system), (mail::Sender::Eservice, &self.eservice)] {
+            let (at, batch): (Vec<usize>, Vec<&Mail>) =
+                mails.iter().enumerate().filter(|(_, m)| m.sender == kind).map(|(i, m)| (i, *m)).unzip();
+            if batch.is_empty() {
+                continue;
+            }
+            for (i, d) in at.into_iter().zip(self.transport.send_all(from, &batch, now)) {
+                out[i] = Some(d);
+            }
+        }
+        out.into_iter().map(|d| d.unwrap_or_else(|| Err("not sent".to_string()))).collect()
     }
 }

@@ -87,7 +87,7 @@ pub struct Sent {
     pub to: String,
 }
 
-/// `hkex smartcard issue`: a new card for a PG user (never a DA after the launch), its initial
+/// `hkex smartcard issue`: a new card (from the launch for a PG user, never a DA), its initial
 /// PIN mailed to the holder. The card replaces any earlier one.
 pub fn issue(
     w: &mut Work<'_>,

@@ -39,6 +39,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0005_role_check_without_a_table.sql"),
     include_str!("migrations/0006_audit_via.sql"),
     include_str!("migrations/0007_initial_pins.sql"),
+    include_str!("migrations/0008_mail_senders.sql"),
 ];
 
 /// The schema version this dms writes.

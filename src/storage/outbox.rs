@@ -2,7 +2,7 @@
 //! Only notifications are ever stored here — never an OTP mail or another secret.
 
 use super::{opt_ts, parse_ts, ts};
-use crate::mail::Mail;
+use crate::mail::{Mail, Sender};
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection};
 
@@ -20,10 +20,10 @@ pub struct Kept {
 /// Keep a notification that failed its first attempt at `now`; returns its mail ID.
 pub fn keep(c: &Connection, mail: &Mail, now: DateTime<Utc>, error: &str) -> anyhow::Result<i64> {
     c.prepare_cached(
-        "INSERT INTO outbox (created_at, recipient, subject, body, attempts, last_attempt_at, last_error) \
-         VALUES (?1, ?2, ?3, ?4, 1, ?1, ?5)",
+        "INSERT INTO outbox (created_at, recipient, subject, body, attempts, last_attempt_at, last_error, sender) \
+         VALUES (?1, ?2, ?3, ?4, 1, ?1, ?5, ?6)",
     )?
-    .execute(params![ts(now), mail.to, mail.subject, mail.body, error])?;
+    .execute(params![ts(now), mail.to, mail.subject, mail.body, error, mail.sender.as_str()])?;
     Ok(c.last_insert_rowid())
 }
 
@@ -50,9 +50,12 @@ pub fn each(c: &Connection, mut each: impl FnMut(Kept) -> anyhow::Result<()>) ->
 /// The mails not sent yet, with their bodies, oldest first.
 pub fn unsent(c: &Connection) -> anyhow::Result<Vec<(i64, Mail)>> {
     let mut stmt = c.prepare_cached(
-        "SELECT mail_id, recipient, subject, body FROM outbox WHERE sent_at IS NULL ORDER BY mail_id",
+        "SELECT mail_id, recipient, subject, body, sender FROM outbox WHERE sent_at IS NULL ORDER BY mail_id",
     )?;
-    let rows = stmt.query_map([], |r| Ok((r.get(0)?, Mail { to: r.get(1)?, subject: r.get(2)?, body: r.get(3)? })))?;
+    let rows = stmt.query_map([], |r| {
+        let sender = Sender::parse(&r.get::<_, String>(4)?);
+        Ok((r.get(0)?, Mail { to: r.get(1)?, subject: r.get(2)?, body: r.get(3)?, sender }))
+    })?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 

@@ -9,6 +9,7 @@ pub const DEFAULTS: &[(&str, &str)] = &[
     ("service-hours", "on"),
     ("mail", "file:dms-outbox.mbox"),
     ("mail-from", "CCASS <noreply_pt@dms.invalid>"),
+    ("mail-from-eservice", "HKEX Client Connect <noreply_connect@dms.invalid>"),
     ("request-expiry-hours", "72"),
     ("notifications", "on"),
     ("test-clock", "off"),

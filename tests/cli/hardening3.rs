@@ -256,6 +256,7 @@ fn settings_refuse_control_characters_and_a_smuggled_mail_header() {
         ("mail-from", "CCASS\r\nBcc: spy@evil.example <noreply@dms.invalid>"),
         ("mail-from", "CCASS\u{2028}Bcc: spy@evil.example <noreply@dms.invalid>"),
         ("mail-from", "CCASS <noreply@dms.invalid>, spy@evil.example"),
+        ("mail-from-eservice", "HKEX Client Connect\nBcc: spy@evil.example <noreply_connect@dms.invalid>"),
         ("mail", "file:out\u{1b}[2J.mbox"),
         ("service-hours", "on\u{7}"),
     ];
@@ -264,7 +265,7 @@ fn settings_refuse_control_characters_and_a_smuggled_mail_header() {
     }
     assert_eq!(w.state(), before, "nothing stored");
     w.setting("mail-from", "CCASS Notices <noreply@dms.invalid>").ok();
-    w.da3_add(PARTICIPANT, "checker", "NG", "w.ng@abc.com.hk").ok();
+    w.otp_request(USER1).ok();
     let last = w.mails().pop().expect("a mail");
     assert!(last.contains("From: CCASS Notices <noreply@dms.invalid>") && !last.contains("Bcc"), "{last}");
     // A setting an older build let through is shown escaped in CSV, never as a raw ESC.
@@ -283,4 +284,33 @@ fn a_reject_reason_that_could_disguise_a_mail_is_refused() {
         w.as_user(CHECKER, &["request", "reject", &id, "--reason", reason]).refused(Exit::Invalid, &["--reason"]);
     }
     assert_eq!(w.request_show(MAKER, id.parse().unwrap())["status"], "PENDING");
+}
+
+/// Issue 21 #8: one sender per kind of mail, as the seed shows them: eService notices from
+/// Client Connect (Appendix D c), OTPs and the system's notices from `mail-from` (Appendix C e);
+/// each its own setting, and a kept eService mail is retried as Client Connect's.
+#[test]
+fn eservice_mails_and_otps_each_come_from_their_own_sender() {
+    let w = World::with_operator();
+    w.da3_add(PARTICIPANT, "checker", "NG", "w.ng@abc.com.hk").ok();
+    let da3 = w.mails().into_iter().rev().find(|m| m.contains("DA 3 -")).expect("the DA3 completion mail");
+    assert!(da3.contains("From: HKEX Client Connect <noreply_connect@dms.invalid>"), "{da3}");
+    w.otp_request(USER1).ok();
+    let otp = w.mails().pop().expect("the OTP mail");
+    assert!(otp.contains("From: CCASS <noreply_pt@dms.invalid>") && otp.contains("One Time Password"), "{otp}");
+
+    w.setting("mail-from-eservice", "Client Connect <connect@dms.invalid>").ok();
+    let shown = w.op(&["hkex", "settings", "show"]).ok().json();
+    assert_eq!(shown["mail-from-eservice"], "Client Connect <connect@dms.invalid>", "{shown}");
+    // Undeliverable: kept in the outbox, then retried with the eService sender.
+    w.setting("mail", "smtp://127.0.0.1:9").ok();
+    w.da3_add(PARTICIPANT, "checker", "HO", "k.ho@abc.com.hk").ok();
+    w.setting("mail", "file:dms-outbox.mbox").ok();
+    assert!(w.mails_to("k.ho@abc.com.hk").is_empty(), "kept, not sent");
+    w.op(&["hkex", "outbox", "retry"]).ok();
+    let retried = w.mails().into_iter().rev().find(|m| m.contains("DA 3 -")).expect("the retried mail");
+    assert!(
+        retried.contains("From: Client Connect <connect@dms.invalid>") && retried.contains("To: k.ho@abc.com.hk"),
+        "{retried}"
+    );
 }

@@ -123,3 +123,31 @@ fn an_initial_pin_is_voided_when_undeliverable_expires_and_survives_a_key_rotati
     w.advance(chrono::Duration::days(7));
     w.smartcard_first(USER2, &second, OWN).refused(Exit::Locked, &["expired", "Smartcard Password Reset"]);
 }
+
+/// Issue 21 #8: before the launch the smartcard refusals do not speak of "after the launch":
+/// a card-less account is told the exchange issues cards, and the exchange may re-issue a
+/// terminal (CST) user's lost card, since smartcards are how everyone signs in until then.
+#[test]
+fn before_the_launch_a_lost_card_is_reissued_to_anyone() {
+    let w = World::with_operator();
+    w.before_launch(|| {
+        let r = w
+            .smartcard(USER1, PIN)
+            .refused(Exit::NotPermitted, &["no smartcard is registered", "hkex smartcard issue"]);
+        assert!(!r.stderr.contains("after the"), "{r}");
+        let issue =
+            ["hkex", "smartcard", "issue", USER1, "--srn", "0101101200099ZZ3", "--certificate-expiry", "2030-12-31"];
+        let v = w.op(&issue).ok().json();
+        assert_eq!(v["user_id"], USER1, "{v}");
+    });
+    let email = w.enquire(OPERATOR, USER1)["email"].as_str().expect("an address").to_string();
+    let initial = w.initial_pin(&email);
+    w.before_launch(|| {
+        w.smartcard_first(USER1, &initial, OWN).ok();
+        w.smartcard(USER1, OWN).ok();
+    });
+    // From the launch the same issue is refused: only PG users get cards.
+    let issue =
+        ["hkex", "smartcard", "issue", USER1, "--srn", "0101101200099ZZ4", "--certificate-expiry", "2030-12-31"];
+    w.op(&issue).refused(Exit::NotPermitted, &["after the launch", "PG"]);
+}
