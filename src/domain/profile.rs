@@ -671,8 +671,30 @@ pub fn mask_email(email: &str) -> String {
     }
 }
 
+/// Does a search for `query` find the user named `surname` + `other_names`? The seed writes a
+/// user name as one line ("User name TAI MAN CHAN" for surname TAI MAN, other names CHAN, App
+/// A f), and DAs type it either way round or in part: every word of the query must be in the
+/// name, in any order, ignoring case (Unicode) and runs of spaces.
+pub fn name_matches(surname: &str, other_names: &str, query: &str) -> bool {
+    let name = format!("{surname} {other_names}").to_lowercase().split_whitespace().collect::<Vec<_>>().join(" ");
+    let query = query.to_lowercase();
+    let mut words = query.split_whitespace().peekable();
+    words.peek().is_some() && words.all(|w| name.contains(w))
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_name_is_found_whole_either_way_round_or_by_its_words() {
+        // App A f: surname TAI MAN, other names CHAN, shown as "User name TAI MAN CHAN".
+        for q in ["TAI MAN CHAN", "chan tai man", "CHAN  TAI", "man", "Tai  Man", "ÉLO"] {
+            assert!(name_matches("TAI MAN", "CHAN ÉLODIE", q), "{q}");
+        }
+        for q in ["", "  ", "WONG", "TAI WONG", "CHANTAI"] {
+            assert!(!name_matches("TAI MAN", "CHAN", q), "{q:?}");
+        }
+    }
+
     #[test]
     fn shared_addresses_are_found_in_the_change_and_against_registered_ones_ignoring_case() {
         let pair = |id: &str, e: &str| (id.to_string(), e.to_string());

@@ -490,8 +490,8 @@ pub struct ListingFilter<'a> {
     pub status: Option<&'a str>,
     /// Text found, ignoring case, in the user ID, the names or the e-mail address.
     pub search: Option<&'a str>,
-    /// Text found, ignoring case, in the user name (surname or other names): the seed's
-    /// Enquire → List.
+    /// Words found, ignoring case and order, in the user name (`profile::name_matches`): the
+    /// seed's Enquire → List.
     pub name: Option<&'a str>,
     /// Only locked accounts.
     pub locked: bool,
@@ -507,9 +507,7 @@ impl ListingFilter<'_> {
     /// `ÉLODIE`: Unicode lower case on both sides.
     fn text_matches(&self, r: &ListingRow) -> bool {
         let has = |hay: &str, needle: &str| hay.to_lowercase().contains(&needle.to_lowercase());
-        let name = |q: &str| {
-            has(&r.surname, q) || has(&r.other_names, q) || has(&format!("{} {}", r.surname, r.other_names), q)
-        };
+        let name = |q: &str| crate::domain::profile::name_matches(&r.surname, &r.other_names, q);
         self.search.is_none_or(|q| has(&r.user_id, q) || name(q) || r.email.as_deref().is_some_and(|e| has(e, q)))
             && self.name.is_none_or(name)
     }

@@ -238,6 +238,12 @@ fn enquire_by_name_lists_the_matching_profiles_of_the_participant() {
     assert_eq!(found(MAKER, "CHEUNG"), vec![USER1.to_string()]);
     assert_eq!(found(MAKER, "élodie"), vec![USER2.to_string()], "Unicode case");
     assert!(found(MAKER, "nobody").is_empty());
+    // Seed App A f writes the user name on one line ("User name TAI MAN CHAN"): the whole name
+    // is found in either order, and by its words (issue 21 #7). MAKER is CHAN / TAI MAN.
+    for text in ["TAI MAN CHAN", "CHAN TAI MAN", "chan  tai", "Man Chan"] {
+        assert_eq!(found(MAKER, text), vec![MAKER.to_string()], "{text}");
+    }
+    assert!(found(MAKER, "TAI MAN WONG").is_empty(), "every word must be in the name");
     let out = w.raw_as(MAKER, &["user", "enquire", "--name", "chan"]).ok();
     in_order(&out.stdout, &["User ID", "Surname", "Other Names", MAKER, "CHAN", "TAI MAN"]);
     // Neither an ID nor a name; blank text; the exchange without a participant.
