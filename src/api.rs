@@ -618,6 +618,10 @@ pub fn time_text(stored: &str) -> String {
 /// SUCCESSFULLY`). `json` is what JSON and CSV print instead.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Screen {
+    /// The seed's line atop a DMS screen: the function's code, the screen number and the time
+    /// (`DUPC 01 15-Apr-23 12:56:56`, Hong Kong time; App D c b). Set as the screen is sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub function: Option<String>,
     /// The DMS function (`Delete User Profile`), above the heading.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,

@@ -1067,8 +1067,7 @@ pub enum SettingsCommand {
         "# Service hours are enforced (HK time); turn them off to work at any hour",
         "dms hkex settings set service-hours off",
         "dms hkex settings set mail smtp://localhost:25",
-        "dms hkex settings set request-expiry-hours 48",
-        "dms hkex settings set mail-from-eservice 'HKEX Client Connect <noreply_connect@example.com>'",
+        "dms hkex settings set mail-from-eservice 'Connect <connect@example.com>'",
     ))]
     Set {
         /// The setting: launch-date, decommission-date, service-hours, mail, mail-from,

@@ -91,6 +91,9 @@ impl Output {
             return self.object(&s.json);
         }
         let mut w = io::stdout().lock();
+        if let Some(f) = &s.function {
+            writeln!(w, "{f}")?;
+        }
         if let Some(t) = &s.title {
             writeln!(w, "{t}")?;
         }

@@ -224,8 +224,16 @@ pub struct Exec<'s, 'o> {
 }
 
 impl Exec<'_, '_> {
-    pub fn part(&mut self, p: Part) -> anyhow::Result<()> {
+    pub fn part(&mut self, mut p: Part) -> anyhow::Result<()> {
         self.flush()?;
+        // Every DMS screen carries its function's line, stamped as it is sent.
+        if let Part::Screen(s) = &mut p {
+            if let (None, Some(code)) =
+                (&s.function, s.title.as_deref().and_then(crate::ops::calls::screen::function_code))
+            {
+                s.function = Some(crate::ops::calls::screen::function_line(code, self.db.now()));
+            }
+        }
         self.out.part(p)?;
         Ok(())
     }

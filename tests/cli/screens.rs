@@ -149,6 +149,64 @@ fn each_function_shows_the_profile_and_ends_with_the_seeds_confirmation_line() {
     assert!(r.stdout.contains("waits for a DA checker"), "{r}");
 }
 
+/// Issue 21 #5 (seed App A f, App D c b and d): a queued request authorised with `request
+/// approve` ends as the inline one does — the profile, the Checker ID, the masked code and THE
+/// ABOVE USER PROFILE IS ... SUCCESSFULLY — and every DMS screen starts with its function's line
+/// (`DUPC 01 23-Nov-26 10:00:00`, Hong Kong time). JSON keeps its shape.
+#[test]
+fn a_queued_approval_ends_with_the_seeds_lines_and_every_screen_with_its_function_line() {
+    let w = World::with_das();
+    let code_line = |out: &str, code: &str| {
+        let first = out.lines().find(|l| !l.trim().is_empty()).unwrap_or_default().to_string();
+        let parts: Vec<&str> = first.split_whitespace().collect();
+        assert_eq!(parts.first().copied(), Some(code), "{out}");
+        assert_eq!(parts.get(1).copied(), Some("01"), "{out}");
+        assert!(parts.get(2).is_some_and(|d| d.len() == 9 && d.ends_with("-Nov-26")), "DD-MMM-YY: {out}");
+        assert!(parts.get(3).is_some_and(|t| t.len() == 8 && t.contains(':')), "HH:MM:SS: {out}");
+    };
+    code_line(&w.raw_as(MAKER, &["user", "enquire", USER1]).ok().stdout, "DUPE");
+
+    let change = w.submit(MAKER, &["user", "change", USER1, "--surname", "CHEUNG-LI"]);
+    let create = w.submit(MAKER, &create_args("B0123404", "sm.chan@abc.com.hk"));
+    let delete = w.submit(MAKER, &["user", "delete", USER3]);
+    let shown = w.raw_as(CHECKER, &["request", "show", &change.to_string()]).ok().stdout;
+    in_order(&shown, &["Request ID", "DUPC 01", "Change User Profile"]);
+    let code = w.totp(CHECKER);
+    let ids: Vec<String> = [change, create, delete].iter().map(i64::to_string).collect();
+    let mut args = vec!["request", "approve"];
+    args.extend(ids.iter().map(String::as_str));
+    args.extend(["--otp", &code, "--password-stdin"]);
+    let out = w.raw_in(Some(CHECKER), &args, Some(&line(PASSWORD))).ok().stdout;
+    in_order(
+        &out,
+        &[
+            "DUPC 01",
+            "Change User Profile",
+            "CHEUNG-LI",
+            "Checker ID",
+            CHECKER,
+            "Authorisation Code",
+            "*****",
+            "THE ABOVE USER PROFILE IS CHANGED SUCCESSFULLY",
+            "DUPA 01",
+            "Create User Profile",
+            "B0123404",
+            "THE ABOVE USER PROFILE IS CREATED SUCCESSFULLY",
+            "DUPD 01",
+            "Delete User Profile",
+            "THE ABOVE USER PROFILE IS DELETED SUCCESSFULLY",
+        ],
+    );
+    assert!(!out.contains("APPROVED"), "the seed's lines, not a status table: {out}");
+    // Inline, the Checker ID is echoed above the line too.
+    let out = inline_table(&w, &["user", "change", USER2, "--surname", "HO"], CHECKER2).stdout;
+    in_order(&out, &["DUPC 01", "Change User Profile", "Checker ID", CHECKER2, "THE ABOVE USER PROFILE IS CHANGED"]);
+    // The machine form is unchanged.
+    let id = w.submit(MAKER, &["user", "change", USER1, "--surname", "CHEUNG"]);
+    let v = w.approve(CHECKER, &[id]).ok().json();
+    assert_eq!((v["request_id"].as_i64(), v["status"].as_str()), (Some(id), Some("APPROVED")), "{v}");
+}
+
 #[test]
 fn the_checker_sees_field_current_and_proposed_in_hkd_and_public_names() {
     let w = World::with_das();

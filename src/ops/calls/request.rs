@@ -227,6 +227,9 @@ pub struct Approve {
     /// The OTP was typed at the terminal (it may be asked again), not given with `--otp`.
     typed: bool,
     tries: usize,
+    /// What the requests do, read before they are authorised: a table ends with their
+    /// screens and the seed's closing lines.
+    views: Option<Vec<View>>,
 }
 
 impl Approve {
@@ -240,6 +243,7 @@ impl Approve {
             password: None,
             typed: false,
             tries: 0,
+            views: None,
         }
     }
 
@@ -283,6 +287,7 @@ impl Flow for Approve {
                     for v in &views {
                         print(x, v, 1)?;
                     }
+                    self.views = Some(views);
                     return Ok(Progress::Ask(Step::confirm(
                         format!("Authorise {} request(s)?", self.ids.len()),
                         false,
@@ -326,9 +331,19 @@ impl Flow for Approve {
             AuthorisationCode::TwoFactor { password, otp: otp.to_string() }
         };
         let ids = self.ids.clone();
+        if x.table() && self.views.is_none() {
+            let views = x.signed_in(&[Role::Checker], Mode::Read, |w, c| {
+                ids.iter().map(|n| maker_checker::view(w, &c.account, *n)).collect::<anyhow::Result<Vec<_>>>()
+            })?;
+            self.views = Some(views);
+        }
         match x.signed_in(&[Role::Checker], Mode::Write, |w, c| maker_checker::approve(w, c, &ids, &code)) {
             Ok(done) => {
-                print_approved(x, &done)?;
+                match self.views.take().filter(|_| x.table()) {
+                    // At a terminal the screens were shown above the question: only the lines.
+                    Some(views) => print_decided(x, &views, &done, &me, !self.confirmed)?,
+                    None => print_approved(x, &done)?,
+                }
                 Ok(Progress::Done)
             }
             Err(e) => {
@@ -350,6 +365,47 @@ impl Flow for Approve {
             }
         }
     }
+}
+
+/// A table: each authorised request's screens (a few profiles; a bulk one's count), closed by
+/// the seed's lines with the Checker ID; without the screens when they were just shown.
+fn print_decided(
+    x: &mut Exec<'_, '_>,
+    views: &[View],
+    done: &[i64],
+    checker: &UserId,
+    screens: bool,
+) -> anyhow::Result<()> {
+    for v in views.iter().filter(|v| done.contains(&v.row.request_id)) {
+        let id = v.row.request_id;
+        let shown = v.shown.as_deref().unwrap_or_default();
+        let closing = screen::closing(RequestStatus::Approved, &v.change, id, Some(checker.as_str()));
+        match shown.len() {
+            0 => x.note(closing)?,
+            _ if !screens => {
+                x.part(Part::Gap)?;
+                x.note(closing)?
+            }
+            n if n <= SCREENS => {
+                for (i, s) in shown.iter().enumerate() {
+                    let mut sc = screen::shown(s, &v.participant);
+                    if i + 1 == n {
+                        sc.closing = Some(closing.clone());
+                    }
+                    x.part(Part::Gap)?;
+                    x.part(Part::Screen(sc))?;
+                }
+            }
+            n => {
+                x.part(Part::Gap)?;
+                x.note(format!(
+                    "Request {id}: {n} profiles (`dms request show {id}` lists them).\n\n{}",
+                    closing.replacen("PROFILE IS", "PROFILES ARE", 1)
+                ))?;
+            }
+        }
+    }
+    Ok(())
 }
 
 fn print_approved(x: &mut Exec<'_, '_>, done: &[i64]) -> anyhow::Result<()> {

@@ -7,7 +7,7 @@
 
 use crate::api::{time, Screen, ScreenField};
 use crate::domain::account::UserProfile;
-use crate::domain::change::RequestStatus;
+use crate::domain::change::{Change, RequestStatus};
 use crate::domain::profile::AccessChannel;
 use crate::domain::role::Role;
 use crate::ops::maker_checker::{Shown, ShownState};
@@ -28,14 +28,51 @@ pub fn heading(role: Role) -> &'static str {
     }
 }
 
-/// The seed's closing line for a decided request, or what happens next for a pending one.
-pub fn closing(status: RequestStatus, done: &str, request_id: i64) -> String {
+/// The seed's closing lines for a decided request — the Checker ID who authorised it, the
+/// authorisation code masked, and `THE ABOVE USER PROFILE IS CHANGED SUCCESSFULLY` (App A f,
+/// App D c d) — or what happens next for a pending one.
+pub fn closing(status: RequestStatus, change: &Change, request_id: i64, checker: Option<&str>) -> String {
     match status {
         RequestStatus::Approved => {
-            format!("THE ABOVE USER PROFILE IS {done} SUCCESSFULLY\n(request {request_id}, authorised)")
+            let by =
+                checker.map(|c| format!("Checker ID          {c}\nAuthorisation Code  *****\n\n")).unwrap_or_default();
+            format!(
+                "{by}THE ABOVE USER PROFILE IS {} SUCCESSFULLY\n(request {request_id}, authorised)",
+                done_word(change)
+            )
         }
         _ => format!("Request {request_id} waits for a DA checker: `dms request approve {request_id}`."),
     }
+}
+
+/// The word of the seed's closing line for what a request did.
+pub fn done_word(change: &Change) -> &'static str {
+    match change {
+        Change::CreateUser { .. } | Change::ImportUsers { .. } => "CREATED",
+        Change::DeleteUser { .. } => "DELETED",
+        _ => "CHANGED",
+    }
+}
+
+/// The code of a DMS function, for the line atop its screens (the seed shows `DUPC` on Change
+/// User Profile; the others follow its pattern: DMS User Profile + the function's letter).
+pub fn function_code(title: &str) -> Option<&'static str> {
+    Some(match title {
+        "Enquire User Profile" => "DUPE",
+        "Create User Profile" => "DUPA",
+        "Delete User Profile" => "DUPD",
+        "Change User Profile"
+        | "Change DA Profile"
+        | "Unlock/Reset OTP Device Registration"
+        | "Smartcard Password Reset" => "DUPC",
+        "User Profile Listing" => "DUPL",
+        _ => return None,
+    })
+}
+
+/// The line atop a screen: `DUPC 01 15-Apr-23 12:56:56` (Hong Kong time).
+pub fn function_line(code: &str, now: chrono::DateTime<chrono::Utc>) -> String {
+    format!("{code} 01 {}", crate::domain::hours::hong_kong(now).format("%d-%b-%y %H:%M:%S"))
 }
 
 /// A profile's fields in the seed's order, as machine values: exactly the fields that apply
@@ -98,6 +135,7 @@ pub fn enquiry(e: &Enquiry) -> Screen {
         json.insert("otp_channel".into(), json!(e.account.cred.channel().map(|c| c.as_str())));
     }
     Screen {
+        function: None,
         title: Some("Enquire User Profile".to_string()),
         heading: Some(heading(p.role).to_string()),
         fields: fields.into_iter().map(|(k, v)| field(k, v, None)).collect(),

@@ -238,7 +238,8 @@ impl Flow for Submit {
         let s = x
             .signed_in(&[Role::Maker], Mode::Write, |w, me| maker_checker::submit(w, me, change, code.as_ref()))
             .map_err(|e| self.lines(e))?;
-        print_submitted(x, &s, &self.reply)?;
+        let checker = self.inline.as_ref().map(|i| i.checker.to_string());
+        print_submitted(x, &s, &self.reply, checker.as_deref())?;
         Ok(Progress::Done)
     }
 }
@@ -246,19 +247,14 @@ impl Flow for Submit {
 /// A submission's reply. Machine formats: `{"request_id", "status", ...}`. A table: the seed's
 /// screen of the profile it changes (the first few of a bulk request), closed by the seed's
 /// line when it was authorised at once (CHANGED, CREATED, DELETED), or by what happens next.
-fn print_submitted(x: &mut Exec<'_, '_>, s: &Submitted, reply: &Reply) -> anyhow::Result<()> {
-    let done = match s.change {
-        Change::CreateUser { .. } | Change::ImportUsers { .. } => "CREATED",
-        Change::DeleteUser { .. } => "DELETED",
-        _ => "CHANGED",
-    };
+fn print_submitted(x: &mut Exec<'_, '_>, s: &Submitted, reply: &Reply, checker: Option<&str>) -> anyhow::Result<()> {
     warn_all(x, &s.warnings)?;
     if x.table() {
         use crate::ops::calls::request::SCREENS as SHOWN;
         for (i, shown) in s.shown.iter().take(SHOWN).enumerate() {
             let mut sc = screen::shown(shown, &s.participant);
             if i + 1 == s.shown.len().min(SHOWN) {
-                sc.closing = Some(screen::closing(s.status, done, s.request_id));
+                sc.closing = Some(screen::closing(s.status, &s.change, s.request_id, checker));
             }
             x.part(Part::Screen(sc))?;
         }
