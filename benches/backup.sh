@@ -36,13 +36,10 @@ fresh_out
 printf '%s\n' "$PW" > "$OUT/pw" && printf '%s\n' "$PASS" > "$OUT/pass" && chmod 600 "$OUT/pw" "$OUT/pass"
 
 say "the 100,000-user database: init, operator first-time logon, migration imports"
-BIG=$OUT/big; mkdir -p "$BIG"
-export DMS_NOW=$T0
-"$DMS" --db "$BIG/dms.db" init --allow-test-clock --operator-email ops@hkex.example >/dev/null 2>&1
-first_logon "$BIG" HKEXOP01 "$BIG/dms.db.session" "$T0"
+BIG=$OUT/big
+make_base "$BIG" "$T0"
 export DMS_NOW=$TB
-"$DMS" --db "$BIG/dms.db" hkex participant import "$DATA/participants.csv" >/dev/null
-"$DMS" --db "$BIG/dms.db" hkex import-smartcard-users "$DATA/users.csv" >/dev/null
+migrate "$BIG"
 sqlite3 "$BIG/dms.db" 'PRAGMA wal_checkpoint(TRUNCATE)' >/dev/null
 USERS=$(sqlite3 "$BIG/dms.db" 'SELECT COUNT(*) FROM users')
 AUDIT=$(sqlite3 "$BIG/dms.db" 'SELECT COUNT(*) FROM audit')

@@ -1,4 +1,4 @@
-# Shared by benches/run.sh and benches/backup.sh (sourced after ROOT, OUT and DMS are set).
+# Shared by the scripts in benches/ (sourced after ROOT, OUT and DMS are set).
 
 say() { printf '\n== %s\n' "$*" >&2; }
 
@@ -28,6 +28,9 @@ fresh_out() {
     python3 "$ROOT/benches/gen_data.py" "$DATA" >/dev/null
 }
 
+# meta KEY: a figure of the generated data ($DATA/meta.json: full_participant, maker, ...).
+meta() { python3 -c "import json,sys; print(json.load(open('$DATA/meta.json'))['$1'])"; }
+
 utc() { date -u -d "$1" '+%Y-%m-%d %H:%M:%S UTC'; }
 last_mailed_otp() { grep -o 'OTP) for CCASS: [0-9]*' "$1/dms-outbox.mbox" | tail -1 | awk '{print $NF}'; }
 
@@ -47,4 +50,28 @@ first_logon() {
     code=$(oathtool --totp -b "$secret" --now "$(utc "$now")")
     "$DMS" --db "$dir/dms.db" --session "$session" --format json login --user "$user" --password-stdin --otp "$code" \
         < "$OUT/pw" >/dev/null 2>&1
+}
+
+# make_base DIR TIME: a new database DIR/dms.db (`dms init --allow-test-clock`, the clock at
+# TIME) and the operator HKEXOP01's first-time logon into DIR/dms.db.session (password from
+# $OUT/pw); keeps DIR/HKEXOP01.secret. DMS_NOW is left at TIME.
+make_base() {
+    local dir=$1 now=$2
+    mkdir -p "$dir"
+    DMS_NOW=$now "$DMS" --db "$dir/dms.db" init --allow-test-clock --operator-email ops@hkex.example >/dev/null 2>&1
+    first_logon "$dir" HKEXOP01 "$dir/dms.db.session" "$now"
+}
+
+# migrate DIR [TIME_FILE]: the exchange's migration into DIR/dms.db, at the clock DMS_NOW
+# holds: `dms hkex participant import` of $DATA/participants.csv, then `dms hkex
+# import-smartcard-users` of $DATA/users.csv (under /usr/bin/time -v -o TIME_FILE when one is
+# given, for its peak RSS). Checks nothing itself: the callers count the rows in their own way.
+migrate() {
+    local dir=$1 timefile=${2:-}
+    "$DMS" --db "$dir/dms.db" hkex participant import "$DATA/participants.csv" >/dev/null
+    if [ -n "$timefile" ]; then
+        /usr/bin/time -v -o "$timefile" "$DMS" --db "$dir/dms.db" hkex import-smartcard-users "$DATA/users.csv" >/dev/null
+    else
+        "$DMS" --db "$dir/dms.db" hkex import-smartcard-users "$DATA/users.csv" >/dev/null
+    fi
 }

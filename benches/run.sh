@@ -80,16 +80,14 @@ say "cargo build --release"
 
 # --- 2. data ----------------------------------------------------------------------------------
 fresh_out
-meta() { python3 -c "import json,sys; print(json.load(open('$DATA/meta.json'))['$1'])"; }
 FULL=$(meta full_participant); MAKER=$(meta maker); CHECKER=$(meta checker); SAMPLE=$(meta sample_user)
 TYPICAL=$(meta typical_participant); TYPICAL_USERS=$(meta typical_users)
 printf '%s\n' "$PW" > "$OUT/pw" && chmod 600 "$OUT/pw"
 
 # --- 3. base database: operator's first-time logon (as in src/commands/demo.rs) ----------------
 say "base database: init + operator first-time logon"
-BASE=$OUT/base; mkdir -p "$BASE"
-DMS_NOW=$T0 "$DMS" --db "$BASE/dms.db" init --allow-test-clock --operator-email ops@hkex.example >/dev/null 2>&1
-first_logon "$BASE" HKEXOP01 "$BASE/dms.db.session" "$T0"
+BASE=$OUT/base
+make_base "$BASE" "$T0"
 
 export DMS_NOW=$TB
 HF=(hyperfine --style basic)
@@ -109,12 +107,7 @@ if want a; then [ "$(sqlite3 "$OUT/sq/mig.db" "SELECT COUNT(*) FROM users")" = 1
 
 # The 100k database used from here on, migrated once more under /usr/bin/time -v.
 BIG=$OUT/big; rm -rf "$BIG"; cp -a "$BASE" "$BIG"
-"$DMS" --db "$BIG/dms.db" hkex participant import "$DATA/participants.csv" >/dev/null
-if want a; then
-    /usr/bin/time -v -o "$OUT/results/a_migration_dms.time" "$DMS" --db "$BIG/dms.db" hkex import-smartcard-users "$DATA/users.csv" >/dev/null
-else
-    "$DMS" --db "$BIG/dms.db" hkex import-smartcard-users "$DATA/users.csv" >/dev/null
-fi
+if want a; then migrate "$BIG" "$OUT/results/a_migration_dms.time"; else migrate "$BIG"; fi
 [ "$(sqlite3 "$BIG/dms.db" "SELECT COUNT(*) FROM users WHERE participant_id IS NOT NULL")" = 100000 ]
 
 # The full participant's DA maker and checker do their first-time logon.
