@@ -39,7 +39,9 @@ say "the 100,000-user database: init, operator first-time logon, migration impor
 BIG=$OUT/big
 make_base "$BIG" "$T0"
 export DMS_NOW=$TB
+before_launch "$BIG"
 migrate "$BIG"
+after_launch "$BIG"
 sqlite3 "$BIG/dms.db" 'PRAGMA wal_checkpoint(TRUNCATE)' >/dev/null
 USERS=$(sqlite3 "$BIG/dms.db" 'SELECT COUNT(*) FROM users')
 AUDIT=$(sqlite3 "$BIG/dms.db" 'SELECT COUNT(*) FROM audit')

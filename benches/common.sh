@@ -62,10 +62,26 @@ make_base() {
     first_logon "$dir" HKEXOP01 "$dir/dms.db.session" "$now"
 }
 
-# migrate DIR [TIME_FILE]: the exchange's migration into DIR/dms.db, at the clock DMS_NOW
-# holds: `dms hkex participant import` of $DATA/participants.csv, then `dms hkex
-# import-smartcard-users` of $DATA/users.csv (under /usr/bin/time -v -o TIME_FILE when one is
-# given, for its peak RSS). Checks nothing itself: the callers count the rows in their own way.
+# before_launch DIR / after_launch DIR: the exchange's timeline around the migration, set by
+# the signed-in operator (DIR/dms.db.session) at the clock DMS_NOW holds. An import brings in
+# DAs only before the 2FA launch (from the launch DAs come only from eService DA3), so the
+# smartcard-era exchange is migrated with the launch still ahead (decommissioning 2026-12-31, the
+# launch 2026-11-24, the day after the bench's clock); after it the two dates go back to their
+# defaults (2023-06-12, 2023-09-04), the timeline every other figure runs on.
+before_launch() {
+    "$DMS" --db "$1/dms.db" --format json hkex settings set decommission-date 2026-12-31 >/dev/null
+    "$DMS" --db "$1/dms.db" --format json hkex settings set launch-date 2026-11-24 >/dev/null
+}
+after_launch() {
+    "$DMS" --db "$1/dms.db" --format json hkex settings set launch-date 2023-06-12 >/dev/null
+    "$DMS" --db "$1/dms.db" --format json hkex settings set decommission-date 2023-09-04 >/dev/null
+}
+
+# migrate DIR [TIME_FILE]: the exchange's migration into DIR/dms.db (its caller runs
+# before_launch first), at the clock DMS_NOW holds: `dms hkex participant import` of
+# $DATA/participants.csv, then `dms hkex import-smartcard-users` of $DATA/users.csv (under
+# /usr/bin/time -v -o TIME_FILE when one is given, for its peak RSS). Checks nothing itself:
+# the callers count the rows in their own way.
 migrate() {
     local dir=$1 timefile=${2:-}
     "$DMS" --db "$dir/dms.db" hkex participant import "$DATA/participants.csv" >/dev/null

@@ -5,9 +5,10 @@
 
 writes, in OUT_DIR:
   participants.csv  id,name,house,max_users,domains          (1,500 participants)
-  users.csv         participant,user_id,surname,other_names,email,role,srn,certificate_expiry
-                    (~100,000 smartcard-era users: 3 DAs per participant - maker ..X1,
-                    checkers ..X2 and ..X3 - and business users)
+  users.csv         participant,user_id,surname,other_names,email,role,srn,certificate_expiry,
+                    pin_phc (~100,000 smartcard-era users: 3 DAs per participant - maker ..X1,
+                    checkers ..X2 and ..X3 - and business users; a DA migrates with its
+                    smartcard PIN's argon2id hash, PIN_PHC, the same for every DA)
   emails_full.csv   user_id,email: one row per business user of the full participant
   meta.json         which participant is full, its DA IDs, counts
 
@@ -43,6 +44,10 @@ SURNAMES = ["CHAN", "WONG", "LEE", "CHEUNG", "LAU", "HO", "NG", "LEUNG", "CHOW",
             "TANG", "KWOK", "FUNG", "LO", "MAK", "YEUNG", "SO", "CHU", "POON", "TAM", "SIU", "KWAN"]
 GIVEN = ["TAI MAN", "SIU MING", "KA YAN", "WAI KIN", "MEI LING", "CHI FAI", "HOI YAN", "KA HO",
          "WING SZE", "CHUN KIT", "YUK LAN", "MAN KIT", "PUI SHAN", "KWOK WAI", "SUK YEE", "HO YIN"]
+# The argon2id hash (dms's parameters: m=19456, t=2, p=1) of the smartcard PIN 246810, made
+# once with Debian's argon2 CLI: printf 246810 | argon2 dms-bench-pin-salt -id -k 19456 -t 2 -p 1 -e
+# Before the 2FA launch an import requires one for every DA (src/ops/migration.rs).
+PIN_PHC = "$argon2id$v=19$m=19456,t=2,p=1$ZG1zLWJlbmNoLXBpbi1zYWx0$Sxv3Yuu1M8kUwOxOLtYhp+kfrpMfs0N0+PGD+GkUYFA"
 MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 
 
@@ -115,7 +120,7 @@ def main():
             csv.writer(ef, lineterminator="\n")
         pw.writerow(["id", "name", "house", "max_users", "domains"])
         uw.writerow(["participant", "user_id", "surname", "other_names", "email", "role", "srn",
-                     "certificate_expiry"])
+                     "certificate_expiry", "pin_phc"])
         ew.writerow(["user_id", "email"])
         total = 0
         for (pid, house), n in zip(parts, counts):
@@ -130,7 +135,7 @@ def main():
             for suffix, role in (("X1", "maker"), ("X2", "checker"), ("X3", "checker")):
                 uid = pid + infix + suffix
                 uw.writerow([pid, uid, rng.choice(SURNAMES), rng.choice(GIVEN),
-                             f"da.{uid.lower()}@{domain}", role, srn(rng), cert_expiry(rng)])
+                             f"da.{uid.lower()}@{domain}", role, srn(rng), cert_expiry(rng), PIN_PHC])
             # Business-user IDs: a random sample of the participant's ID space, in ID order.
             if hk:
                 space_ids = [pid + d + p for d in HOUSE_DIGITS[house] for p in PAIRS]
@@ -142,7 +147,7 @@ def main():
                 # Most smartcard-era users already have an address; the full participant's none.
                 email = "" if full or rng.random() < 0.3 else f"u.{uid.lower()}@{domain}"
                 uw.writerow([pid, uid, rng.choice(SURNAMES), rng.choice(GIVEN), email, "user",
-                             srn(rng), cert_expiry(rng)])
+                             srn(rng), cert_expiry(rng), ""])
                 if full:
                     ew.writerow([uid, f"u.{uid.lower()}@{domain}"])
             total += n + 3

@@ -12,7 +12,9 @@
 #   1. cargo build --release (the dms binary, examples/mk_audit.rs, examples/argon2_verify.rs);
 #   2. benches/gen_data.py: 1,500 participants, 100,000 smartcard-era users (seeded);
 #   3. a base database: `dms init --allow-test-clock --operator-email ...` and the operator's
-#      first-time logon (e-mail OTP from the mbox, password, authenticator app via oathtool);
+#      first-time logon (e-mail OTP from the mbox, password, authenticator app via oathtool),
+#      the 2FA launch set for the next day (an import brings DAs in only before it; the
+#      launch goes back to its default once the 100k database is migrated);
 #   4. measures, with hyperfine --export-json into $BENCH_OUT/results/:
 #      a. migration: `dms hkex participant import` + `dms hkex import-smartcard-users` into a
 #         copy of the base database, vs sqlite3 .import into staging tables and INSERT ...
@@ -88,6 +90,7 @@ printf '%s\n' "$PW" > "$OUT/pw" && chmod 600 "$OUT/pw"
 say "base database: init + operator first-time logon"
 BASE=$OUT/base
 make_base "$BASE" "$T0"
+before_launch "$BASE"   # the migration comes before the 2FA launch (common.sh)
 
 export DMS_NOW=$TB
 HF=(hyperfine --style basic)
@@ -108,6 +111,7 @@ if want a; then [ "$(sqlite3 "$OUT/sq/mig.db" "SELECT COUNT(*) FROM users")" = 1
 # The 100k database used from here on, migrated once more under /usr/bin/time -v.
 BIG=$OUT/big; rm -rf "$BIG"; cp -a "$BASE" "$BIG"
 if want a; then migrate "$BIG" "$OUT/results/a_migration_dms.time"; else migrate "$BIG"; fi
+after_launch "$BIG"
 [ "$(sqlite3 "$BIG/dms.db" "SELECT COUNT(*) FROM users WHERE participant_id IS NOT NULL")" = 100000 ]
 
 # The full participant's DA maker and checker do their first-time logon.
