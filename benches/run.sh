@@ -152,7 +152,7 @@ u.status AS status, u.role AS role, CASE WHEN c.locked_at IS NULL THEN 'false' E
 CASE WHEN c.otp_confirmed THEN c.otp_channel ELSE 'none' END AS otp, u.participant_id AS participant_id, \
 u.enable_from AS enable_from, u.disable_after AS disable_after, u.channel AS access_channel, \
 printf('%d.%02d', u.limit_cents / 100, u.limit_cents % 100) AS transaction_limit_hkd, u.groups AS user_groups, \
-strftime($HKT, u.created_at, '+8 hours') AS created_at, strftime($HKT, c.last_login_at, '+8 hours') AS last_login_at"
+strftime($HKT, u.created_at, '+8 hours') AS created_at, strftime($HKT, c.last_login_at, '+8 hours') AS last_login_at, u.functions AS functions"
 LIST_ALL="SELECT $COLS FROM users u JOIN credentials c USING (user_id) WHERE u.participant_id IS NOT NULL ORDER BY u.participant_id, u.house, u.user_id"
 # Same rows and cells (quoting differs: sqlite3 quotes cells with spaces).
 "$DMS" --db "$BIG/dms.db" --format csv listing --all > "$OUT/list_dms.csv"

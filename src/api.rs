@@ -189,6 +189,8 @@ pub struct ProfileFields {
     pub groups: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub functions: Option<String>,
 }
 
 /// Authorise at once (seed Appendix A f): the checker types the authorisation code here.
@@ -631,6 +633,9 @@ pub struct Screen {
     pub fields: Vec<ScreenField>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub groups: Option<(Vec<String>, Vec<String>)>,
+    /// The functions the profile will enable, for the seed's confirmation block.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub functions: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub closing: Option<String>,
     #[serde(default)]

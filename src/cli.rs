@@ -596,6 +596,10 @@ pub struct ProfileArgs {
     /// Access channel: CST (terminal, 2FA) or PG (Participant Gateway, smartcard only).
     #[arg(long, value_name = "CST|PG")]
     pub channel: Option<String>,
+    /// Terminal functions the profile enables, comma-separated: default, di_requirement, di,
+    /// recall_request, isi, ati, cash_compensation, si, cash_prepayment ("none" clears).
+    #[arg(long, value_name = "F,F")]
+    pub functions: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -117,6 +117,9 @@ impl Output {
             t.add_row(row);
         }
         writeln!(w, "{t}")?;
+        if let Some(enabled) = &s.functions {
+            writeln!(w, "\n{}", function_block(enabled))?;
+        }
         if let Some((selected, deleted)) = &s.groups {
             writeln!(w, "Selected User Groups: {}", if selected.is_empty() { "-".into() } else { selected.join(" ") })?;
             writeln!(w, "Deleted User Groups:  {}", if deleted.is_empty() { "-".into() } else { deleted.join(" ") })?;
@@ -535,6 +538,7 @@ const LABELS: &[(&str, &str)] = &[
     ("srn", "SRN (for user using smartcard)"),
     ("certificate_expiry", "Certificate Expiry Date"),
     ("user_groups", "User Groups"),
+    ("functions", "Functions"),
     ("role", "Role"),
 ];
 
@@ -696,10 +700,38 @@ pub fn printable(s: &str) -> Cow<'_, str> {
     )
 }
 
+/// The seed's confirmation block of functions (App A f): its nine labels two to a line in its
+/// order, each marked `[x]` when the profile enables it.
+pub fn function_block(enabled: &[String]) -> String {
+    let items: Vec<String> = crate::domain::profile::FUNCTIONS
+        .iter()
+        .map(|(k, l)| format!("[{}] {l}", if enabled.iter().any(|e| e == k) { "x" } else { " " }))
+        .collect();
+    let width = items.iter().step_by(2).map(|i| i.chars().count()).max().unwrap_or(0);
+    items
+        .chunks(2)
+        .map(|pair| match pair {
+            [a, b] => format!("{a:width$}   {b}"),
+            [a] => a.clone(),
+            _ => String::new(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 fn table_cell(key: &str, v: &Value) -> String {
     let text = match v {
         Value::Bool(true) => "Yes".into(),
         Value::Bool(false) => "No".into(),
+        // The functions under the seed's labels (`cash_compensation` → Cash Compensation Indicator).
+        Value::Array(a) if key == "functions" => a
+            .iter()
+            .map(|k| {
+                let k = cell(k);
+                crate::domain::profile::FUNCTIONS.iter().find(|(f, _)| *f == k).map_or(k, |(_, l)| (*l).to_string())
+            })
+            .collect::<Vec<_>>()
+            .join(", "),
         Value::Array(a) => a.iter().map(cell).collect::<Vec<_>>().join(" "),
         other => seed_form(key, other).unwrap_or_else(|| cell(other)),
     };

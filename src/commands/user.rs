@@ -23,6 +23,7 @@ fn fields(p: ProfileArgs) -> ProfileFields {
         channel: p.channel,
         groups: p.groups,
         limit: p.limit,
+        functions: p.functions,
     }
 }
 

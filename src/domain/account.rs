@@ -3,7 +3,7 @@
 //! output.
 
 use crate::domain::credentials::Credential;
-use crate::domain::profile::{AccessChannel, Cents, Groups, UserStatus};
+use crate::domain::profile::{AccessChannel, Cents, Functions, Groups, UserStatus};
 use crate::domain::role::Role;
 use crate::domain::user_id::{ParticipantKey, UserId};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
@@ -45,6 +45,8 @@ pub struct UserProfile {
     pub channel: AccessChannel,
     pub limit: Cents,
     pub groups: Groups,
+    /// The terminal functions it enables (seed App A f).
+    pub functions: Functions,
     pub smartcard: Option<Smartcard>,
     pub created_at: DateTime<Utc>,
     /// Bumped by every change, so a request made against an older version is stale.
@@ -76,6 +78,7 @@ impl UserProfile {
             channel: AccessChannel::Cst,
             limit: Cents(0),
             groups: Groups::default(),
+            functions: Functions::default(),
             smartcard: None,
             created_at: now,
             version: 1,

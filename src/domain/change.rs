@@ -3,7 +3,7 @@
 //! functions, and writes the result.
 
 use crate::domain::account::UserProfile;
-use crate::domain::profile::{self, AccessChannel, Cents, Groups, ProfileError, UserStatus};
+use crate::domain::profile::{self, AccessChannel, Cents, Functions, Groups, ProfileError, UserStatus};
 use crate::domain::role::Role;
 use crate::domain::user_id::{ParticipantKey, UserId};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -26,6 +26,9 @@ pub struct NewProfile {
     pub groups: Groups,
     #[serde(rename = "limit_cents")]
     pub limit: Cents,
+    /// A request stored before functions existed has none.
+    #[serde(default)]
+    pub functions: Functions,
 }
 
 impl NewProfile {
@@ -38,6 +41,7 @@ impl NewProfile {
             channel: self.channel,
             limit: self.limit,
             groups: self.groups.clone(),
+            functions: self.functions,
             ..UserProfile::new(
                 user_id,
                 Some(participant.clone()),
@@ -89,6 +93,8 @@ pub struct ProfileChanges {
     pub groups: Option<Groups>,
     #[serde(skip_serializing_if = "Option::is_none", rename = "limit_cents")]
     pub limit: Option<Cents>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub functions: Option<Functions>,
 }
 
 impl ProfileChanges {
@@ -126,6 +132,9 @@ impl ProfileChanges {
         }
         if let Some(l) = self.limit {
             n.limit = l;
+        }
+        if let Some(f) = self.functions {
+            n.functions = f;
         }
         profile::check_date_window(n.enable_from, n.disable_after)?;
         Ok(n)
@@ -315,6 +324,7 @@ pub fn fields(p: &UserProfile) -> Map<String, Value> {
     m.insert("access_channel".into(), json!(p.channel));
     m.insert("transaction_limit_hkd".into(), json!(p.limit.plain()));
     m.insert("user_groups".into(), json!(p.groups.codes()));
+    m.insert("functions".into(), json!(p.functions));
     m
 }
 

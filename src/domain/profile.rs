@@ -60,6 +60,10 @@ pub enum ProfileError {
     Limit { value: String, rule: &'static str },
     #[error("user groups: {code} is not in the user group catalogue")]
     UnknownGroup { code: String },
+    #[error(
+        "function {value}: not one of default, di_requirement, di, recall_request, isi, ati, cash_compensation, si, cash_prepayment (or none)"
+    )]
+    UnknownFunction { value: String },
     #[error("{field} {value}: must be a date like 2026-11-22, 22/11/26 or 22-Nov-26")]
     BadDate { field: &'static str, value: String },
     #[error("{field} {value}: is not a calendar date")]
@@ -629,6 +633,78 @@ impl From<Groups> for Vec<String> {
     }
 }
 
+/// The terminal functions a user profile enables, as the seed's confirmation block lists them
+/// (App A f: Default, DI Requirement, DI, Recall Request, ISI, ATI, Cash Compensation
+/// Indicator, SI, Cash Prepayment), in its order: the key JSON, CSV and `--functions` use, and
+/// the seed's label.
+pub const FUNCTIONS: [(&str, &str); 9] = [
+    ("default", "Default"),
+    ("di_requirement", "DI Requirement"),
+    ("di", "DI"),
+    ("recall_request", "Recall Request"),
+    ("isi", "ISI"),
+    ("ati", "ATI"),
+    ("cash_compensation", "Cash Compensation Indicator"),
+    ("si", "SI"),
+    ("cash_prepayment", "Cash Prepayment"),
+];
+
+/// A set of [`FUNCTIONS`], in the seed's order, without duplicates.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "Vec<String>", into = "Vec<String>")]
+pub struct Functions(u16);
+
+impl Functions {
+    /// Keys separated by commas and/or whitespace, any case, `-` for `_`; empty or `none`: no
+    /// function.
+    pub fn parse(s: &str) -> Result<Self, ProfileError> {
+        let mut bits = 0u16;
+        for token in s.split(|c: char| c == ',' || c.is_whitespace()).filter(|t| !t.is_empty()) {
+            let key = token.to_ascii_lowercase().replace('-', "_");
+            if key == "none" {
+                continue;
+            }
+            let i = FUNCTIONS
+                .iter()
+                .position(|(k, _)| *k == key)
+                .ok_or_else(|| ProfileError::UnknownFunction { value: quoted(token) })?;
+            bits |= 1 << i;
+        }
+        Ok(Functions(bits))
+    }
+
+    /// The functions it enables: (key, label), in the seed's order.
+    pub fn enabled(self) -> impl Iterator<Item = (&'static str, &'static str)> {
+        FUNCTIONS.into_iter().enumerate().filter(move |(i, _)| self.0 & (1 << i) != 0).map(|(_, f)| f)
+    }
+
+    pub fn contains(self, key: &str) -> bool {
+        self.enabled().any(|(k, _)| k == key)
+    }
+
+    pub fn keys(self) -> Vec<&'static str> {
+        self.enabled().map(|(k, _)| k).collect()
+    }
+
+    /// The storage and CSV form: keys separated by single spaces.
+    pub fn spaced(self) -> String {
+        self.keys().join(" ")
+    }
+}
+
+impl TryFrom<Vec<String>> for Functions {
+    type Error = ProfileError;
+    fn try_from(v: Vec<String>) -> Result<Self, ProfileError> {
+        Functions::parse(&v.join(" "))
+    }
+}
+
+impl From<Functions> for Vec<String> {
+    fn from(f: Functions) -> Self {
+        f.keys().into_iter().map(str::to_string).collect()
+    }
+}
+
 macro_rules! serde_as_str {
     ($t:ty) => {
         impl serde::Serialize for $t {
@@ -684,6 +760,23 @@ pub fn name_matches(surname: &str, other_names: &str, query: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn functions_are_the_seeds_nine_in_its_order() {
+        let f = Functions::parse("SI, isi cash-prepayment,Default si").expect("known");
+        assert_eq!(f.keys(), ["default", "isi", "si", "cash_prepayment"]);
+        assert_eq!(f.spaced(), "default isi si cash_prepayment");
+        assert_eq!(Functions::parse(&f.spaced()), Ok(f), "round trip");
+        assert_eq!(Functions::parse("none"), Ok(Functions::default()));
+        assert_eq!(Functions::parse(""), Ok(Functions::default()));
+        let all = Functions::parse(&FUNCTIONS.map(|(k, _)| k).join(",")).expect("all");
+        assert_eq!(all.enabled().map(|(_, l)| l).collect::<Vec<_>>(), FUNCTIONS.map(|(_, l)| l));
+        let e = Functions::parse("di,transfer").unwrap_err();
+        assert!(e.to_string().starts_with("function \"transfer\": not one of default"), "{e}");
+        let json = serde_json::to_value(f).expect("json");
+        assert_eq!(json, serde_json::json!(["default", "isi", "si", "cash_prepayment"]));
+        assert!(serde_json::from_value::<Functions>(serde_json::json!(["xx"])).is_err());
+    }
+
     #[test]
     fn a_name_is_found_whole_either_way_round_or_by_its_words() {
         // App A f: surname TAI MAN, other names CHAN, shown as "User name TAI MAN CHAN".

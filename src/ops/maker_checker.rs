@@ -905,7 +905,12 @@ fn apply(w: &mut Work<'_>, p: &Participant, plan: Plan, request_id: i64, checker
         match write {
             Write::Create(profile) => {
                 users::insert(&w.tx, &profile)?;
-                ev(w, "user.created", &profile.user_id, json!({ "email": profile.email, "groups": profile.groups }))?;
+                ev(
+                    w,
+                    "user.created",
+                    &profile.user_id,
+                    json!({ "email": profile.email, "groups": profile.groups, "functions": profile.functions }),
+                )?;
             }
             Write::Update { before, after, action } => {
                 users::update_profile(&w.tx, &after)?;

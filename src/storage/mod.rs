@@ -40,6 +40,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0006_audit_via.sql"),
     include_str!("migrations/0007_initial_pins.sql"),
     include_str!("migrations/0008_mail_senders.sql"),
+    include_str!("migrations/0009_functions.sql"),
 ];
 
 /// The schema version this dms writes.

@@ -7,7 +7,7 @@ use crate::domain::account::{Account, Smartcard, UserProfile};
 use crate::domain::credentials::{Credential, CredentialRecord};
 use crate::domain::lockout::FailureState;
 use crate::domain::otp::OtpChannel;
-use crate::domain::profile::{AccessChannel, Cents, Groups, UserStatus};
+use crate::domain::profile::{AccessChannel, Cents, Functions, Groups, UserStatus};
 use crate::domain::role::Role;
 use crate::domain::user_id::{ClearingHouse, ParticipantKey, UserId};
 use anyhow::Context as _;
@@ -26,7 +26,7 @@ macro_rules! profile_columns {
     () => {
         "u.user_id, u.participant_id, u.house, u.role, u.status, u.surname, u.other_names, u.email, u.enable_from, \
          u.disable_after, u.channel, u.limit_cents, u.groups, u.srn, u.cert_expiry, u.pin_phc, u.created_at, u.version, \
-         EXISTS (SELECT 1 FROM initial_pins i WHERE i.user_id = u.user_id)"
+         EXISTS (SELECT 1 FROM initial_pins i WHERE i.user_id = u.user_id), u.functions"
     };
 }
 macro_rules! credential_columns {
@@ -57,10 +57,11 @@ struct RawProfile {
     created_at: String,
     version: i64,
     initial_pin: bool,
+    functions: String,
 }
 
 /// Where the credential's columns start in a statement of profile and credential columns.
-const CREDENTIAL_AT: usize = 19;
+const CREDENTIAL_AT: usize = 20;
 
 fn raw_profile(r: &Row<'_>) -> rusqlite::Result<RawProfile> {
     Ok(RawProfile {
@@ -83,6 +84,7 @@ fn raw_profile(r: &Row<'_>) -> rusqlite::Result<RawProfile> {
         created_at: r.get(16)?,
         version: r.get(17)?,
         initial_pin: r.get(18)?,
+        functions: r.get(19)?,
     })
 }
 
@@ -121,6 +123,7 @@ fn profile(r: RawProfile) -> anyhow::Result<UserProfile> {
             channel: AccessChannel::parse(&r.channel)?,
             limit: Cents(r.limit_cents),
             groups: Groups::parse(&r.groups)?,
+            functions: Functions::parse(&r.functions)?,
             smartcard,
             created_at: parse_ts(&r.created_at)?,
             version: r.version,
@@ -295,7 +298,7 @@ impl<'c> Inserter<'c> {
             user: c.prepare_cached(
                 "INSERT INTO users (user_id, participant_id, house, role, status, surname, other_names, email, \
                  enable_from, disable_after, channel, limit_cents, groups, srn, cert_expiry, pin_phc, created_at, \
-                 version) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
+                 version, functions) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
             )?,
             credential: c.prepare_cached("INSERT INTO credentials (user_id) VALUES (?1)")?,
             created: None,
@@ -327,6 +330,7 @@ impl<'c> Inserter<'c> {
             pin,
             created,
             p.version,
+            p.functions.spaced(),
         ])?;
         self.credential.execute([p.user_id.as_str()])?;
         Ok(())
@@ -362,7 +366,7 @@ pub fn update_profile(c: &Connection, p: &UserProfile) -> anyhow::Result<()> {
     c.prepare_cached(
         "UPDATE users SET status = ?2, surname = ?3, other_names = ?4, email = ?5, enable_from = ?6, disable_after = ?7, \
          channel = ?8, limit_cents = ?9, groups = ?10, role = ?11, srn = ?12, cert_expiry = ?13, pin_phc = ?14, \
-         version = version + 1 WHERE user_id = ?1",
+         functions = ?15, version = version + 1 WHERE user_id = ?1",
     )?
     .execute(params![
         p.user_id.as_str(),
@@ -379,6 +383,7 @@ pub fn update_profile(c: &Connection, p: &UserProfile) -> anyhow::Result<()> {
         srn,
         expiry,
         pin,
+        p.functions.spaced(),
     ])?;
     Ok(())
 }
@@ -478,6 +483,8 @@ pub struct ListingRow {
     pub last_login_at: Option<String>,
     pub password_set_at: Option<String>,
     pub locked_at: Option<String>,
+    /// Space-separated keys of `profile::FUNCTIONS`.
+    pub functions: String,
 }
 
 /// What the listing selects.
@@ -537,7 +544,7 @@ pub fn for_each_listing_row(
         "SELECT u.user_id, u.participant_id, u.house, u.surname, u.other_names, u.email, u.status, u.role, \
                 c.locked_at IS NOT NULL, c.otp_channel, c.otp_confirmed, u.enable_from, u.disable_after, u.channel, \
                 u.limit_cents, u.groups, u.srn, u.cert_expiry, {HK} u.created_at, '+8 hours'), {HK} c.last_login_at, '+8 hours'), \
-                {HK} c.password_set_at, '+8 hours'), {HK} c.locked_at, '+8 hours') \
+                {HK} c.password_set_at, '+8 hours'), {HK} c.locked_at, '+8 hours'), u.functions \
          FROM users u JOIN credentials c USING (user_id) \
          WHERE {scope} \
            AND (?2 = '' OR instr(',' || ?2 || ',', ',' || u.role || ',') > 0) \
@@ -580,6 +587,7 @@ pub fn for_each_listing_row(
             last_login_at: r.get(19)?,
             password_set_at: r.get(20)?,
             locked_at: r.get(21)?,
+            functions: r.get(22)?,
         };
         if f.text_matches(&row) {
             each(row)?;

@@ -163,6 +163,7 @@ fn user_maintenance() {
         ("access_channel", T::Str),
         ("transaction_limit_hkd", T::Amount),
         ("user_groups", T::Strings),
+        ("functions", T::Strings),
         ("role", T::Str),
     ];
     let e = w.enquire(MAKER, USER1);
@@ -274,6 +275,7 @@ fn listing_and_reports() {
             ("user_groups", T::Strings),
             ("created_at", T::Time),
             ("last_login_at", PROFILE_TIME),
+            ("functions", T::Strings),
         ],
     );
     shape(

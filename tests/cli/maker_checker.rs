@@ -78,6 +78,7 @@ fn queued_create_is_listed_pending_then_approved_and_enquire_shows_the_state_fie
             "disable_after",
             "email",
             "enable_from",
+            "functions",
             "internal_external",
             "organisation",
             "other_names",

@@ -207,6 +207,71 @@ fn a_queued_approval_ends_with_the_seeds_lines_and_every_screen_with_its_functio
     assert_eq!((v["request_id"].as_i64(), v["status"].as_str()), (Some(id), Some("APPROVED")), "{v}");
 }
 
+/// Issue 21 #6 (seed App A f): the terminal functions a profile enables — Default, DI
+/// Requirement, DI, Recall Request, ISI, ATI, Cash Compensation Indicator, SI, Cash Prepayment —
+/// are set at creation and changed under maker-checker, shown on the confirmation screen as the
+/// seed lays them out, by Enquire and in the listing (`functions`, a list of keys).
+#[test]
+fn a_profiles_functions_are_kept_under_maker_checker_and_shown_as_the_seed_lays_them_out() {
+    let w = World::with_das();
+    let mut create = create_args("B0123404", "sm.chan@abc.com.hk");
+    create.extend(["--functions", "DI,isi,cash-compensation"]);
+    let out = inline_table(&w, &create, CHECKER).stdout;
+    in_order(
+        &out,
+        &[
+            "Create User Profile",
+            "Functions",
+            "DI, ISI, Cash Compensation Indicator",
+            "[ ] Default",
+            "[ ] DI Requirement",
+            "[x] DI",
+            "[ ] Recall Request",
+            "[x] ISI",
+            "[ ] ATI",
+            "[x] Cash Compensation Indicator",
+            "[ ] SI",
+            "[ ] Cash Prepayment",
+            "Selected User Groups",
+            "THE ABOVE USER PROFILE IS CREATED SUCCESSFULLY",
+        ],
+    );
+    // Two to a line, as the seed's block.
+    assert!(line_with(&out, "[ ] Default").contains("[ ] DI Requirement"), "{out}");
+    let e = w.enquire(MAKER, "B0123404");
+    assert_eq!(e["functions"], serde_json::json!(["di", "isi", "cash_compensation"]), "{e}");
+    let csv = w.raw_as(MAKER, &["--format", "csv", "listing"]).ok().stdout;
+    let header: Vec<&str> = csv.lines().next().unwrap_or_default().split(',').collect();
+    assert_eq!(header.last(), Some(&"functions"), "added at the end: {csv}");
+    assert!(csv.lines().any(|l| l.starts_with("B0123404,") && l.ends_with(",di isi cash_compensation")), "{csv}");
+
+    // A change waits for the checker, who sees current and proposed.
+    let id = w.submit(MAKER, &["user", "change", "B0123404", "--functions", "default,si"]);
+    assert_eq!(w.enquire(MAKER, "B0123404")["functions"], serde_json::json!(["di", "isi", "cash_compensation"]));
+    let shown = w.raw_as(CHECKER, &["request", "show", &id.to_string()]).ok().stdout;
+    let row = line_with(&shown, "Functions");
+    assert!(row.contains("DI, ISI, Cash Compensation Indicator") && row.contains("Default, SI"), "{shown}");
+    w.approve(CHECKER, &[id]).ok();
+    assert_eq!(w.enquire(MAKER, "B0123404")["functions"], serde_json::json!(["default", "si"]));
+    let audit = w.as_user(MAKER, &["report", "audit"]).ok().json();
+    assert!(audit.to_string().contains("functions"), "the change is in the trail: {audit}");
+
+    // An unknown function is refused, naming it, and nothing is queued.
+    let before = w.state();
+    w.as_user(MAKER, &["user", "change", "B0123404", "--functions", "di,transfer"])
+        .refused(Exit::Invalid, &["function \"transfer\"", "cash_prepayment"]);
+    assert_eq!(w.state(), before);
+    // "none" clears them; a bulk file has a functions column.
+    let id = w.submit(MAKER, &["user", "change", "B0123404", "--functions", "none"]);
+    w.approve(CHECKER, &[id]).ok();
+    assert_eq!(w.enquire(MAKER, "B0123404")["functions"], serde_json::json!([]));
+    let f =
+        w.write("new.csv", "user_id,surname,other_names,email,functions\nB0123405,HO,KA,ka.ho@abc.com.hk,\"ati,si\"\n");
+    let id = w.submit(MAKER, &["user", "import", &f]);
+    w.approve(CHECKER, &[id]).ok();
+    assert_eq!(w.enquire(MAKER, "B0123405")["functions"], serde_json::json!(["ati", "si"]));
+}
+
 #[test]
 fn the_checker_sees_field_current_and_proposed_in_hkd_and_public_names() {
     let w = World::with_das();

@@ -79,6 +79,8 @@ pub const COLUMNS: &[&str] = &[
     "user_groups",
     "created_at",
     "last_login_at",
+    // Added after the first release: at the end, so that existing columns keep their place.
+    "functions",
 ];
 
 /// The quota footer (seed 4.3.1), exactly.
@@ -116,7 +118,7 @@ impl QuotaFooter {
 }
 
 fn row(r: ListingRow) -> Vec<Value> {
-    // Each text moves into its Value (json!() would copy it): 100,000 rows, 16 cells each.
+    // Each text moves into its Value (json!() would copy it): 100,000 rows, 17 cells each.
     let otp = if r.otp_confirmed { r.otp_channel.unwrap_or_default() } else { "none".to_string() };
     let groups: Vec<Value> = r.groups.split_whitespace().map(|g| Value::String(g.to_string())).collect();
     vec![
@@ -136,6 +138,7 @@ fn row(r: ListingRow) -> Vec<Value> {
         Value::Array(groups),
         Value::String(r.created_at),
         Value::from(r.last_login_at),
+        Value::Array(r.functions.split_whitespace().map(|f| Value::String(f.to_string())).collect()),
     ]
 }
 

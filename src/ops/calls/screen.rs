@@ -115,6 +115,7 @@ pub fn fields(
     f.push(("access_channel", json!(p.channel)));
     f.push(("transaction_limit_hkd", json!(p.limit.plain())));
     f.push(("user_groups", json!(p.groups.codes())));
+    f.push(("functions", json!(p.functions)));
     f
 }
 
@@ -136,6 +137,7 @@ pub fn enquiry(e: &Enquiry) -> Screen {
     }
     Screen {
         function: None,
+        functions: None,
         title: Some("Enquire User Profile".to_string()),
         heading: Some(heading(p.role).to_string()),
         fields: fields.into_iter().map(|(k, v)| field(k, v, None)).collect(),
@@ -169,6 +171,7 @@ pub fn shown(s: &Shown, participant: &Participant) -> Screen {
             screen.fields =
                 fields(after, Some(participant), None).into_iter().map(|(k, v)| field(k, v, None)).collect();
             screen.groups = Some((after.groups.codes().to_vec(), Vec::new()));
+            screen.functions = Some(after.functions.into());
         }
         (Some(before), Some(after)) if !s.reset => {
             let old = fields(before, Some(participant), None);
@@ -182,6 +185,7 @@ pub fn shown(s: &Shown, participant: &Participant) -> Screen {
                 })
                 .collect();
             screen.groups = Some((after.groups.codes().to_vec(), before.groups.minus(&after.groups)));
+            screen.functions = Some(after.functions.into());
         }
         (Some(before), _) => {
             let mut fields: Vec<ScreenField> =

@@ -8,7 +8,7 @@ use crate::api::{Format, Inline, Part, ProfileFields, Upload};
 use crate::bulk;
 use crate::domain::change::{Change, DateEdit, EmailRow, NewProfile, ProfileChanges, RequestStatus};
 use crate::domain::flow::{Slot, Step};
-use crate::domain::profile::{self, AccessChannel, Cents, Groups, UserStatus};
+use crate::domain::profile::{self, AccessChannel, Cents, Functions, Groups, UserStatus};
 use crate::domain::role::Role;
 use crate::domain::user_id::UserId;
 use crate::error::{classify, invalid, DmsError, Kind};
@@ -54,6 +54,7 @@ pub struct Fields<'a> {
     pub channel: Option<&'a str>,
     pub groups: Option<&'a str>,
     pub limit: Option<&'a str>,
+    pub functions: Option<&'a str>,
 }
 
 impl<'a> Fields<'a> {
@@ -68,6 +69,7 @@ impl<'a> Fields<'a> {
             channel: p.channel.as_deref(),
             groups: p.groups.as_deref(),
             limit: p.limit.as_deref(),
+            functions: p.functions.as_deref(),
         }
     }
 }
@@ -97,6 +99,7 @@ pub fn new_profile(user_id: Option<UserId>, f: &Fields<'_>) -> anyhow::Result<Ne
         channel: given(f.channel).map(AccessChannel::parse).transpose()?.unwrap_or(AccessChannel::Cst),
         groups: Groups::parse(f.groups.unwrap_or(""))?,
         limit: given(f.limit).map(Cents::parse).transpose()?.unwrap_or_default(),
+        functions: Functions::parse(f.functions.unwrap_or(""))?,
     })
 }
 
@@ -122,10 +125,11 @@ pub fn change(x: &mut Exec<'_, '_>, uid: UserId, p: &ProfileFields, inline: Opti
         channel: p.channel.as_deref().map(AccessChannel::parse).transpose()?,
         groups: p.groups.as_deref().map(Groups::parse).transpose()?,
         limit: p.limit.as_deref().map(Cents::parse).transpose()?,
+        functions: p.functions.as_deref().map(Functions::parse).transpose()?,
     };
     if changes.is_empty() {
         return Err(invalid(
-            "nothing to change: give at least one of --email --surname --other-names --status --enable-from --disable-after --groups --limit --channel",
+            "nothing to change: give at least one of --email --surname --other-names --status --enable-from --disable-after --groups --limit --channel --functions",
         )
         .into());
     }
@@ -334,7 +338,7 @@ pub fn read_users(file: Upload) -> anyhow::Result<BulkFile> {
         file,
         MAX_FILE_BYTES,
         &["user_id", "surname", "other_names", "email"],
-        &["status", "enable_from", "disable_after", "channel", "groups", "limit"],
+        &["status", "enable_from", "disable_after", "channel", "groups", "limit", "functions"],
     )?;
     let mut profiles = Vec::new();
     let mut lines: HashMap<String, usize> = HashMap::new();
@@ -358,6 +362,7 @@ pub fn read_users(file: Upload) -> anyhow::Result<BulkFile> {
                 channel: r.get("channel"),
                 groups: r.get("groups"),
                 limit: r.get("limit"),
+                functions: r.get("functions"),
             },
         )?);
         Ok(())
