@@ -93,7 +93,7 @@ def wrk():
     errors = w["non2xx"] + w["connect_errors"] + w["read_errors"] + w["write_errors"] + w["timeouts"] + w["bad"]
     secs = w["duration_us"] / 1e6
     name = f"3. {clients} wrk connections (TLS), user/enquire: p50 / p99"
-    print(f"{name:{W}} {w['p50_us'] / 1000:8.1f} ms {w['p99_us'] / 1000:8.1f} ms {'':>8} {'errors = 0':>12}  {verdict(errors == 0 and log['failed'] == 0)}")
+    print(f"{name:{W}} {w['p50_us'] / 1000:8.1f} ms {w['p99_us'] / 1000:8.1f} ms {'':>8} {'errors = 0':>12}  {verdict(errors == 0 and log['failed'] == 0 and w['good'] > 0)}")
     print(
         f"   ({w['requests']:,} calls in {secs:.1f} s = {w['requests'] / secs:,.0f}/s; replies ending \"done\": {w['good']:,},"
         f" other {w['bad']}; non-2xx {w['non2xx']}, socket errors {w['connect_errors'] + w['read_errors'] + w['write_errors']},"
