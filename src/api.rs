@@ -262,6 +262,34 @@ pub enum ReportKind {
     Da4Fees,
 }
 
+/// The filters of `request list`; every one given must hold.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct RequestQuery {
+    /// A status (`pending` also lists the STALE ones), or `all`.
+    #[serde(default)]
+    pub status: Option<String>,
+    #[serde(default)]
+    pub participant: Option<String>,
+    #[serde(default)]
+    pub house: Option<ClearingHouse>,
+    #[serde(default)]
+    pub maker: Option<UserId>,
+    #[serde(default)]
+    pub checker: Option<UserId>,
+    /// A request kind (`change-user`, `import-emails`, ...).
+    #[serde(default)]
+    pub kind: Option<String>,
+    /// Made on or after this Hong Kong date.
+    #[serde(default)]
+    pub from: Option<String>,
+    /// Made on or before this Hong Kong date.
+    #[serde(default)]
+    pub to: Option<String>,
+    /// About this user.
+    #[serde(default)]
+    pub subject: Option<UserId>,
+}
+
 /// The filters of a User Profile Listing.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct ListingQuery {
@@ -396,6 +424,9 @@ pub enum Call {
         file: Upload,
         #[serde(default)]
         dry_run: bool,
+        /// With `dry_run`, the page of a table's field table.
+        #[serde(default = "first_page")]
+        page: i64,
         #[serde(default)]
         inline: Option<Inline>,
     },
@@ -404,6 +435,9 @@ pub enum Call {
         file: Upload,
         #[serde(default)]
         dry_run: bool,
+        /// With `dry_run`, the page of a table's field table.
+        #[serde(default = "first_page")]
+        page: i64,
         #[serde(default)]
         inline: Option<Inline>,
     },
@@ -420,14 +454,7 @@ pub enum Call {
         all: bool,
     },
     #[serde(rename = "request/list")]
-    RequestList {
-        #[serde(default)]
-        status: Option<String>,
-        #[serde(default)]
-        participant: Option<String>,
-        #[serde(default)]
-        house: Option<ClearingHouse>,
-    },
+    RequestList(RequestQuery),
     #[serde(rename = "request/show")]
     RequestShow {
         id: i64,
@@ -447,6 +474,8 @@ pub enum Call {
     Reject { id: i64, reason: String },
     #[serde(rename = "request/cancel")]
     CancelRequest { id: i64 },
+    #[serde(rename = "request/resubmit")]
+    Resubmit { id: i64 },
     #[serde(rename = "listing")]
     Listing(ListingQuery),
     #[serde(rename = "report")]
@@ -587,7 +616,7 @@ impl Call {
             Call::Whoami
                 | Call::Enquire { .. }
                 | Call::FindByName { .. }
-                | Call::RequestList { .. }
+                | Call::RequestList(_)
                 | Call::RequestShow { .. }
                 | Call::Listing(_)
                 | Call::Report(_)

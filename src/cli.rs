@@ -719,6 +719,9 @@ pub enum UserCommand {
         /// Validate and show what would change; submit nothing.
         #[arg(long)]
         dry_run: bool,
+        /// With --dry-run: which page of the field table (50 profiles a page).
+        #[arg(long, default_value_t = 1, value_name = "N", requires = "dry_run")]
+        page: i64,
         #[command(flatten)]
         inline: InlineArgs,
     },
@@ -737,6 +740,9 @@ pub enum UserCommand {
         /// Validate the whole file and check it as submission would; submit nothing.
         #[arg(long)]
         dry_run: bool,
+        /// With --dry-run: which page of the field table (50 profiles a page).
+        #[arg(long, default_value_t = 1, value_name = "N", requires = "dry_run")]
+        page: i64,
         #[command(flatten)]
         inline: InlineArgs,
     },
@@ -768,12 +774,13 @@ pub enum RequestCommand {
     /// List requests (newest first).
     #[command(after_help = examples!(
         "dms request list",
-        "dms request list --status PENDING",
+        "dms request list --status PENDING --maker B01234X1 --from 2026-11-01",
         "# The operator or an auditor: one participant's requests, as CSV",
         "dms --format csv request list --participant B01234",
     ))]
     List {
-        /// PENDING, APPROVED, REJECTED, CANCELLED or EXPIRED.
+        /// PENDING (with the STALE ones: a subject changed since), STALE, APPROVED, REJECTED,
+        /// CANCELLED, EXPIRED, or all [default: all].
         #[arg(long)]
         status: Option<String>,
         /// Operator and auditors: one participant.
@@ -782,6 +789,25 @@ pub enum RequestCommand {
         /// With --participant, where the code is registered with both HKCC and SEOCH.
         #[arg(long, value_parser = house, requires = "participant")]
         house: Option<ClearingHouse>,
+        /// Made by this DA maker.
+        #[arg(long, value_parser = user_id, value_name = "ID")]
+        maker: Option<UserId>,
+        /// Decided by this DA checker.
+        #[arg(long, value_parser = user_id, value_name = "ID")]
+        checker: Option<UserId>,
+        /// Of this kind: create-user, change-user, delete-user, unlock-user, import-emails,
+        /// import-users, assign-groups, reset-smartcard-pin.
+        #[arg(long, value_name = "KIND")]
+        kind: Option<String>,
+        /// Made on or after this date (Hong Kong).
+        #[arg(long, value_name = "DATE")]
+        from: Option<String>,
+        /// Made on or before this date (Hong Kong).
+        #[arg(long, value_name = "DATE")]
+        to: Option<String>,
+        /// About this user.
+        #[arg(long, value_parser = user_id, value_name = "ID")]
+        subject: Option<UserId>,
     },
     /// Show one request with what it would change: each profile's fields, current and
     /// proposed; a bulk request as a field table, a page at a time.
@@ -839,6 +865,15 @@ pub enum RequestCommand {
     ))]
     Cancel {
         /// The request ID (one of yours, still PENDING).
+        id: i64,
+    },
+    /// Submit a STALE request of yours again, against today's profiles: a new request (rows
+    /// that now change nothing dropped and counted); the old one is cancelled.
+    #[command(after_help = examples!(
+        "dms request resubmit 11",
+    ))]
+    Resubmit {
+        /// The stale request's ID (one of yours).
         id: i64,
     },
 }

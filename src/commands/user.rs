@@ -3,7 +3,7 @@
 //! checker's authorisation code is read here (its password from `--password-stdin` or a prompt,
 //! its OTP from `--otp` or a prompt) and checked by the service.
 
-use crate::api::{Call, Inline, ProfileFields};
+use crate::api::{Call, Inline, ProfileFields, RequestQuery};
 use crate::bulk;
 use crate::cli::{DaCommand, InlineArgs, ProfileArgs, RequestCommand, UserCommand};
 use crate::client::Client;
@@ -61,15 +61,15 @@ pub fn run(client: &mut Client, c: UserCommand) -> anyhow::Result<()> {
         UserCommand::Enquire { id: None, name, participant, all, house } => {
             simple(client, Call::FindByName { name: name.unwrap_or_default(), participant, house, all })
         }
-        UserCommand::ImportEmails { file, dry_run, inline: i } => {
+        UserCommand::ImportEmails { file, dry_run, page, inline: i } => {
             let file = bulk::read_upload(&file, MAX_FILE_BYTES)?;
             let (inline, input) = inline(&i)?;
-            with_input(client, Call::ImportEmails { file, dry_run, inline }, input)
+            with_input(client, Call::ImportEmails { file, dry_run, page, inline }, input)
         }
-        UserCommand::Import { file, dry_run, inline: i } => {
+        UserCommand::Import { file, dry_run, page, inline: i } => {
             let file = bulk::read_upload(&file, MAX_FILE_BYTES)?;
             let (inline, input) = inline(&i)?;
-            with_input(client, Call::ImportUsers { file, dry_run, inline }, input)
+            with_input(client, Call::ImportUsers { file, dry_run, page, inline }, input)
         }
     }
 }
@@ -82,8 +82,9 @@ pub fn da(client: &mut Client, c: DaCommand) -> anyhow::Result<()> {
 
 pub fn request(client: &mut Client, c: RequestCommand) -> anyhow::Result<()> {
     match c {
-        RequestCommand::List { status, participant, house } => {
-            simple(client, Call::RequestList { status, participant, house })
+        RequestCommand::List { status, participant, house, maker, checker, kind, from, to, subject } => {
+            let q = RequestQuery { status, participant, house, maker, checker, kind, from, to, subject };
+            simple(client, Call::RequestList(q))
         }
         RequestCommand::Show { id, page } => simple(client, Call::RequestShow { id, page }),
         RequestCommand::Approve { ids, otp, password_stdin, smartcard, yes } => {
@@ -93,5 +94,6 @@ pub fn request(client: &mut Client, c: RequestCommand) -> anyhow::Result<()> {
         }
         RequestCommand::Reject { id, reason } => simple(client, Call::Reject { id, reason }),
         RequestCommand::Cancel { id } => simple(client, Call::CancelRequest { id }),
+        RequestCommand::Resubmit { id } => simple(client, Call::Resubmit { id }),
     }
 }

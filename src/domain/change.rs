@@ -186,6 +186,18 @@ pub enum Change {
 }
 
 impl Change {
+    /// Every kind, as `kind` names them.
+    pub const KINDS: [&'static str; 8] = [
+        "create-user",
+        "change-user",
+        "delete-user",
+        "unlock-user",
+        "reset-smartcard-pin",
+        "assign-groups",
+        "import-emails",
+        "import-users",
+    ];
+
     pub fn kind(&self) -> &'static str {
         match self {
             Change::CreateUser { .. } => "create-user",
@@ -272,6 +284,9 @@ impl Change {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum RequestStatus {
     Pending,
+    /// Pending, but a subject changed since it was made: it cannot be approved as it is (its
+    /// maker resubmits it). Derived as it is read, never stored.
+    Stale,
     Approved,
     Rejected,
     Cancelled,
@@ -279,8 +294,9 @@ pub enum RequestStatus {
 }
 
 impl RequestStatus {
-    pub const ALL: [RequestStatus; 5] = [
+    pub const ALL: [RequestStatus; 6] = [
         RequestStatus::Pending,
+        RequestStatus::Stale,
         RequestStatus::Approved,
         RequestStatus::Rejected,
         RequestStatus::Cancelled,
@@ -290,6 +306,7 @@ impl RequestStatus {
     pub fn as_str(self) -> &'static str {
         match self {
             RequestStatus::Pending => "PENDING",
+            RequestStatus::Stale => "STALE",
             RequestStatus::Approved => "APPROVED",
             RequestStatus::Rejected => "REJECTED",
             RequestStatus::Cancelled => "CANCELLED",
@@ -302,7 +319,14 @@ impl RequestStatus {
         Self::ALL
             .into_iter()
             .find(|r| r.as_str().eq_ignore_ascii_case(t))
-            .ok_or_else(|| format!("status {t:?}: must be PENDING, APPROVED, REJECTED, CANCELLED or EXPIRED"))
+            .ok_or_else(|| format!("status {t:?}: must be PENDING, STALE, APPROVED, REJECTED, CANCELLED or EXPIRED"))
+    }
+}
+
+impl RequestStatus {
+    /// Still waiting for a decision (a stale one too: its maker may cancel or resubmit it).
+    pub fn is_open(self) -> bool {
+        matches!(self, RequestStatus::Pending | RequestStatus::Stale)
     }
 }
 

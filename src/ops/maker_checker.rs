@@ -71,6 +71,8 @@ pub struct Submitted {
     /// What the request does to each subject, for the screens.
     pub shown: Vec<Shown>,
     pub participant: Participant,
+    /// Rows of a bulk file that would change nothing: counted, not queued.
+    pub unchanged: usize,
 }
 
 /// What a request does to one subject, as the screens show it: the profile before and after
@@ -239,10 +241,11 @@ fn generate_ids(w: &Work<'_>, p: &Participant, change: &mut Change) -> anyhow::R
 pub fn check(w: &mut Work<'_>, maker: &Actor, mut change: Change) -> anyhow::Result<DryRun> {
     let p = maker_participant(w, &maker.account)?;
     generate_ids(w, &p, &mut change)?;
+    let unchanged = drop_unchanged(w, &p, &mut change)?;
     let planned = plan(w, &p, &change, None)?;
     let shown = shown_of(w, &planned.writes)?;
     let quota = participants::counts(&w.tx, &p.key)?;
-    Ok(DryRun { warnings: warnings(w, &p, &change)?, change, participant: p, quota, shown })
+    Ok(DryRun { warnings: warnings(w, &p, &change)?, change, participant: p, quota, shown, unchanged })
 }
 
 /// What a dry run found: the change with its IDs, and where the participant's quota stands.
@@ -253,6 +256,8 @@ pub struct DryRun {
     pub warnings: Vec<String>,
     /// What submitting and approving it would do to each subject.
     pub shown: Vec<Shown>,
+    /// Rows that would change nothing (not queued).
+    pub unchanged: usize,
 }
 
 /// Submit a request as the signed-in maker; with `inline`, authorise and apply it at once.
@@ -265,6 +270,7 @@ pub fn submit(
     expire_due(w)?;
     let p = maker_participant(w, &maker.account)?;
     generate_ids(w, &p, &mut change)?;
+    let unchanged = drop_unchanged(w, &p, &mut change)?;
     let planned = plan(w, &p, &change, None)?;
     let shown = shown_of(w, &planned.writes)?;
     let warnings = warnings(w, &p, &change)?;
@@ -323,7 +329,25 @@ pub fn submit(
             RequestStatus::Pending
         }
     };
-    Ok(Submitted { request_id: id, status, change, warnings, shown, participant: p_for_warnings })
+    Ok(Submitted { request_id: id, status, change, warnings, shown, participant: p_for_warnings, unchanged })
+}
+
+/// A bulk e-mail registration holds only the rows that change something (SPEC §4): a row whose
+/// address is already the user's is dropped and counted. A file of nothing but such rows
+/// changes nothing and is refused.
+fn drop_unchanged(w: &Work<'_>, p: &Participant, change: &mut Change) -> anyhow::Result<usize> {
+    let Change::ImportEmails { rows } = change else { return Ok(0) };
+    let now: HashMap<String, String> = users::emails_of_participant(&w.tx, &p.key)?.into_iter().collect();
+    let before = rows.len();
+    rows.retain(|r| now.get(r.user_id.as_str()) != Some(&r.email));
+    let unchanged = before - rows.len();
+    if rows.is_empty() {
+        return Err(invalid(format!(
+            "nothing to change: every one of the {before} row(s) has the address its user already has"
+        ))
+        .into());
+    }
+    Ok(unchanged)
 }
 
 /// `request approve N [N...]`: one authorisation for the batch, by the signed-in checker.
@@ -337,27 +361,64 @@ pub fn approve(
     if code.checker() != checker.account.id() {
         return Err(auth("the authorisation code must be the signed-in checker's own").into());
     }
+    let items = approvable(w, &checker.account, ids)?;
+    signin::gate(w, &checker.account, Act::Authorise(code.method()), "authorisation")?;
+    savepoint(w, "approve")?;
+    authorise(w, &mut checker.account, code, &items, "approve", false, None)?;
+    Ok(ids.to_vec())
+}
+
+/// Can `checker` authorise these requests now, as far as can be told before its code is typed?
+/// Each is visible to it and pending — every stale one named, with the subjects that changed —
+/// and the checker rules hold. The approval flow asks this before any confirmation or secret;
+/// `approve` asks it again inside its transaction.
+fn approvable(w: &mut Work<'_>, checker: &Account, ids: &[i64]) -> anyhow::Result<Vec<Item>> {
     let mut seen = HashSet::new();
     if let Some(dup) = ids.iter().find(|id| !seen.insert(**id)) {
         return Err(invalid(format!("request {dup} is named twice")).into());
     }
     let mut items = Vec::with_capacity(ids.len());
+    let mut stale = Vec::new();
     for &id in ids {
-        let r = visible(w, &checker.account, id)?;
+        let r = visible(w, checker, id)?;
+        if r.status == RequestStatus::Stale {
+            stale.push(stale_text(w, id)?);
+            continue;
+        }
         pending(&r)?;
         let change = r.change()?;
         let recorded = requests::subjects(&w.tx, id)?;
         items.push(Item { id, participant: participant(w, &r.participant)?, maker: r.maker, change, recorded });
     }
+    if !stale.is_empty() {
+        return Err(conflict(format!("{}; its maker can `dms request resubmit` it", stale.join("; "))).into());
+    }
     for it in &items {
         let subject_ids = it.change.subject_ids();
-        mc::check_checker(&party(&checker.account), &it.maker, &it.participant.key, &subject_ids)
+        mc::check_checker(&party(checker), &it.maker, &it.participant.key, &subject_ids)
             .map_err(|r| about(it.id, refused(r)))?;
     }
-    signin::gate(w, &checker.account, Act::Authorise(code.method()), "authorisation")?;
-    savepoint(w, "approve")?;
-    authorise(w, &mut checker.account, code, &items, "approve", false, None)?;
-    Ok(ids.to_vec())
+    Ok(items)
+}
+
+/// The approval flow's first look (a read): `Err` says why the checker need type nothing.
+pub fn check_approvable(w: &mut Work<'_>, checker: &Account, ids: &[i64]) -> anyhow::Result<()> {
+    approvable(w, checker, ids).map(|_| ())
+}
+
+/// "request 11 is stale: user B0999905 has changed since it was made" (the first few named).
+fn stale_text(w: &Work<'_>, id: i64) -> anyhow::Result<String> {
+    const SHOWN: usize = 5;
+    let changed = requests::changed_subjects(&w.tx, id)?;
+    let names: Vec<String> = changed.iter().take(SHOWN).map(ToString::to_string).collect();
+    let more = changed.len().saturating_sub(SHOWN);
+    let who = match (names.len(), more) {
+        (1, _) => format!("user {}", names[0]),
+        (_, 0) => format!("users {}", names.join(", ")),
+        _ => format!("users {} and {more} more", names.join(", ")),
+    };
+    let verb = if changed.len() == 1 { "has" } else { "have" };
+    Ok(format!("request {id} is stale: {who} {verb} changed since it was made"))
 }
 
 /// The checker rules for an inline checker, then its gate, before anything is written.
@@ -504,6 +565,7 @@ pub fn view(w: &mut Work<'_>, who: &Account, id: i64) -> anyhow::Result<View> {
             Ok(planned) => Ok(shown_of(w, &planned.writes)?),
             Err(e) => Err(crate::error::classify(&e).1),
         },
+        RequestStatus::Stale => Err(format!("{}; its maker can `dms request resubmit {id}` it", stale_text(w, id)?)),
         s => Err(format!("request {id} is {s}")),
     };
     Ok(View { row: r, change, subjects, shown, participant: p })
@@ -534,12 +596,53 @@ pub enum Decision {
     Cancel,
 }
 
+/// `request resubmit N`: a stale request of `maker`'s, planned again against today's profiles
+/// as a new pending request (rows that now change nothing dropped and counted), the old one
+/// cancelled, in one transaction. A request that is not stale can be approved as it is.
+pub fn resubmit(w: &mut Work<'_>, maker: &Actor, id: i64) -> anyhow::Result<Submitted> {
+    expire_due(w)?;
+    let r = visible(w, &maker.account, id)?;
+    if r.maker != *maker.account.id() {
+        return Err(not_permitted(format!("only its maker {} can resubmit request {id}", r.maker)).into());
+    }
+    match r.status {
+        RequestStatus::Stale => {}
+        RequestStatus::Pending => {
+            return Err(conflict(format!("request {id} is not stale: it can be approved as it is")).into())
+        }
+        s => return Err(conflict(format!("request {id} is already {s}")).into()),
+    }
+    let change = r.change()?;
+    let s = submit(w, maker, change, None)?;
+    if !requests::decide(
+        &w.tx,
+        id,
+        RequestStatus::Cancelled,
+        None,
+        w.now,
+        Some(&format!("resubmitted as request {}", s.request_id)),
+    )? {
+        return Err(decided_elsewhere(id));
+    }
+    w.audit(&audit::Event {
+        actor: Some(maker.account.id().as_str()),
+        action: "request.resubmitted",
+        participant_id: Some(r.participant.id()),
+        detail: json!({ "request_id": id, "new_request_id": s.request_id, "unchanged": s.unchanged }).to_string(),
+        ..Default::default()
+    })?;
+    Ok(s)
+}
+
 /// Reject (checker) or cancel (its maker) a pending request.
 pub fn decide(w: &mut Work<'_>, who: &Actor, id: i64, d: Decision) -> anyhow::Result<RequestStatus> {
     expire_due(w)?;
     let me = who.account.id();
     let r = visible(w, &who.account, id)?;
-    pending(&r)?;
+    // A stale request is still open: its maker may cancel it, a checker reject it.
+    if r.status != RequestStatus::Stale {
+        pending(&r)?;
+    }
     let (status, checker, reason, action) = match &d {
         Decision::Cancel => {
             if r.maker != *me {

@@ -73,8 +73,27 @@ pub fn insert(c: &Connection, r: &NewRequest<'_>) -> anyhow::Result<i64> {
 
 /// The status as of the time in parameter `now`: a pending request past its expiry is EXPIRED
 /// even before a write command records it.
+/// A pending request whose subject changed since it was made (its recorded version is not the
+/// profile's, or the profile is gone) is STALE.
 fn effective_status(now: &str) -> String {
-    format!("CASE WHEN status = 'PENDING' AND expires_at <= {now} THEN 'EXPIRED' ELSE status END")
+    format!(
+        "CASE WHEN status = 'PENDING' AND expires_at <= {now} THEN 'EXPIRED' \
+         WHEN status = 'PENDING' AND EXISTS (SELECT 1 FROM request_subjects s LEFT JOIN users u USING (user_id) \
+              WHERE s.request_id = requests.request_id AND s.version IS NOT NULL \
+                AND (u.version IS NULL OR u.version != s.version)) THEN 'STALE' \
+         ELSE status END"
+    )
+}
+
+/// The subjects of request `id` that changed since it was made (or are gone), in ID order.
+pub fn changed_subjects(c: &Connection, id: i64) -> anyhow::Result<Vec<UserId>> {
+    let mut stmt = c.prepare_cached(
+        "SELECT s.user_id FROM request_subjects s LEFT JOIN users u USING (user_id) \
+         WHERE s.request_id = ?1 AND s.version IS NOT NULL AND (u.version IS NULL OR u.version != s.version) \
+         ORDER BY s.user_id",
+    )?;
+    let ids = stmt.query_map([id], |r| r.get::<_, String>(0))?;
+    ids.map(|i| Ok(UserId::parse(&i?)?)).collect()
 }
 
 fn columns(now: &str) -> String {
@@ -153,31 +172,64 @@ pub fn subjects(c: &Connection, id: i64) -> anyhow::Result<Vec<Subject>> {
     Ok(out)
 }
 
-/// Requests, newest first, optionally of one participant and one status; streamed.
+/// Which requests a list selects; every member that is set must hold.
+#[derive(Debug, Clone, Default)]
+pub struct RequestFilter<'a> {
+    /// None: every participant.
+    pub participant: Option<&'a ParticipantKey>,
+    /// Statuses as read (STALE and EXPIRED derived); empty: all.
+    pub statuses: &'a [RequestStatus],
+    pub maker: Option<&'a UserId>,
+    pub checker: Option<&'a UserId>,
+    pub kind: Option<&'a str>,
+    /// Made at or after this time.
+    pub from: Option<DateTime<Utc>>,
+    /// Made before this time.
+    pub to: Option<DateTime<Utc>>,
+    /// About this user.
+    pub subject: Option<&'a UserId>,
+}
+
+/// Requests, newest first, as the filter selects them; streamed.
 pub fn for_each(
     c: &Connection,
-    participant: Option<&ParticipantKey>,
-    status: Option<RequestStatus>,
+    f: &RequestFilter<'_>,
     now: DateTime<Utc>,
-    mut f: impl FnMut(RequestRow) -> anyhow::Result<()>,
+    mut each: impl FnMut(RequestRow) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
     // One statement per scope (see users::for_each_listing_row): with `?1 IS NULL OR ...` SQLite
     // would scan the whole exchange's requests to list one participant's.
-    let scope = if participant.is_some() { "participant_id = ?1 AND house = ?2" } else { "?1 IS NULL AND ?2 IS NULL" };
+    let scope =
+        if f.participant.is_some() { "participant_id = ?1 AND house = ?2" } else { "?1 IS NULL AND ?2 IS NULL" };
     let sql = format!(
-        "SELECT {} FROM requests WHERE {scope} AND (?3 IS NULL OR {} = ?3) ORDER BY request_id DESC",
+        "SELECT {} FROM requests WHERE {scope} AND (?3 = '' OR instr(?3, ',' || {} || ',') > 0) \
+         AND (?5 IS NULL OR maker = ?5) AND (?6 IS NULL OR checker = ?6) AND (?7 IS NULL OR kind = ?7) \
+         AND (?8 IS NULL OR created_at >= ?8) AND (?9 IS NULL OR created_at < ?9) \
+         AND (?10 IS NULL OR EXISTS (SELECT 1 FROM request_subjects s WHERE s.request_id = requests.request_id AND s.user_id = ?10)) \
+         ORDER BY request_id DESC",
         columns("?4"),
         effective_status("?4")
     );
+    let statuses: String = if f.statuses.is_empty() {
+        String::new()
+    } else {
+        format!(",{},", f.statuses.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(","))
+    };
     let mut stmt = c.prepare_cached(&sql)?;
     let mut rows = stmt.query(params![
-        participant.map(|p| p.id()),
-        participant.map(|p| p.house.as_str()),
-        status.map(|s| s.as_str()),
-        ts(now)
+        f.participant.map(|p| p.id()),
+        f.participant.map(|p| p.house.as_str()),
+        statuses,
+        ts(now),
+        f.maker.map(UserId::as_str),
+        f.checker.map(UserId::as_str),
+        f.kind,
+        f.from.map(ts),
+        f.to.map(ts),
+        f.subject.map(UserId::as_str),
     ])?;
     while let Some(r) = rows.next()? {
-        f(finish(raw(r)?)?)?;
+        each(finish(raw(r)?)?)?;
     }
     Ok(())
 }

@@ -200,6 +200,7 @@ fn user_maintenance() {
             ("dry_run", T::Bool),
             ("valid", T::Bool),
             ("rows", T::Int),
+            ("unchanged", T::Int),
             ("kind", T::Str),
             ("user_ids", T::Strings),
             ("quota", T::Object),
@@ -209,7 +210,11 @@ fn user_maintenance() {
     );
     shape("a dry run's change", first(&dry, "changes"), &[("user_id", T::Id), ("action", T::Str), ("diff", T::Object)]);
     let done = w.as_user(MAKER, &["user", "import-emails", &f]).ok().json();
-    shape("import-emails", &done, &[("request_id", T::Int), ("status", T::Str), ("rows", T::Int)]);
+    shape(
+        "import-emails",
+        &done,
+        &[("request_id", T::Int), ("status", T::Str), ("rows", T::Int), ("unchanged", T::Int)],
+    );
 }
 
 #[test]

@@ -391,7 +391,72 @@ fn a_stale_request_is_refused_and_the_first_change_stays() {
     let e = w.enquire(MAKER, USER1);
     assert_eq!(e["email"], "first@abc.com.hk");
     assert_eq!(e["surname"], "CHEUNG");
-    assert_eq!(w.request_show(MAKER, second)["status"], "PENDING");
+    assert_eq!(w.request_show(MAKER, second)["status"], "STALE");
+}
+
+/// Issue 19 #1, #2 (SPEC §4): a stale bulk request end to end. A file row that changes nothing
+/// is counted, not queued; once a subject changes, the request is STALE in the list and in
+/// show, an approval is refused at once — before any secret is read — naming every stale
+/// request and the subject that changed, and its maker resubmits it against today's profiles.
+#[test]
+fn a_stale_bulk_request_says_so_before_any_secret_and_is_resubmitted() {
+    let w = World::with_das();
+    let file = w.write(
+        "emails.csv",
+        "user_id,email\nB0123401,wk.new@abc.com.hk\nB0123402,ml.new@abc.com.hk\nB0123403,settlement@abc.com.hk\n",
+    );
+    let dry = w.as_user(MAKER, &["user", "import-emails", &file, "--dry-run", "--page", "1"]).ok().json();
+    assert_eq!((dry["rows"].as_i64(), dry["unchanged"].as_i64()), (Some(2), Some(1)), "{dry}");
+    let r = w.as_user(MAKER, &["user", "import-emails", &file]).ok();
+    let v = r.json();
+    assert_eq!((v["rows"].as_i64(), v["unchanged"].as_i64()), (Some(2), Some(1)), "{v}");
+    let bulk = v["request_id"].as_i64().expect("an ID");
+    assert_eq!(w.request_show(CHECKER, bulk)["subjects"], json!(["B0123401", "B0123402"]), "only the changing rows");
+    let other = w.submit(MAKER, &["user", "change", USER1, "--surname", "ZHANG"]);
+
+    // Request `first` changes B0123402: the bulk request is stale now, and says so.
+    let first = w.submit(MAKER, &["user", "change", USER2, "--email", "ml.new@abc.com.hk"]);
+    w.approve(CHECKER, &[first]).ok();
+    let listed = w.request_list(CHECKER, Some("pending"));
+    let status_of = |id: i64| listed.iter().find(|r| r["request_id"] == id).map(|r| r["status"].clone());
+    assert_eq!(status_of(bulk), Some(json!("STALE")), "{listed:?}");
+    assert_eq!(status_of(other), Some(json!("PENDING")));
+    assert_eq!(w.request_list(CHECKER, Some("stale")).len(), 1);
+    let shown = w.request_show(CHECKER, bulk);
+    assert_eq!(shown["status"], "STALE");
+    assert!(
+        shown["not_applicable"].as_str().is_some_and(|t| t.contains("B0123402") && t.contains("resubmit")),
+        "{shown}"
+    );
+
+    // Refused at once: without any secret on the command line, it is still the stale error
+    // (exit 7), not a request for the password (exit 2); nothing is counted against the checker.
+    let before = w.state_and_credentials();
+    w.as_user(CHECKER, &["request", "approve", &bulk.to_string()])
+        .refused(Exit::Conflict, &[&format!("request {bulk} is stale"), "B0123402", "resubmit"]);
+    // A batch names every stale request.
+    let also = w.submit(MAKER, &["user", "change", USER3, "--surname", "LAU-LI"]);
+    let direct = w.submit(MAKER, &["user", "change", USER3, "--surname", "LAU-HO"]);
+    w.approve(CHECKER2, &[direct]).ok();
+    let before_batch = w.state_and_credentials();
+    let r = w.approve(CHECKER, &[other, bulk, also]).refused(Exit::Conflict, &[&format!("request {bulk} is stale")]);
+    assert!(r.message().contains(&format!("request {also} is stale")), "{r}");
+    assert_eq!(w.state_and_credentials(), before_batch, "nothing applied, no failure counted");
+    assert_ne!(before, before_batch);
+
+    // Its maker resubmits it: the row that now changes nothing is dropped, the old one cancelled.
+    w.as_user(CHECKER, &["request", "resubmit", &bulk.to_string()]).expect(Exit::NotPermitted);
+    w.as_user(MAKER, &["request", "resubmit", &other.to_string()]).refused(Exit::Conflict, &["not stale"]);
+    let v = w.as_user(MAKER, &["request", "resubmit", &bulk.to_string()]).ok().json();
+    let again = v["request_id"].as_i64().expect("a new request");
+    assert_eq!(
+        (v["replaces"].as_i64(), v["rows"].as_i64(), v["unchanged"].as_i64()),
+        (Some(bulk), Some(1), Some(1)),
+        "{v}"
+    );
+    assert_eq!(w.request_show(MAKER, bulk)["status"], "CANCELLED");
+    w.approve(CHECKER, &[again]).ok();
+    assert_eq!(w.enquire(MAKER, USER1)["email"], "wk.new@abc.com.hk");
 }
 
 #[test]
@@ -670,4 +735,32 @@ fn bulk_creation_generates_empty_ids_and_an_over_quota_file_is_refused_whole() {
     assert_eq!(w.state(), before);
     let listed = w.as_user(MAKER, &["listing"]).ok().json();
     assert_eq!(listed["quota"]["total_users"], 9);
+}
+
+/// Issue 19 #4: the queue's filters — maker, checker, kind, the period (Hong Kong days) and the
+/// subject — each narrowing `request list`; a kind that is not one is refused naming the kinds.
+#[test]
+fn request_list_filters_by_maker_checker_kind_period_and_subject() {
+    let w = World::with_das();
+    let a = w.submit(MAKER, &["user", "change", USER1, "--surname", "ZHANG"]);
+    let b = w.submit(MAKER, &["user", "delete", USER3]);
+    w.approve(CHECKER, &[a]).ok();
+    let ids = |extra: &[&str]| -> Vec<i64> {
+        let mut args = vec!["request", "list"];
+        args.extend(extra);
+        let v = w.as_user(CHECKER2, &args).ok().json();
+        v["requests"].as_array().expect("requests").iter().filter_map(|r| r["request_id"].as_i64()).collect()
+    };
+    assert_eq!(ids(&[]), [b, a], "all, newest first");
+    assert_eq!(ids(&["--maker", MAKER]), [b, a]);
+    assert!(ids(&["--maker", CHECKER]).is_empty());
+    assert_eq!(ids(&["--checker", CHECKER]), [a]);
+    assert_eq!(ids(&["--kind", "delete-user"]), [b]);
+    assert_eq!(ids(&["--subject", USER1]), [a]);
+    assert_eq!(ids(&["--status", "pending", "--kind", "change-user"]), Vec::<i64>::new());
+    assert_eq!(ids(&["--from", "2026-11-23", "--to", "2026-11-23"]), [b, a], "the fixture's day");
+    assert!(ids(&["--from", "2026-11-24"]).is_empty());
+    assert!(ids(&["--to", "2026-11-22"]).is_empty());
+    w.as_user(CHECKER2, &["request", "list", "--kind", "rename"]).refused(Exit::Invalid, &["--kind", "import-emails"]);
+    w.as_user(CHECKER2, &["request", "list", "--status", "done"]).refused(Exit::Invalid, &["STALE", "all"]);
 }

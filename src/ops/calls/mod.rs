@@ -48,24 +48,34 @@ pub fn run(x: &mut Exec<'_, '_>, call: Call) -> anyhow::Result<()> {
         Call::UserUnlock { user_id, inline } => user::unlock(x, user_id, inline),
         Call::UserSmartcardReset { user_id, inline } => user::smartcard_reset(x, user_id, inline),
         Call::DaAssign { da_id, groups, inline } => user::assign(x, da_id, &groups, inline),
-        Call::ImportEmails { file, dry_run, inline } => user::import(x, user::BulkKind::Emails, file, dry_run, inline),
-        Call::ImportUsers { file, dry_run, inline } => user::import(x, user::BulkKind::Users, file, dry_run, inline),
+        Call::ImportEmails { file, dry_run, page, inline } => {
+            user::import(x, user::BulkKind::Emails, file, dry_run.then_some(page_of(page)), inline)
+        }
+        Call::ImportUsers { file, dry_run, page, inline } => {
+            user::import(x, user::BulkKind::Users, file, dry_run.then_some(page_of(page)), inline)
+        }
         Call::Enquire { user_id } => listing::enquire(x, &user_id),
         Call::FindByName { name, participant, house, all } => {
             listing::find(x, &name, participant.as_deref(), house, all)
         }
         Call::Listing(q) => listing::listing(x, &q),
         Call::Report(q) => report::run(x, &q),
-        Call::RequestList { status, participant, house } => request::list(x, status, participant, house),
-        Call::RequestShow { id, page } => request::show(x, id, usize::try_from(page).unwrap_or(1)),
+        Call::RequestList(q) => request::list(x, &q),
+        Call::RequestShow { id, page } => request::show(x, id, page_of(page)),
         Call::Approve { ids, smartcard, yes } => flow::start(x, Box::new(request::Approve::new(ids, smartcard, yes))),
         Call::Reject { id, reason } => request::reject(x, id, &reason),
         Call::CancelRequest { id } => request::cancel(x, id),
+        Call::Resubmit { id } => request::resubmit(x, id),
         Call::AuditVerify { checkpoint, checkpoint_name } => audit::verify(x, checkpoint, checkpoint_name),
         Call::Backup { out, system } => flow::start(x, Box::new(audit::Backup::new(out, system))),
 
         other => hkex::run(x, other),
     }
+}
+
+/// A page number (checked by `check_numbers`) as an index.
+fn page_of(page: i64) -> usize {
+    usize::try_from(page).unwrap_or(1)
 }
 
 /// The numbers a call carries against their ranges (`domain::bounds`), before anything is read
@@ -85,7 +95,7 @@ fn check_numbers(call: &Call) -> Result<(), crate::error::DmsError> {
             days.check_opt(q.days)?;
             bounds::AFTER_SEQ.check_opt(q.after_seq)?;
         }
-        Call::RequestShow { page, .. } => {
+        Call::RequestShow { page, .. } | Call::ImportEmails { page, .. } | Call::ImportUsers { page, .. } => {
             bounds::PAGE.check(*page)?;
         }
         Call::RemindExpiring { days, .. } => {

@@ -26,14 +26,23 @@ fn hk_day_start(d: chrono::NaiveDate) -> DateTime<Utc> {
 
 /// The period [from, to] in Hong Kong days, as UTC bounds [start, end).
 fn period(a: &ReportQuery) -> anyhow::Result<(Option<String>, Option<String>)> {
-    let from = a.from.as_deref().map(|d| profile::parse_date("from", d)).transpose()?;
-    let to = a.to.as_deref().map(|d| profile::parse_date("to", d)).transpose()?;
+    let (from, to) = hk_period(a.from.as_deref(), a.to.as_deref())?;
+    Ok((from.map(ts), to.map(ts)))
+}
+
+/// A period's UTC bounds [start, end), each open when not given.
+pub type Bounds = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+
+/// `--from DATE --to DATE` (Hong Kong days, both included) as UTC bounds [start, end).
+pub fn hk_period(from: Option<&str>, to: Option<&str>) -> anyhow::Result<Bounds> {
+    let from = from.map(|d| profile::parse_date("from", d)).transpose()?;
+    let to = to.map(|d| profile::parse_date("to", d)).transpose()?;
     if let (Some(f), Some(t)) = (from, to) {
         if f > t {
             return Err(invalid("--from must not be after --to").into());
         }
     }
-    Ok((from.map(|d| ts(hk_day_start(d))), to.map(|d| ts(hk_day_start(d + Duration::days(1))))))
+    Ok((from.map(hk_day_start), to.map(|d| hk_day_start(d + Duration::days(1)))))
 }
 
 pub fn run(x: &mut Exec<'_, '_>, a: &ReportQuery) -> anyhow::Result<()> {
@@ -240,7 +249,8 @@ fn report(
         }
         ReportKind::Requests => {
             let mut out = Rows::start(out, ListHead::new("requests", crate::ops::calls::request::REQUEST_COLUMNS))?;
-            requests::for_each(tx, scope_key, None, now, |r| {
+            let filter = requests::RequestFilter { participant: scope_key, ..Default::default() };
+            requests::for_each(tx, &filter, now, |r| {
                 let at = ts(r.created_at);
                 if from.as_ref().is_some_and(|f| at < *f) || to.as_ref().is_some_and(|t| at >= *t) {
                     return Ok(());

@@ -5,11 +5,11 @@
 //! checker sees what it authorises and confirms, then types the authorisation code (its
 //! password and a fresh OTP, or its smartcard PIN), the OTP asked again if it was wrong.
 
-use crate::api::{time, DiffRow, Format, ListEnd, ListHead, Part};
+use crate::api::{time, DiffRow, Format, ListEnd, ListHead, Part, RequestQuery};
 use crate::domain::change::{Change, RequestStatus};
 use crate::domain::flow::{Slot, Step};
 use crate::domain::role::Role;
-use crate::domain::user_id::{ClearingHouse, UserId};
+use crate::domain::user_id::UserId;
 use crate::error::{classify, invalid, not_permitted, usage, Kind};
 use crate::ops::calls::auth::pin_shape;
 use crate::ops::calls::{screen, ANYONE, READERS};
@@ -20,7 +20,7 @@ use crate::ops::signin::{Checked, Secret};
 use crate::ops::views;
 use crate::ops::work::Mode;
 use crate::storage::participants::Participant;
-use crate::storage::requests::{self, RequestRow};
+use crate::storage::requests::{self, RequestFilter, RequestRow};
 use serde_json::{json, Value};
 
 /// Profiles shown as whole screens (here and when a request is submitted); a request with
@@ -61,13 +61,20 @@ pub fn row(r: &RequestRow) -> Vec<Value> {
     ]
 }
 
-pub fn list(
-    x: &mut Exec<'_, '_>,
-    status: Option<String>,
-    participant: Option<String>,
-    house: Option<ClearingHouse>,
-) -> anyhow::Result<()> {
-    let status = status.as_deref().map(RequestStatus::parse).transpose().map_err(|e| invalid(format!("--{e}")))?;
+pub fn list(x: &mut Exec<'_, '_>, q: &RequestQuery) -> anyhow::Result<()> {
+    let statuses: Vec<RequestStatus> = match q.status.as_deref().map(str::trim) {
+        None => Vec::new(),
+        Some(s) if s.eq_ignore_ascii_case("all") => Vec::new(),
+        // A stale request is still waiting: the queue shows it, marked STALE.
+        Some(s) => match RequestStatus::parse(s).map_err(|e| invalid(format!("--{e} or all")))? {
+            RequestStatus::Pending => vec![RequestStatus::Pending, RequestStatus::Stale],
+            other => vec![other],
+        },
+    };
+    if let Some(k) = q.kind.as_deref().filter(|k| !Change::KINDS.contains(k)) {
+        return Err(invalid(format!("--kind {k:?}: one of {}", Change::KINDS.join(", "))).into());
+    }
+    let (from, to) = crate::ops::calls::report::hk_period(q.from.as_deref(), q.to.as_deref())?;
     let head = ListHead::new("requests", REQUEST_COLUMNS).table(&[
         "request_id",
         "kind",
@@ -79,15 +86,19 @@ pub fn list(
     ]);
     let out = &mut *x.out;
     x.db.signed_in(READERS, Mode::Read, |w, me| {
-        let scope = views::scope(w, me, participant.as_deref(), house, true, "lists the requests of")?;
+        let scope = views::scope(w, me, q.participant.as_deref(), q.house, true, "lists the requests of")?;
         out.part(Part::List(head))?;
-        requests::for_each(
-            &w.tx,
-            scope.as_ref().map(|p| &p.key),
-            status,
-            w.now,
-            |r| Ok(out.part(Part::Row(row(&r)))?),
-        )?;
+        let filter = RequestFilter {
+            participant: scope.as_ref().map(|p| &p.key),
+            statuses: &statuses,
+            maker: q.maker.as_ref(),
+            checker: q.checker.as_ref(),
+            kind: q.kind.as_deref(),
+            from,
+            to,
+            subject: q.subject.as_ref(),
+        };
+        requests::for_each(&w.tx, &filter, w.now, |r| Ok(out.part(Part::Row(row(&r)))?))?;
         Ok(out.part(Part::End(ListEnd::default()))?)
     })?;
     x.flush()
@@ -230,6 +241,8 @@ pub struct Approve {
     /// What the requests do, read before they are authorised: a table ends with their
     /// screens and the seed's closing lines.
     views: Option<Vec<View>>,
+    /// The requests were found approvable before anything was asked.
+    looked: bool,
 }
 
 impl Approve {
@@ -244,6 +257,7 @@ impl Approve {
             typed: false,
             tries: 0,
             views: None,
+            looked: false,
         }
     }
 
@@ -276,6 +290,13 @@ impl Flow for Approve {
     fn step(&mut self, x: &mut Exec<'_, '_>) -> anyhow::Result<Progress> {
         self.given.gather(x);
         let me = checker(x)?;
+        // A request that cannot be approved (stale, decided, not this checker's) says so
+        // before any question or secret (SPEC §4).
+        if !self.looked {
+            let ids = self.ids.clone();
+            x.signed_in(&[Role::Checker], Mode::Read, |w, c| maker_checker::check_approvable(w, &c.account, &ids))?;
+            self.looked = true;
+        }
         // On a terminal, show what will change and ask first.
         if x.interactive && !self.yes && x.table() && !self.confirmed {
             match self.given.take_yes() {
@@ -422,6 +443,19 @@ fn print_approved(x: &mut Exec<'_, '_>, done: &[i64]) -> anyhow::Result<()> {
 pub fn reject(x: &mut Exec<'_, '_>, n: i64, reason: &str) -> anyhow::Result<()> {
     let reason = crate::domain::profile::free_text("--reason", reason, 500)?;
     decide(x, n, &[Role::Checker], Decision::Reject(reason))
+}
+
+/// `request resubmit N`: the maker's stale request made again against today's profiles.
+pub fn resubmit(x: &mut Exec<'_, '_>, n: i64) -> anyhow::Result<()> {
+    let s = x.signed_in(&[Role::Maker], Mode::Write, |w, me| maker_checker::resubmit(w, me, n))?;
+    x.object(json!({
+        "request_id": s.request_id, "status": s.status.as_str(), "replaces": n,
+        "rows": s.change.subject_ids().len(), "unchanged": s.unchanged,
+    }))?;
+    x.note(format!(
+        "Request {n} is cancelled; request {} replaces it and waits for a DA checker: `dms request approve {}`.",
+        s.request_id, s.request_id
+    ))
 }
 
 pub fn cancel(x: &mut Exec<'_, '_>, n: i64) -> anyhow::Result<()> {

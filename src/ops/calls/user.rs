@@ -275,9 +275,15 @@ fn print_submitted(x: &mut Exec<'_, '_>, s: &Submitted, reply: &Reply, checker: 
     let mut v = json!({ "request_id": s.request_id, "status": s.status.as_str() });
     match reply {
         Reply::Subject(key) => v[*key] = json!(s.change.subject_ids().first()),
-        Reply::Rows(n) => v["rows"] = json!(n),
+        Reply::Rows(n) => {
+            v["rows"] = json!(n - s.unchanged);
+            v["unchanged"] = json!(s.unchanged);
+        }
     }
     x.object(v)?;
+    if s.unchanged > 0 {
+        x.note(unchanged_note(s.unchanged))?;
+    }
     if s.status == RequestStatus::Pending {
         x.note(format!("Request {} waits for a DA checker: `dms request approve {}`.", s.request_id, s.request_id))?;
     }
@@ -376,7 +382,7 @@ pub fn import(
     x: &mut Exec<'_, '_>,
     kind: BulkKind,
     file: Upload,
-    dry_run: bool,
+    dry_run: Option<usize>,
     inline: Option<Inline>,
 ) -> anyhow::Result<()> {
     let name = file.name.clone();
@@ -384,8 +390,8 @@ pub fn import(
         BulkKind::Emails => read_emails(file)?,
         BulkKind::Users => read_users(file)?,
     };
-    if dry_run {
-        return dry(x, &name, f);
+    if let Some(page) = dry_run {
+        return dry(x, &name, f, page);
     }
     let s = Submit {
         change: f.change,
@@ -398,15 +404,20 @@ pub fn import(
     flow::start(x, Box::new(s))
 }
 
-fn dry(x: &mut Exec<'_, '_>, name: &str, f: BulkFile) -> anyhow::Result<()> {
-    let n = f.rows;
+/// What a bulk file's reply says of its rows that change nothing.
+fn unchanged_note(n: usize) -> String {
+    format!("{n} row(s) of the file change nothing (the address is already the user's) and are not in the request.")
+}
+
+fn dry(x: &mut Exec<'_, '_>, name: &str, f: BulkFile, page: usize) -> anyhow::Result<()> {
     let change = f.change;
     let checked = x
         .signed_in(&[Role::Maker], Mode::Read, |w, me| maker_checker::check(w, me, change))
         .map_err(|e| with_line(name, &f.lines, e))?;
     let p = &checked.participant;
+    let n = f.rows - checked.unchanged;
     let summary = json!({
-        "dry_run": true, "valid": true, "rows": n, "kind": checked.change.kind(),
+        "dry_run": true, "valid": true, "rows": n, "unchanged": checked.unchanged, "kind": checked.change.kind(),
         "user_ids": checked.change.subject_ids(),
         "quota": { "max_users": p.max_users, "total_users": checked.quota.total },
     });
@@ -422,10 +433,14 @@ fn dry(x: &mut Exec<'_, '_>, name: &str, f: BulkFile) -> anyhow::Result<()> {
         Format::Table => {
             warn_all(x, &checked.warnings)?;
             x.object(json!({
-                "rows": n, "kind": checked.change.kind(),
+                "rows": n, "unchanged": checked.unchanged, "kind": checked.change.kind(),
                 "users_after_approval": format!("{} of {}", checked.quota.total + created(&checked.change) as i64, p.max_users),
             }))?;
-            request::print_shown(x, &checked.shown, p, 1, None)?;
+            if checked.unchanged > 0 {
+                x.note(unchanged_note(checked.unchanged))?;
+            }
+            let verb = if matches!(checked.change, Change::ImportEmails { .. }) { "import-emails" } else { "import" };
+            request::print_shown(x, &checked.shown, p, page, Some(&format!("dms user {verb} {name} --dry-run")))?;
         }
     }
     x.note("Dry run: the file is valid and nothing was submitted.")
