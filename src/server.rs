@@ -32,7 +32,6 @@ use std::collections::HashMap;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
@@ -435,15 +434,21 @@ async fn handle(req: Request<Incoming>, via: Via, shared: Arc<Shared>) -> Respon
         }
     }
     let (tx, rx) = mpsc::channel::<Bytes>(256);
-    let done = Arc::new(AtomicBool::new(false));
+    let (done, mut finished) = tokio::sync::oneshot::channel::<()>();
     {
-        // While the call works in silence, a line now and then says it still does.
-        let (tx, done) = (tx.clone(), done.clone());
+        // While the call works in silence, a line now and then says it still does. It lets go
+        // of the reply the moment the call ends, so the body ends with its last line (a copy
+        // held through a sleep kept every reply open for up to 5 s after "done").
+        let tx = tx.clone();
         tokio::spawn(async move {
             loop {
-                tokio::time::sleep(TICK).await;
-                if done.load(Ordering::SeqCst) || tx.send(Bytes::from_static(b"\"tick\"\n")).await.is_err() {
-                    break;
+                tokio::select! {
+                    _ = &mut finished => break,
+                    () = tokio::time::sleep(TICK) => {
+                        if tx.send(Bytes::from_static(b"\"tick\"\n")).await.is_err() {
+                            break;
+                        }
+                    }
                 }
             }
         });
@@ -466,7 +471,7 @@ async fn handle(req: Request<Incoming>, via: Via, shared: Arc<Shared>) -> Respon
             }
         };
         sink.line(ending(&end));
-        done.store(true, Ordering::SeqCst);
+        let _ = done.send(());
         log_line(&json!({
             "time": api::time(chrono::Utc::now()),
             "caller": via.short(),

@@ -439,7 +439,11 @@ fn the_api_answers_plain_http_health_and_calls_as_documented() {
         "POST /v1/otp/request HTTP/1.1\r\nHost: dms\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{envelope}",
         envelope.len()
     );
+    // The body ends with its last line: an HTTP client (curl, a load tool) is not kept waiting
+    // (the server once held every reply open up to 5 s after "done").
+    let started = std::time::Instant::now();
     let reply = http(&w, &req);
+    assert!(started.elapsed() < Duration::from_secs(2), "the reply took {:?}", started.elapsed());
     assert!(reply.starts_with("HTTP/1.1 200") && reply.contains("application/x-ndjson"), "{reply}");
     assert!(reply.contains(r#"{"object":{"user_id":"B0123401","requested":true"#), "{reply}");
     assert!(reply.contains("\"done\""), "{reply}");
