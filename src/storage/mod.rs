@@ -151,6 +151,11 @@ impl Store {
         // Connection settings, not schema: set on every open, outside the migrations.
         conn.pragma_update(None, "journal_mode", "WAL")?;
         keep_wal_files(&conn)?;
+        // Closing does not copy the log into the database: that cost every command, reads
+        // included, a checkpoint and three fsyncs at exit (the frames were valid where they
+        // were). A connection that wrote checkpoints and truncates the log once it is past
+        // WAL_KEEP_BYTES (keep_log_small); below it the next process reads a few frames.
+        conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true)?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.set_prepared_statement_cache_capacity(64);
         if version < latest {
