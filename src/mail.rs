@@ -296,23 +296,34 @@ impl Mbox {
         text.push('\n');
     }
 
-    fn append(&self, text: &str) -> anyhow::Result<()> {
+    /// Append the mails, formatted a chunk at a time (a migration mails every holder it adds:
+    /// tens of thousands of mails must not become one string in memory), then sync once.
+    fn append(&self, from: &Mailbox, mails: &[&Mail], now: DateTime<Utc>) -> anyhow::Result<()> {
+        const CHUNK: usize = 1 << 20;
         let mut f = crate::files::append_private(&self.path, crate::files::Purpose::Mbox)?;
-        f.write_all(text.as_bytes())
+        let mut text = String::with_capacity(CHUNK + 4096);
+        let mut write = |text: &mut String| {
+            let r = f.write_all(text.as_bytes());
+            text.clear();
+            r
+        };
+        for m in mails {
+            Self::format(from, m, now, &mut text);
+            if text.len() >= CHUNK {
+                write(&mut text).with_context(|| format!("cannot write mail to {}", self.path.display()))?;
+            }
+        }
+        write(&mut text)
             .and_then(|()| f.sync_data())
             .with_context(|| format!("cannot write mail to {}", self.path.display()))
     }
 }
 
 impl Transport for Mbox {
-    /// All of them in one open, one write and one sync: a bulk registration's thousands of
-    /// notifications cost one fsync, not thousands.
+    /// All of them in one open and one sync: a bulk registration's thousands of notifications
+    /// cost one fsync, not thousands.
     fn send_all(&self, from: &Mailbox, mails: &[&Mail], now: DateTime<Utc>) -> Vec<Delivery> {
-        let mut text = String::new();
-        for m in mails {
-            Self::format(from, m, now, &mut text);
-        }
-        match self.append(&text) {
+        match self.append(from, mails, now) {
             Ok(()) => vec![Ok(()); mails.len()],
             Err(e) => all_failed(mails.len(), &format!("{e:#}")),
         }
