@@ -764,6 +764,9 @@ pub enum Part {
     Screen(Screen),
     /// A request's field table.
     Diff(Vec<DiffRow>),
+    /// What a decided request did: the same rows, `current` the value it replaced and
+    /// `proposed` the value it set (shown as before / after).
+    Applied(Vec<DiffRow>),
     /// A list begins; its rows follow.
     List(ListHead),
     Row(Vec<Value>),

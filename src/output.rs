@@ -131,11 +131,13 @@ impl Output {
     }
 
     /// Field-by-field rows of a request's subjects (`request show` of a bulk request): a table
-    /// under the seed's labels and forms, or CSV with the machine keys and values.
-    pub fn diff(&self, rows: &[DiffRow]) -> io::Result<()> {
+    /// under the seed's labels and forms, or CSV with the machine keys and values. `applied`:
+    /// what a decided request did, its columns `before` and `after`.
+    pub fn diff(&self, rows: &[DiffRow], applied: bool) -> io::Result<()> {
+        let (was, will) = if applied { ("before", "after") } else { ("current", "proposed") };
         if self.format == Format::Csv {
             let mut c = csv::Writer::from_writer(io::stdout().lock());
-            c.write_record(["user_id", "action", "field", "current", "proposed"])?;
+            c.write_record(["user_id", "action", "field", was, will])?;
             for r in rows {
                 let user_id = neutralise(printable(&r.user_id).into_owned());
                 c.write_record([
@@ -149,7 +151,7 @@ impl Output {
             return c.flush();
         }
         let mut t = new_table();
-        t.set_header(vec!["User ID", "Action", "Field", "Current", "Proposed"]);
+        t.set_header(vec!["User ID".to_string(), "Action".into(), "Field".into(), label(was), label(will)]);
         for r in rows {
             t.add_row(vec![
                 printable(&r.user_id).into_owned(),

@@ -55,7 +55,11 @@ impl<'a> Renderer<'a> {
             }
             Part::Diff(rows) => {
                 self.printed = true;
-                self.out.diff(&rows)?
+                self.out.diff(&rows, false)?
+            }
+            Part::Applied(rows) => {
+                self.printed = true;
+                self.out.diff(&rows, true)?
             }
             Part::List(head) => {
                 self.printed = true;

@@ -352,17 +352,31 @@ pub fn fields(p: &UserProfile) -> Map<String, Value> {
     m
 }
 
-/// Field-by-field differences, `{field: [old, new]}`, for audit rows.
-pub fn diff(before: &UserProfile, after: &UserProfile) -> Value {
-    let (a, b) = (fields(before), fields(after));
+/// Field-by-field differences for audit rows, under the public names: `{field: {"before",
+/// "after"}}` for each field that differs. A profile created has no before, one deleted no after:
+/// every field is given.
+pub fn diff(before: Option<&UserProfile>, after: Option<&UserProfile>) -> Value {
+    let (a, b) = (before.map(fields).unwrap_or_default(), after.map(fields).unwrap_or_default());
+    let keys: Vec<&String> = if a.is_empty() { b.keys().collect() } else { a.keys().collect() };
     let mut m = Map::new();
-    for (k, old) in a {
-        let new = b.get(&k).cloned().unwrap_or(Value::Null);
-        if old != new {
-            m.insert(k, json!([old, new]));
+    for k in keys {
+        let (old, new) = (a.get(k).cloned().unwrap_or(Value::Null), b.get(k).cloned().unwrap_or(Value::Null));
+        if old != new || a.is_empty() || b.is_empty() {
+            m.insert(k.clone(), json!({ "before": old, "after": new }));
         }
     }
     Value::Object(m)
+}
+
+/// `{before, after}` of an audit detail; an older row wrote `[before, after]`.
+pub fn before_after(v: &Value) -> (Value, Value) {
+    match v {
+        Value::Array(a) if a.len() == 2 => (a[0].clone(), a[1].clone()),
+        Value::Object(m) => {
+            (m.get("before").cloned().unwrap_or(Value::Null), m.get("after").cloned().unwrap_or(Value::Null))
+        }
+        other => (Value::Null, other.clone()),
+    }
 }
 
 /// Stored field names to public ones, at any depth (see [`Change::public`]).
@@ -432,10 +446,14 @@ mod tests {
         let before = profile();
         let after = c.apply_to(&before).expect("ok");
         assert_eq!(after.surname, before.surname);
-        let d = diff(&before, &after);
-        assert_eq!(d["email"], json!(["a@b.hk", "new@b.hk"]));
-        assert_eq!(d["transaction_limit_hkd"], json!(["0.00", "5000.00"]));
-        assert_eq!(d["user_groups"], json!([[], ["11", "A"]]));
+        let d = diff(Some(&before), Some(&after));
+        assert_eq!(d["email"], json!({ "before": "a@b.hk", "after": "new@b.hk" }));
+        assert_eq!(d["transaction_limit_hkd"], json!({ "before": "0.00", "after": "5000.00" }));
+        assert_eq!(before_after(&json!(["a", "b"])), (json!("a"), json!("b")), "older rows");
+        let created = diff(None, Some(&after));
+        assert_eq!(created["email"], json!({ "before": null, "after": "new@b.hk" }));
+        assert_eq!(created.as_object().map(|m| m.len()), Some(fields(&after).len()), "the whole profile");
+        assert_eq!(d["user_groups"], json!({ "before": [], "after": ["11", "A"] }));
         assert!(d.get("surname").is_none());
     }
 

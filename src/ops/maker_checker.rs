@@ -15,6 +15,7 @@
 //! savepoint back and names the request; a wrong code rolls it back and is then recorded
 //! against the checker. All of it happens in the command's one write transaction.
 
+use crate::api::DiffRow;
 use crate::domain::account::{Account, UserProfile};
 use crate::domain::change::{self, Change, RequestStatus};
 use crate::domain::credentials::{Credential, Factor};
@@ -568,7 +569,66 @@ pub fn view(w: &mut Work<'_>, who: &Account, id: i64) -> anyhow::Result<View> {
         RequestStatus::Stale => Err(format!("{}; its maker can `dms request resubmit {id}` it", stale_text(w, id)?)),
         s => Err(format!("request {id} is {s}")),
     };
-    Ok(View { row: r, change, subjects, shown, participant: p })
+    let decided = match (r.status, r.decided_at) {
+        (RequestStatus::Approved, Some(at)) => Some(decided(w, id, at)?),
+        _ => None,
+    };
+    Ok(View { row: r, change, subjects, shown, participant: p, decided })
+}
+
+/// What an approved request did, from the audit rows its approval wrote (SPEC §4: "who changed
+/// what, from what, to what, approved by whom"): per subject and field, the value it replaced
+/// and the value it set; and whether it was authorised inline.
+fn decided(w: &Work<'_>, id: i64, at: DateTime<Utc>) -> anyhow::Result<Decided> {
+    let mut out = Decided::default();
+    for row in audit::of_request(&w.tx, at, id)? {
+        let detail: serde_json::Value = serde_json::from_str(&row.detail).unwrap_or_default();
+        if row.action == "request.approved" {
+            out.inline = detail["inline"].as_bool().unwrap_or(false);
+            continue;
+        }
+        // The writes' rows carry the change; the request's own (submitted, notices) do not.
+        let (Some(user_id), Some(_)) = (row.subject, detail.get("change")) else { continue };
+        let action = match row.action.as_str() {
+            "user.created" => "create",
+            "user.deleted" => "delete",
+            "user.unlocked-reset" => "unlock-reset",
+            "smartcard.pin.reset" => "smartcard-reset",
+            _ => "change",
+        };
+        let fields = detail["change"].as_object().cloned().unwrap_or_default();
+        // A row that changed no field (an unlock, a reset; an older row's short detail) is
+        // one line that says what was done.
+        let profile_fields: Vec<_> = fields.iter().filter(|(_, v)| v.is_object() || v.is_array()).collect();
+        if profile_fields.is_empty() {
+            out.rows.push(DiffRow {
+                user_id,
+                action: action.into(),
+                key: String::new(),
+                current: json!(null),
+                proposed: json!(null),
+            });
+            continue;
+        }
+        for (key, v) in profile_fields {
+            let (before, after) = change::before_after(v);
+            out.rows.push(DiffRow {
+                user_id: user_id.clone(),
+                action: action.into(),
+                key: key.clone(),
+                current: before,
+                proposed: after,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// What an approved request did (`current`: the value it replaced, `proposed`: the value it set).
+#[derive(Debug, Clone, Default)]
+pub struct Decided {
+    pub inline: bool,
+    pub rows: Vec<DiffRow>,
 }
 
 /// A request as a reader sees it.
@@ -580,6 +640,8 @@ pub struct View {
     /// stale or decided request).
     pub shown: Result<Vec<Shown>, String>,
     pub participant: Participant,
+    /// An approved request: what it did.
+    pub decided: Option<Decided>,
 }
 
 /// The current profile of a subject (for showing a change beside what it replaces).
@@ -1008,12 +1070,8 @@ fn apply(w: &mut Work<'_>, p: &Participant, plan: Plan, request_id: i64, checker
         match write {
             Write::Create(profile) => {
                 users::insert(&w.tx, &profile)?;
-                ev(
-                    w,
-                    "user.created",
-                    &profile.user_id,
-                    json!({ "email": profile.email, "groups": profile.groups, "functions": profile.functions }),
-                )?;
+                // The whole profile as created (it holds no secret).
+                ev(w, "user.created", &profile.user_id, change::diff(None, Some(&profile)))?;
             }
             Write::Update { before, after, action } => {
                 users::update_profile(&w.tx, &after)?;
@@ -1024,16 +1082,11 @@ fn apply(w: &mut Work<'_>, p: &Participant, plan: Plan, request_id: i64, checker
                 if before.email != after.email {
                     email_changed(w, before.email.as_deref(), after.email.as_deref());
                 }
-                ev(w, action, &after.user_id, change::diff(&before, &after))?;
+                ev(w, action, &after.user_id, change::diff(Some(&before), Some(&after)))?;
             }
             Write::Delete(profile) => {
                 users::delete(&w.tx, &profile, w.now)?;
-                ev(
-                    w,
-                    "user.deleted",
-                    &profile.user_id,
-                    json!({ "surname": profile.surname, "other_names": profile.other_names }),
-                )?;
+                ev(w, "user.deleted", &profile.user_id, change::diff(Some(&profile), None))?;
             }
             Write::Reset(profile) => {
                 let mut a = users::account(&w.tx, &profile.user_id)?

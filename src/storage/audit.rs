@@ -486,6 +486,29 @@ pub struct Selection<'a> {
     pub participant: Option<&'a str>,
 }
 
+/// The rows a decided request wrote: those at its decision's time (the approval writes them
+/// all in one transaction, at one time) whose detail names it, in order. Found through the
+/// time index, whatever the trail's length.
+pub fn of_request(c: &Connection, decided_at: DateTime<Utc>, request_id: i64) -> anyhow::Result<Vec<AuditRow>> {
+    let mut stmt = c.prepare_cached(
+        "SELECT seq, at, actor, action, subject, participant_id, detail, via FROM audit INDEXED BY audit_by_time \
+         WHERE at = ?1 AND json_valid(detail) AND json_extract(detail, '$.request_id') = ?2 ORDER BY seq",
+    )?;
+    let rows = stmt.query_map(rusqlite::params![ts(decided_at), request_id], |r| {
+        Ok(AuditRow {
+            seq: r.get(0)?,
+            at: r.get(1)?,
+            actor: r.get(2)?,
+            action: r.get(3)?,
+            subject: r.get(4)?,
+            participant_id: r.get(5)?,
+            detail: r.get(6)?,
+            via: r.get(7)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
 /// The selected rows, in order, streamed.
 pub fn for_each(
     c: &Connection,

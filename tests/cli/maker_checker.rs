@@ -764,3 +764,54 @@ fn request_list_filters_by_maker_checker_kind_period_and_subject() {
     w.as_user(CHECKER2, &["request", "list", "--kind", "rename"]).refused(Exit::Invalid, &["--kind", "import-emails"]);
     w.as_user(CHECKER2, &["request", "list", "--status", "done"]).refused(Exit::Invalid, &["STALE", "all"]);
 }
+
+/// Issue 19 #3, #5 (SPEC §4 "what was decided stays visible"): an approved request shows, in
+/// every format, each field it changed — the value it replaced and the value it set — with its
+/// maker, checker, decision time and whether it was authorised inline; the audit rows use the
+/// public names and `{before, after}`, and a created profile is recorded whole.
+#[test]
+fn an_approved_request_keeps_what_it_changed_from_and_to() {
+    let w = World::with_das();
+    let id = w.submit(MAKER, &["user", "change", USER1, "--email", "wk.new@abc.com.hk", "--limit", "2000"]);
+    w.approve(CHECKER, &[id]).ok();
+    let v = w.request_show(CHECKER2, id);
+    assert_eq!(
+        (v["status"].as_str(), v["maker"].as_str(), v["checker"].as_str()),
+        (Some("APPROVED"), Some(MAKER), Some(CHECKER))
+    );
+    assert!(v["decided_at"].is_string() && v["inline"] == json!(false), "{v:#}");
+    let applied = v["applied"].as_array().expect("applied");
+    assert_eq!(applied.len(), 1, "{v:#}");
+    assert_eq!((applied[0]["user_id"].as_str(), applied[0]["action"].as_str()), (Some(USER1), Some("change")));
+    assert_eq!(applied[0]["diff"]["email"], json!({ "before": "wk.cheung@abc.com.hk", "after": "wk.new@abc.com.hk" }));
+    assert_eq!(applied[0]["diff"]["transaction_limit_hkd"], json!({ "before": "1000000.00", "after": "2000.00" }));
+    let csv = w.raw_as(CHECKER2, &["--format", "csv", "request", "show", &id.to_string()]).ok().stdout;
+    let mut lines = csv.lines();
+    assert_eq!(lines.next(), Some("user_id,action,field,before,after"), "{csv}");
+    assert!(csv.contains("B0123401,change,email,wk.cheung@abc.com.hk,wk.new@abc.com.hk"), "{csv}");
+    let table = w.raw_as(CHECKER2, &["request", "show", &id.to_string()]).ok().stdout;
+    assert!(table.contains("Before") && table.contains("After") && table.contains("wk.new@abc.com.hk"), "{table}");
+
+    // Inline, created whole: every field of the profile, before null.
+    let mut create = create_args("B0123404", "sm.chan@abc.com.hk");
+    let code = w.totp(CHECKER);
+    create.extend(["--checker", CHECKER, "--otp", &code, "--password-stdin"]);
+    let made = w.as_user_stdin(MAKER, &create, &line(PASSWORD)).ok().json();
+    let created = w.request_show(CHECKER2, made["request_id"].as_i64().expect("id"));
+    assert_eq!(created["inline"], json!(true), "{created:#}");
+    let diff = &created["applied"][0]["diff"];
+    assert_eq!(created["applied"][0]["action"], "create");
+    assert_eq!(diff["surname"], json!({ "before": null, "after": "Chan" }), "{created:#}");
+    assert!(diff.get("user_groups").is_some() && diff.get("access_channel").is_some(), "{created:#}");
+    let audit = w.as_user(CHECKER2, &["report", "audit"]).ok().json();
+    let row = audit["audit"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .find(|r| r["action"] == "user.changed")
+        .cloned()
+        .expect("a change row");
+    let detail: Value =
+        serde_json::from_str(row["detail"].as_str().unwrap_or("{}")).unwrap_or_else(|_| row["detail"].clone());
+    assert_eq!(detail["change"]["email"]["before"], "wk.cheung@abc.com.hk", "{row}");
+}

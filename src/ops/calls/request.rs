@@ -113,7 +113,10 @@ pub fn show(x: &mut Exec<'_, '_>, n: i64, page: usize) -> anyhow::Result<()> {
 pub fn print(x: &mut Exec<'_, '_>, v: &View, page: usize) -> anyhow::Result<()> {
     match x.format {
         Format::Json | Format::Jsonl => x.object(json_of(v)),
-        Format::Csv => x.part(Part::Diff(diff_rows(&v.participant, v.shown.as_deref().unwrap_or_default()))),
+        Format::Csv => match &v.decided {
+            Some(d) => x.part(Part::Applied(d.rows.clone())),
+            None => x.part(Part::Diff(diff_rows(&v.participant, v.shown.as_deref().unwrap_or_default()))),
+        },
         Format::Table => table(x, v, page),
     }
 }
@@ -143,11 +146,51 @@ fn json_of(v: &View) -> Value {
             m.insert("not_applicable".into(), json!(why));
         }
     }
+    // An approved request: what it did, field by field, and how it was authorised.
+    if let Some(d) = &v.decided {
+        m.insert("inline".into(), json!(d.inline));
+        m.insert("applied".into(), applied_json(&d.rows));
+    }
     doc
 }
 
+/// `[{user_id, action, diff: {field: {before, after}}}]`, a subject at a time, in order.
+fn applied_json(rows: &[DiffRow]) -> Value {
+    let mut out: Vec<Value> = Vec::new();
+    for r in rows {
+        let same = out.last().is_some_and(|l| l["user_id"] == r.user_id.as_str() && l["action"] == r.action.as_str());
+        if !same {
+            out.push(json!({ "user_id": r.user_id, "action": r.action, "diff": {} }));
+        }
+        if !r.key.is_empty() {
+            if let Some(last) = out.last_mut() {
+                last["diff"][&r.key] = json!({ "before": r.current, "after": r.proposed });
+            }
+        }
+    }
+    Value::Array(out)
+}
+
 fn table(x: &mut Exec<'_, '_>, v: &View, page: usize) -> anyhow::Result<()> {
-    x.object(header(v))?;
+    let mut head = header(v);
+    if let Some(d) = &v.decided {
+        head["inline"] = json!(d.inline);
+        x.object(head)?;
+        x.part(Part::Gap)?;
+        let pages = d.rows.len().div_ceil(PAGE * 4).max(1);
+        let page = page.clamp(1, pages);
+        let on_page = d.rows.iter().skip((page - 1) * PAGE * 4).take(PAGE * 4).cloned().collect();
+        x.part(Part::Applied(on_page))?;
+        if pages > 1 {
+            let id = v.row.request_id;
+            x.note(format!(
+                "Page {page} of {pages}: `dms request show {id} --page {}`; `--format csv` writes every row.",
+                (page % pages) + 1
+            ))?;
+        }
+        return Ok(());
+    }
+    x.object(head)?;
     let shown = match &v.shown {
         Ok(s) => s,
         Err(why) => return x.note(format!("Nothing to show beside it: {why}.")),
