@@ -558,6 +558,9 @@ pub enum Call {
     HolidayRemove { date: String },
     #[serde(rename = "hkex/holiday/list")]
     HolidayList,
+    /// The user group catalogue.
+    #[serde(rename = "user/groups")]
+    Groups,
     #[serde(rename = "hkex/outbox/list")]
     OutboxList,
     #[serde(rename = "hkex/outbox/retry")]
@@ -625,6 +628,7 @@ impl Call {
                 | Call::ParticipantShow { .. }
                 | Call::SettingsShow
                 | Call::HolidayList
+                | Call::Groups
                 | Call::OutboxList
         )
     }

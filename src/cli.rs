@@ -605,6 +605,12 @@ pub struct ProfileArgs {
 #[derive(Debug, Subcommand)]
 #[command(defer = true)]
 pub enum UserCommand {
+    /// The user group catalogue: every code --groups accepts (the seed names the codes only).
+    #[command(after_help = examples!(
+        "dms user groups",
+        "dms --format csv user groups",
+    ))]
+    Groups,
     /// Create User Profile (a business user).
     #[command(after_help = examples!(
         "# The next free user ID; a checker approves with `dms request approve`",

@@ -287,6 +287,8 @@ async fn connect(
                 .await
                 .map_err(|_| gone(std::io::Error::new(std::io::ErrorKind::TimedOut, "no connection within 5 s")))?
                 .map_err(gone)?;
+            // The call's body goes in small writes: not held back for an ACK (Nagle).
+            let _ = stream.set_nodelay(true);
             let name = rustls_pki_types::ServerName::try_from(host.clone())
                 .map_err(|_| Failed::Answer(usage(format!("--server: {host:?} is not a host name")).into()))?;
             let tls = tokio::time::timeout(CONNECT, tokio_rustls::TlsConnector::from(config).connect(name, stream))

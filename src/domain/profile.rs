@@ -58,8 +58,8 @@ pub enum ProfileError {
     Email { value: String, rule: &'static str },
     #[error("limit {value}: {rule}")]
     Limit { value: String, rule: &'static str },
-    #[error("user groups: {code} is not in the user group catalogue")]
-    UnknownGroup { code: String },
+    #[error("user groups: {code} is not in the user group catalogue{nearest} (`dms user groups` lists them all)")]
+    UnknownGroup { code: String, nearest: String },
     #[error(
         "function {value}: not one of default, di_requirement, di, recall_request, isi, ati, cash_compensation, si, cash_prepayment (or none)"
     )]
@@ -402,10 +402,46 @@ pub fn parse_groups(s: &str) -> Result<Vec<String>, ProfileError> {
             .iter()
             .enumerate()
             .find(|(_, g)| **g == code)
-            .ok_or_else(|| ProfileError::UnknownGroup { code: quoted(token) })?;
+            .ok_or_else(|| ProfileError::UnknownGroup { code: quoted(token), nearest: nearest_groups(&code) })?;
         found.insert(entry);
     }
     Ok(found.into_iter().map(|(_, g)| (*g).to_string()).collect())
+}
+
+/// The catalogue's codes nearest an unknown one, as the error says them (", nearest: A, AA"):
+/// those one edit away (a letter changed, added or dropped, or two swapped), else those that
+/// begin as it does. Empty when none is near.
+fn nearest_groups(code: &str) -> String {
+    let c: Vec<char> = code.chars().collect();
+    let one_edit = |g: &str| -> bool {
+        let g: Vec<char> = g.chars().collect();
+        match c.len().abs_diff(g.len()) {
+            0 => {
+                let diff: Vec<usize> = (0..c.len()).filter(|&i| c[i] != g[i]).collect();
+                diff.len() == 1
+                    || (diff.len() == 2
+                        && diff[1] == diff[0] + 1
+                        && c[diff[0]] == g[diff[1]]
+                        && c[diff[1]] == g[diff[0]])
+            }
+            1 => {
+                let (long, short) = if c.len() > g.len() { (&c, &g) } else { (&g, &c) };
+                (0..long.len())
+                    .any(|skip| long.iter().enumerate().filter(|(i, _)| *i != skip).map(|(_, ch)| ch).eq(short.iter()))
+            }
+            _ => false,
+        }
+    };
+    let mut near: Vec<&str> = GROUP_CATALOGUE.iter().copied().filter(|g| one_edit(g)).collect();
+    if near.is_empty() {
+        near = GROUP_CATALOGUE.iter().copied().filter(|g| c.first().is_some_and(|f| g.starts_with(*f))).collect();
+    }
+    near.truncate(6);
+    if near.is_empty() {
+        String::new()
+    } else {
+        format!("; nearest: {}", near.join(", "))
+    }
 }
 
 /// Groups as one comma-separated string, the form the CLI accepts back.
@@ -1146,7 +1182,16 @@ mod tests {
     #[test]
     fn groups_unknown_code_named() {
         let e = parse_groups("A, ZZ, 53").unwrap_err();
-        assert_eq!(e.to_string(), "user groups: \"ZZ\" is not in the user group catalogue");
+        assert_eq!(
+            e.to_string(),
+            "user groups: \"ZZ\" is not in the user group catalogue; nearest: RZ (`dms user groups` lists them all)"
+        );
+        // The nearest codes: one edit away, in catalogue order, at most six; else the same start.
+        let e = parse_groups("53").unwrap_err().to_string();
+        assert!(e.contains("; nearest: 13, 23, 51, 52, 54, 55 ("), "{e}");
+        assert!(parse_groups("wx").unwrap_err().to_string().contains("nearest: DX, RX, WA, WB, WC, WD"));
+        assert!(parse_groups("AAD").unwrap_err().to_string().contains("nearest: AA, AD"));
+        assert!(!parse_groups("%%").unwrap_err().to_string().contains("nearest"), "none near");
         // Non-ASCII look-alikes and SQL-looking tokens are just unknown codes.
         assert!(parse_groups("Ａ").is_err());
         assert!(parse_groups("A;DROP").is_err());

@@ -136,3 +136,21 @@ fn da3_add_assigns_the_next_da_id_and_a_reference_and_mails_it() {
     w.sql_write("UPDATE participants SET max_users = 70 WHERE participant_id = 'B01234'");
     assert_eq!(w.state(), before);
 }
+
+/// Issue 19 #6: the user group catalogue can be listed (JSON, CSV, a table), and an unknown
+/// code's error names the nearest valid ones and where the rest are.
+#[test]
+fn the_user_group_catalogue_is_listed_and_an_unknown_code_names_the_nearest() {
+    let w = World::with_das();
+    let v = w.as_user(MAKER, &["user", "groups"]).ok().json();
+    let codes: Vec<&str> = v["groups"].as_array().expect("groups").iter().filter_map(|g| g["code"].as_str()).collect();
+    assert_eq!(codes.len(), 63, "{v}");
+    assert_eq!((codes.first().copied(), codes.last().copied()), (Some("11"), Some("WG")));
+    let csv = w.raw_as(CHECKER, &["--format", "csv", "user", "groups"]).ok().stdout;
+    assert_eq!(csv.lines().next(), Some("code"));
+    assert_eq!(csv.lines().count(), 64);
+    let before = w.state();
+    w.as_user(MAKER, &["user", "change", USER1, "--groups", "11,53"])
+        .refused(Exit::Invalid, &["\"53\"", "nearest: 13, 23, 51, 52, 54, 55", "dms user groups"]);
+    assert_eq!(w.state(), before);
+}

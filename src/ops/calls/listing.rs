@@ -15,6 +15,18 @@ use crate::storage::participants;
 use crate::storage::users::{self, ListingFilter, ListingRow};
 use serde_json::{json, Map, Value};
 
+/// `user groups`: the catalogue `--groups` takes, in its order. The same for everyone signed
+/// in (it is no secret; a DA needs it to fill in a profile).
+pub fn groups(x: &mut Exec<'_, '_>) -> anyhow::Result<()> {
+    x.signed_in(READERS, Mode::Read, |_, _| Ok(()))?;
+    x.part(Part::List(ListHead::new("groups", &["code"])))?;
+    for g in crate::domain::profile::GROUP_CATALOGUE {
+        x.part(Part::Row(vec![json!(g)]))?;
+    }
+    x.part(Part::End(ListEnd::default()))?;
+    x.note(format!("{} user groups.", crate::domain::profile::GROUP_CATALOGUE.len()))
+}
+
 pub fn enquire(x: &mut Exec<'_, '_>, uid: &UserId) -> anyhow::Result<()> {
     let e = x.signed_in(READERS, Mode::Read, |w, me| views::enquire(w, me, uid))?;
     x.part(Part::Screen(screen::enquiry(&e)))
