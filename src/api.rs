@@ -329,6 +329,15 @@ pub struct ReportQuery {
     pub house: Option<ClearingHouse>,
     #[serde(default)]
     pub after_seq: Option<i64>,
+    /// audit: rows by this actor.
+    #[serde(default)]
+    pub actor: Option<String>,
+    /// audit: rows whose action begins so (`user.`, `signin.failed`).
+    #[serde(default)]
+    pub action: Option<String>,
+    /// audit: rows about this user.
+    #[serde(default)]
+    pub subject: Option<UserId>,
 }
 
 /// Every operation, named by its path under `/v1/` (the `op` member of the JSON body).
@@ -443,6 +452,9 @@ pub enum Call {
     },
     #[serde(rename = "user/enquire")]
     Enquire { user_id: UserId },
+    /// Every audit event about one profile, oldest first (sign-ins summarised).
+    #[serde(rename = "user/history")]
+    History { user_id: UserId },
     #[serde(rename = "user/find")]
     FindByName {
         name: String,
@@ -629,6 +641,7 @@ impl Call {
                 | Call::SettingsShow
                 | Call::HolidayList
                 | Call::Groups
+                | Call::History { .. }
                 | Call::OutboxList
         )
     }

@@ -605,6 +605,17 @@ pub struct ProfileArgs {
 #[derive(Debug, Subcommand)]
 #[command(defer = true)]
 pub enum UserCommand {
+    /// Every request and audit event about one profile, oldest first: who made and who
+    /// authorised each change, what it changed from and to; sign-ins summarised.
+    #[command(after_help = examples!(
+        "dms user history B0123401",
+        "dms --format csv user history B0123401 > B0123401-history.csv",
+    ))]
+    History {
+        /// The user ID.
+        #[arg(value_parser = user_id)]
+        user_id: UserId,
+    },
     /// The user group catalogue: every code --groups accepts (the seed names the codes only).
     #[command(after_help = examples!(
         "dms user groups",
@@ -1430,6 +1441,15 @@ pub struct ReportArgs {
     /// --format jsonl for a SIEM).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(i64).range(0..))]
     pub after_seq: Option<i64>,
+    /// audit: only the rows of this actor (a user ID).
+    #[arg(long, value_name = "ID")]
+    pub actor: Option<String>,
+    /// audit: only the rows whose action begins with this (user., request.approved, signin.).
+    #[arg(long, value_name = "PREFIX")]
+    pub action: Option<String>,
+    /// audit: only the rows about this user.
+    #[arg(long, value_parser = user_id, value_name = "ID")]
+    pub subject: Option<UserId>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

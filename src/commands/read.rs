@@ -41,6 +41,9 @@ pub fn report(client: &mut Client, a: ReportArgs) -> anyhow::Result<()> {
         participant: a.participant,
         house: a.house,
         after_seq: a.after_seq,
+        actor: a.actor,
+        action: a.action,
+        subject: a.subject,
     };
     simple(client, Call::Report(q))
 }

@@ -58,6 +58,7 @@ pub fn run(client: &mut Client, c: UserCommand) -> anyhow::Result<()> {
             with_input(client, Call::UserSmartcardReset { user_id: id, inline }, input)
         }
         UserCommand::Groups => simple(client, Call::Groups),
+        UserCommand::History { user_id } => simple(client, Call::History { user_id }),
         UserCommand::Enquire { id: Some(id), .. } => simple(client, Call::Enquire { user_id: id }),
         UserCommand::Enquire { id: None, name, participant, all, house } => {
             simple(client, Call::FindByName { name: name.unwrap_or_default(), participant, house, all })

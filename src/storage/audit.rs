@@ -484,6 +484,8 @@ pub struct Selection<'a> {
     pub to: Option<&'a str>,
     pub after_seq: Option<i64>,
     pub participant: Option<&'a str>,
+    /// Only rows about this user (through the `audit_by_subject` index).
+    pub subject: Option<&'a str>,
 }
 
 /// The rows a decided request wrote: those at its decision's time (the approval writes them
@@ -560,6 +562,14 @@ fn selection_query(s: &Selection<'_>) -> (&'static str, Vec<rusqlite::types::Val
     }
     let text = |v: Option<&str>| v.map_or(Value::Null, |t| Value::Text(t.to_string()));
     let p = text(s.participant);
+    if let Some(subject) = s.subject {
+        return (
+                "SELECT seq, at, actor, action, subject, participant_id, detail, via FROM audit INDEXED BY audit_by_subject \
+                 WHERE subject = ?1 AND (?2 IS NULL OR seq > ?2) AND (?3 IS NULL OR at >= ?3) AND (?4 IS NULL OR at < ?4) \
+                 AND (?5 IS NULL OR participant_id = ?5) ORDER BY seq",
+            vec![text(Some(subject)), s.after_seq.map_or(Value::Null, Value::Integer), text(s.from), text(s.to), p],
+        );
+    }
     match (s.after_seq, s.from, s.to) {
         (Some(n), from, to) => (
             select!(

@@ -41,6 +41,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0007_initial_pins.sql"),
     include_str!("migrations/0008_mail_senders.sql"),
     include_str!("migrations/0009_functions.sql"),
+    include_str!("migrations/0010_audit_by_subject.sql"),
 ];
 
 /// The schema version this dms writes.

@@ -316,3 +316,49 @@ fn a_checkpoint_that_is_a_fifo_huge_or_not_one_is_refused_without_hanging() {
     w.run(&["audit", "verify", "--checkpoint", "garbage.json"], None).refused(Exit::Invalid, &["garbage.json"]);
     w.run(&["audit", "verify", "--checkpoint", "missing.json"], None).refused(Exit::Invalid, &["missing.json"]);
 }
+
+/// Issue 19 #5: the auditor's questions — `report audit` filtered by actor, action prefix and
+/// subject (with the period), and `dms user history ID`: who made each change, who authorised
+/// it, from what to what, oldest first, sign-ins summarised; a DA only for its own users.
+#[test]
+fn report_audit_filters_and_a_users_history_answer_who_changed_what() {
+    let w = World::with_das();
+    let id = w.submit(MAKER, &["user", "change", USER1, "--email", "wk.new@abc.com.hk"]);
+    w.approve(CHECKER, &[id]).ok();
+    w.first_time_app(USER1);
+    w.login(USER1).ok();
+    let rows = |extra: &[&str]| -> Vec<serde_json::Value> {
+        let mut args = vec!["report", "audit"];
+        args.extend(extra);
+        w.as_user(CHECKER2, &args).ok().json()["audit"].as_array().expect("rows").clone()
+    };
+    let by_checker = rows(&["--actor", &CHECKER.to_lowercase()]);
+    assert!(!by_checker.is_empty() && by_checker.iter().all(|r| r["actor"] == CHECKER), "{by_checker:?}");
+    let users = rows(&["--action", "user."]);
+    assert!(!users.is_empty() && users.iter().all(|r| r["action"].as_str().is_some_and(|a| a.starts_with("user."))));
+    let about = rows(&["--subject", USER1, "--from", "2026-11-23", "--to", "2026-11-23"]);
+    assert!(!about.is_empty() && about.iter().all(|r| r["subject"] == USER1), "{about:?}");
+    assert!(
+        rows(&["--subject", USER1, "--action", "user.changed", "--actor", MAKER]).is_empty(),
+        "the checker applied it"
+    );
+
+    let h = w.as_user(CHECKER2, &["user", "history", USER1]).ok().json();
+    let events = h["history"].as_array().expect("history");
+    let changed = events.iter().find(|e| e["action"] == "user.changed").expect("the change");
+    assert_eq!((changed["actor"].as_str(), changed["request_id"].as_i64()), (Some(CHECKER), Some(id)), "{h:#}");
+    assert_eq!(changed["change"], "email: wk.cheung@abc.com.hk -> wk.new@abc.com.hk", "{h:#}");
+    let submitted = events.iter().position(|e| e["action"] == "request.submitted").expect("the submission");
+    let applied = events.iter().position(|e| e["action"] == "user.changed").expect("applied");
+    assert!(submitted < applied, "oldest first: {h:#}");
+    assert_eq!(events[submitted]["actor"], MAKER);
+    assert!(events.iter().all(|e| !e["action"].as_str().unwrap_or_default().starts_with("signin.")), "summarised");
+    assert!(h["sign_ins"]["events"].as_u64().is_some_and(|n| n >= 1), "{h:#}");
+    let table = w.raw_as(CHECKER2, &["user", "history", USER1]).ok();
+    assert!(table.stdout.contains("wk.cheung@abc.com.hk -> wk.new@abc.com.hk"), "{table}");
+    assert!(table.stdout.contains("Sign-in events:") || table.stderr.contains("Sign-in events:"), "{table}");
+    let csv = w.raw_as(CHECKER2, &["--format", "csv", "user", "history", USER1]).ok().stdout;
+    assert_eq!(csv.lines().next(), Some("seq,at,action,actor,request_id,change,detail"), "{csv}");
+    // A business user may not read it (a DA reads its own participant's users only).
+    w.as_user(USER1, &["user", "history", USER1]).expect(Exit::NotPermitted);
+}

@@ -67,6 +67,7 @@ pub fn run(x: &mut Exec<'_, '_>, call: Call) -> anyhow::Result<()> {
         Call::CancelRequest { id } => request::cancel(x, id),
         Call::Resubmit { id } => request::resubmit(x, id),
         Call::Groups => listing::groups(x),
+        Call::History { user_id } => report::history(x, &user_id),
         Call::AuditVerify { checkpoint, checkpoint_name } => audit::verify(x, checkpoint, checkpoint_name),
         Call::Backup { out, system } => flow::start(x, Box::new(audit::Backup::new(out, system))),
 

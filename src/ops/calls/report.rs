@@ -270,8 +270,15 @@ fn report(
                 to: to.as_deref(),
                 after_seq: a.after_seq,
                 participant: scope,
+                subject: a.subject.as_ref().map(|s| s.as_str()),
             };
+            let actor = a.actor.as_deref().map(|s| s.trim().to_ascii_uppercase());
             audit::for_each(tx, &selection, |r| {
+                if actor.as_deref().is_some_and(|x| r.actor.as_deref() != Some(x))
+                    || a.action.as_deref().is_some_and(|p| !r.action.starts_with(p.trim()))
+                {
+                    return Ok(());
+                }
                 out.push(vec![
                     json!(r.seq),
                     json!(crate::api::time_text(&r.at)),
@@ -308,4 +315,76 @@ fn report(
         }
     }
     Ok(())
+}
+
+/// `dms user history ID`: every audit event about one profile, oldest first — each request's
+/// submission, approval and what it changed (before → after), resets, eService changes — with
+/// its sign-in events summarised in one line (how many, the first and last, how many failed).
+pub fn history(x: &mut Exec<'_, '_>, uid: &crate::domain::user_id::UserId) -> anyhow::Result<()> {
+    let cols = ["seq", "at", "action", "actor", "request_id", "change", "detail"];
+    let out = &mut *x.out;
+    x.db.signed_in(READERS, Mode::Read, |w, me| {
+        // Who may enquire the profile may read its history (a DA: its own participant's).
+        crate::ops::views::enquire(w, me, uid)?;
+        let mut rows = Rows::start(out, ListHead::new("history", &cols).json_text(&["detail"]))?;
+        let (mut signins, mut failed) = (0u64, 0u64);
+        let (mut first, mut last): (Option<String>, Option<String>) = (None, None);
+        let selection = audit::Selection { subject: Some(uid.as_str()), ..Default::default() };
+        audit::for_each(&w.tx, &selection, |r| {
+            if r.action.starts_with("signin.") || r.action.starts_with("session.") {
+                signins += 1;
+                failed += u64::from(r.action.contains("fail") || r.action.contains("unmatched"));
+                first.get_or_insert_with(|| r.at.clone());
+                last = Some(r.at.clone());
+                return Ok(());
+            }
+            let detail: serde_json::Value = serde_json::from_str(&r.detail).unwrap_or_default();
+            let change = detail["change"]
+                .as_object()
+                .map(|m| {
+                    m.iter()
+                        .map(|(k, v)| {
+                            let (b, a) = crate::domain::change::before_after(v);
+                            format!("{k}: {} -> {}", brief(&b), brief(&a))
+                        })
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                })
+                .unwrap_or_default();
+            rows.push(vec![
+                json!(r.seq),
+                json!(crate::api::time_text(&r.at)),
+                json!(r.action),
+                json!(r.actor),
+                detail["request_id"].clone(),
+                json!(change),
+                json!(r.detail),
+            ])?;
+            Ok(())
+        })?;
+        let summary = json!({
+            "events": signins, "failed": failed,
+            "first": first.as_deref().map(crate::api::time_text), "last": last.as_deref().map(crate::api::time_text),
+        });
+        let footer = (signins > 0).then(|| {
+            format!(
+                "Sign-in events: {signins} ({failed} failed), {} to {}.",
+                first.as_deref().map(crate::api::time_text).unwrap_or_default(),
+                last.as_deref().map(crate::api::time_text).unwrap_or_default()
+            )
+        });
+        rows.finish(&[("user_id", json!(uid)), ("sign_ins", summary)], footer.as_deref())?;
+        Ok(())
+    })?;
+    x.flush()
+}
+
+/// A value as the history's change column writes it: text bare, lists space-separated.
+fn brief(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::Null => "-".into(),
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Array(a) => a.iter().map(brief).collect::<Vec<_>>().join(" "),
+        other => other.to_string(),
+    }
 }

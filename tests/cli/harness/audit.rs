@@ -107,7 +107,7 @@ impl World {
         let kept: Vec<&str> = key.lines().filter(|l| !l.starts_with("audit-keyed ")).collect();
         std::fs::write(self.path("dms.db.key"), format!("{}\n", kept.join("\n"))).expect("rewrite the key file");
         self.sql_write(
-            "DROP TABLE initial_pins; DROP TABLE reminders; DROP TABLE secrets; DROP TABLE outbox; DROP TABLE otp_requests_unmatched; \
+            "DROP INDEX audit_by_subject; DROP TABLE initial_pins; DROP TABLE reminders; DROP TABLE secrets; DROP TABLE outbox; DROP TABLE otp_requests_unmatched; \
              ALTER TABLE audit DROP COLUMN via; ALTER TABLE audit DROP COLUMN alg; PRAGMA user_version = 2;",
         );
     }
