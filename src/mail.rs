@@ -96,16 +96,20 @@ pub fn sender(v: &str) -> anyhow::Result<Mailbox> {
 /// Free text a person typed (a reject reason), as it goes into a mail: on one line, with every
 /// character that could break or disguise it (controls, U+2028 and other separators, bidi
 /// overrides) written as an escape, whatever an older database let through.
-pub fn one_line(s: &str) -> String {
-    s.chars()
-        .map(|c| {
-            if crate::domain::profile::forbidden_char(c).is_some() {
-                c.escape_unicode().to_string()
-            } else {
-                c.to_string()
-            }
-        })
-        .collect()
+pub fn one_line(s: &str) -> std::borrow::Cow<'_, str> {
+    let forbidden = |c: char| crate::domain::profile::forbidden_char(c).is_some();
+    if !s.chars().any(forbidden) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 16);
+    for c in s.chars() {
+        if forbidden(c) {
+            out.extend(c.escape_unicode());
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 /// The one-time password mail (no URL, no user ID).
@@ -276,15 +280,22 @@ pub struct Mbox {
 
 impl Mbox {
     /// One message in mboxrd form.
-    fn format(from: &Mailbox, mail: &Mail, now: DateTime<Utc>, text: &mut String) {
-        text.push_str(&format!(
-            "From {} {}\nFrom: {from}\nTo: {}\nSubject: {}\nDate: {}\nContent-Type: text/plain; charset=utf-8\n\n",
-            from.email,
-            now.format("%a %b %e %H:%M:%S %Y"),
-            one_line(&mail.to),
-            one_line(&mail.subject),
-            now.to_rfc2822(),
-        ));
+    /// The lines every mail of a batch shares (its separator line, sender and date), made once.
+    fn stamp(from: &Mailbox, now: DateTime<Utc>) -> (String, String) {
+        (
+            format!("From {} {}\nFrom: {from}\n", from.email, now.format("%a %b %e %H:%M:%S %Y")),
+            format!("Date: {}\nContent-Type: text/plain; charset=utf-8\n\n", now.to_rfc2822()),
+        )
+    }
+
+    fn format(stamp: &(String, String), mail: &Mail, text: &mut String) {
+        text.push_str(&stamp.0);
+        text.push_str("To: ");
+        text.push_str(&one_line(&mail.to));
+        text.push_str("\nSubject: ");
+        text.push_str(&one_line(&mail.subject));
+        text.push('\n');
+        text.push_str(&stamp.1);
         for line in mail.body.lines() {
             // mboxrd quoting: a body line starting with "From " would start a new message.
             if line.trim_start_matches('>').starts_with("From ") {
@@ -302,13 +313,14 @@ impl Mbox {
         const CHUNK: usize = 1 << 20;
         let mut f = crate::files::append_private(&self.path, crate::files::Purpose::Mbox)?;
         let mut text = String::with_capacity(CHUNK + 4096);
+        let stamp = Self::stamp(from, now);
         let mut write = |text: &mut String| {
             let r = f.write_all(text.as_bytes());
             text.clear();
             r
         };
         for m in mails {
-            Self::format(from, m, now, &mut text);
+            Self::format(&stamp, m, &mut text);
             if text.len() >= CHUNK {
                 write(&mut text).with_context(|| format!("cannot write mail to {}", self.path.display()))?;
             }
@@ -506,12 +518,13 @@ mod tests {
         assert!(m.body.contains("wrong\\u{2028}Bcc: x\\u{202e}"), "{}", m.body);
         let mut text = String::new();
         Mbox::format(
-            &from(),
+            &Mbox::stamp(&from(), Utc::now()),
             &Mail { to: "a@b.hk".into(), subject: "x\nBcc: y".into(), body: "b".into(), sender: Sender::System },
-            Utc::now(),
             &mut text,
         );
         assert!(!text.contains("\nBcc:"), "{text}");
+        assert!(text.contains("\nTo: a@b.hk\nSubject: x\\u{a}Bcc: y\nDate: "), "{text}");
+        assert_eq!(one_line("plain"), std::borrow::Cow::Borrowed("plain"), "nothing to escape: no copy");
     }
 
     #[test]
