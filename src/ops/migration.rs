@@ -216,9 +216,7 @@ pub fn import_smartcard_users(
             ..Default::default()
         })?;
     }
-    for (to, uid, srn) in told {
-        w.notify(crate::mail::account_migrated(&to, &uid, &srn));
-    }
+    w.notify_migrated(told);
     Ok(Imported { rows, participants: adding.len(), sha256: summary.sha256 })
 }
 
@@ -310,11 +308,12 @@ fn smartcard_user(
 /// participants, quotas, IDs taken) is made exactly as it would be, and nothing is kept.
 pub fn dry_run<T>(w: &mut Work<'_>, import: impl FnOnce(&mut Work<'_>) -> anyhow::Result<T>) -> anyhow::Result<T> {
     w.tx.execute_batch("SAVEPOINT dry_run")?;
-    let queued = w.effects.mails.len();
+    let (queued, holders) = (w.effects.mails.len(), w.effects.migrated.len());
     let result = import(w);
     w.tx.execute_batch("ROLLBACK TO dry_run; RELEASE dry_run")?;
     // Nor is anyone told of what was not done.
     w.effects.mails.truncate(queued);
+    w.effects.migrated.truncate(holders);
     result
 }
 

@@ -497,16 +497,27 @@ impl Db<'_> {
     /// `hkex outbox retry` sends it later); an undeliverable OTP is invalidated — never kept,
     /// never counted as a miss — and the call fails saying so.
     fn deliver(&mut self, effects: Effects) -> anyhow::Result<()> {
-        if effects.mails.is_empty() {
+        if effects.mails.is_empty() && effects.migrated.is_empty() {
             return Ok(());
         }
         let now = self.now();
-        let results = match self.mailer() {
+        let mailer = self.mailer();
+        let results = match &mailer {
             Ok(m) => m.send_all(&effects.mails.iter().map(|o| &o.mail).collect::<Vec<_>>(), now),
             Err(e) => vec![Err(format!("{e:#}")); effects.mails.len()],
         };
         let mut notes = Vec::new();
         let mut otps = Vec::new();
+        // The migration's holders, a batch of mails at a time.
+        const BATCH: usize = 4096;
+        for batch in effects.migrated.chunks(BATCH) {
+            let mails: Vec<Mail> = batch.iter().map(|(to, uid, srn)| mail::account_migrated(to, uid, srn)).collect();
+            let results = match &mailer {
+                Ok(m) => m.send_all(&mails.iter().collect::<Vec<_>>(), now),
+                Err(e) => vec![Err(format!("{e:#}")); mails.len()],
+            };
+            notes.extend(mails.into_iter().zip(results).filter_map(|(m, r)| r.err().map(|e| (m, e))));
+        }
         for (o, r) in effects.mails.into_iter().zip(results) {
             if let Err(e) = r {
                 match o.secret {

@@ -165,6 +165,12 @@ impl Work<'_> {
     }
 
     /// Send this mail once the transaction has committed.
+    /// Tell each holder the migration registered, once the transaction has committed
+    /// ([`crate::mail::account_migrated`]).
+    pub fn notify_migrated(&mut self, holders: Vec<(String, String, String)>) {
+        self.effects.migrated.extend(holders);
+    }
+
     pub fn notify(&mut self, mail: Mail) {
         self.effects.mails.push(Outgoing { mail, secret: None });
     }
@@ -190,6 +196,10 @@ impl Work<'_> {
 #[derive(Debug, Default)]
 pub struct Effects {
     pub mails: Vec<Outgoing>,
+    /// The migration's mail to each holder it registered (address, user ID, SRN): kept this
+    /// small and made into mails a batch at a time as they are sent (a migration registers
+    /// 100,000 accounts).
+    pub migrated: Vec<(String, String, String)>,
 }
 
 #[derive(Debug)]

@@ -94,6 +94,7 @@ fn smartcard_user_import_dry_run_reports_the_counts_and_the_same_errors_as_the_i
     );
     assert_eq!(w.state_and_credentials(), before, "a dry run writes nothing");
     assert!(w.listing("C00001").0.is_empty());
+    assert!(w.mails_to("pun@legacy.com.hk").is_empty(), "and tells no holder of accounts it did not make");
 
     // A bad line, a taken ID, a full quota: the dry run answers as the import would.
     let cases = [
@@ -123,4 +124,5 @@ fn smartcard_user_import_dry_run_reports_the_counts_and_the_same_errors_as_the_i
     }
     assert_eq!(w.state_and_credentials(), before);
     assert_eq!(w.op(&["hkex", "import-smartcard-users", &good]).ok().json()["imported"], 2);
+    assert_eq!(w.mails_to("pun@legacy.com.hk").len(), 2, "the import tells each holder it registered");
 }
