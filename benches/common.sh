@@ -91,3 +91,15 @@ migrate() {
         "$DMS" --db "$dir/dms.db" hkex import-smartcard-users "$DATA/users.csv" >/dev/null
     fi
 }
+
+# The sqlite3 side's User Profile Listing: the machine forms dms writes (README "Output
+# reference": booleans, plain amounts, Hong Kong times with their offset), the same columns in
+# the same order; LIST_ALL is the exchange-wide listing (run.sh b, day.sh).
+HKT="'%Y-%m-%dT%H:%M:%S+08:00'"
+COLS="u.user_id AS user_id, u.surname AS surname, u.other_names AS other_names, u.email AS email, \
+u.status AS status, u.role AS role, CASE WHEN c.locked_at IS NULL THEN 'false' ELSE 'true' END AS locked, \
+CASE WHEN c.otp_confirmed THEN c.otp_channel ELSE 'none' END AS otp, u.participant_id AS participant_id, \
+u.enable_from AS enable_from, u.disable_after AS disable_after, u.channel AS access_channel, \
+printf('%d.%02d', u.limit_cents / 100, u.limit_cents % 100) AS transaction_limit_hkd, u.groups AS user_groups, \
+strftime($HKT, u.created_at, '+8 hours') AS created_at, strftime($HKT, c.last_login_at, '+8 hours') AS last_login_at, u.functions AS functions"
+LIST_ALL="SELECT $COLS FROM users u JOIN credentials c USING (user_id) WHERE u.participant_id IS NOT NULL ORDER BY u.participant_id, u.house, u.user_id"

@@ -102,14 +102,7 @@ totp() { oathtool --totp -b "$(cat "$DAY/$1.secret")" --now "$(utc "$2")"; }
 ro() { sqlite3 -readonly "$DB" "$@"; }  # a check that leaves the file as it is
 
 # The sqlite3 side's queries: run.sh's (b, c), on the same columns.
-HKT="'%Y-%m-%dT%H:%M:%S+08:00'"
-COLS="u.user_id AS user_id, u.surname AS surname, u.other_names AS other_names, u.email AS email, \
-u.status AS status, u.role AS role, CASE WHEN c.locked_at IS NULL THEN 'false' ELSE 'true' END AS locked, \
-CASE WHEN c.otp_confirmed THEN c.otp_channel ELSE 'none' END AS otp, u.participant_id AS participant_id, \
-u.enable_from AS enable_from, u.disable_after AS disable_after, u.channel AS access_channel, \
-printf('%d.%02d', u.limit_cents / 100, u.limit_cents % 100) AS transaction_limit_hkd, u.groups AS user_groups, \
-strftime($HKT, u.created_at, '+8 hours') AS created_at, strftime($HKT, c.last_login_at, '+8 hours') AS last_login_at, u.functions AS functions"
-LIST_ALL="SELECT $COLS FROM users u JOIN credentials c USING (user_id) WHERE u.participant_id IS NOT NULL ORDER BY u.participant_id, u.house, u.user_id"
+# HKT, COLS, LIST_ALL: the listing's columns as dms writes them (common.sh).
 ENQ="SELECT u.*, c.locked_at, c.otp_channel, c.otp_confirmed, p.name, p.house FROM users u JOIN credentials c USING (user_id) LEFT JOIN participants p USING (participant_id) WHERE u.user_id = '$SAMPLE'"
 LIST_ONE="SELECT $COLS FROM users u JOIN credentials c USING (user_id) WHERE u.participant_id = '$TYPICAL' ORDER BY u.participant_id, u.user_id; \
 SELECT max_users, (SELECT COUNT(*) FROM users WHERE participant_id = '$TYPICAL'), (SELECT COUNT(*) FROM users WHERE participant_id = '$TYPICAL' AND role IN ('maker', 'checker')) FROM participants WHERE participant_id = '$TYPICAL'"

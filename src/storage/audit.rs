@@ -496,19 +496,22 @@ pub fn of_request(c: &Connection, decided_at: DateTime<Utc>, request_id: i64) ->
         "SELECT seq, at, actor, action, subject, participant_id, detail, via FROM audit INDEXED BY audit_by_time \
          WHERE at = ?1 AND json_valid(detail) AND json_extract(detail, '$.request_id') = ?2 ORDER BY seq",
     )?;
-    let rows = stmt.query_map(rusqlite::params![ts(decided_at), request_id], |r| {
-        Ok(AuditRow {
-            seq: r.get(0)?,
-            at: r.get(1)?,
-            actor: r.get(2)?,
-            action: r.get(3)?,
-            subject: r.get(4)?,
-            participant_id: r.get(5)?,
-            detail: r.get(6)?,
-            via: r.get(7)?,
-        })
-    })?;
+    let rows = stmt.query_map(rusqlite::params![ts(decided_at), request_id], audit_row)?;
     Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// A row of `seq, at, actor, action, subject, participant_id, detail, via`.
+fn audit_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditRow> {
+    Ok(AuditRow {
+        seq: r.get(0)?,
+        at: r.get(1)?,
+        actor: r.get(2)?,
+        action: r.get(3)?,
+        subject: r.get(4)?,
+        participant_id: r.get(5)?,
+        detail: r.get(6)?,
+        via: r.get(7)?,
+    })
 }
 
 /// The selected rows, in order, streamed.
@@ -521,16 +524,7 @@ pub fn for_each(
     let mut stmt = c.prepare_cached(sql)?;
     let mut rows = stmt.query(rusqlite::params_from_iter(values))?;
     while let Some(r) = rows.next()? {
-        f(AuditRow {
-            seq: r.get(0)?,
-            at: r.get(1)?,
-            actor: r.get(2)?,
-            action: r.get(3)?,
-            subject: r.get(4)?,
-            participant_id: r.get(5)?,
-            detail: r.get(6)?,
-            via: r.get(7)?,
-        })?;
+        f(audit_row(r)?)?;
     }
     Ok(())
 }
