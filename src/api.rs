@@ -717,6 +717,9 @@ pub struct DiffRow {
 pub struct ListHead {
     pub key: String,
     pub columns: Vec<String>,
+    /// A line a table prints above itself (a report's title); the machine formats carry none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub table: Option<Vec<String>>,
     #[serde(default)]

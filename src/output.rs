@@ -217,6 +217,9 @@ impl Output {
 
     /// Start streaming the list a reply announces.
     pub fn list(&self, head: &ListHead) -> io::Result<Rows> {
+        if let (Format::Table, Some(title)) = (self.format, &head.title) {
+            writeln!(io::stdout().lock(), "{}", printable(title))?;
+        }
         let columns: Vec<&str> = head.columns.iter().map(String::as_str).collect();
         let mut rows = self.rows(&head.key, &columns)?;
         if let Some(t) = &head.table {

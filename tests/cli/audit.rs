@@ -362,3 +362,42 @@ fn report_audit_filters_and_a_users_history_answer_who_changed_what() {
     // A business user may not read it (a DA reads its own participant's users only).
     w.as_user(USER1, &["user", "history", USER1]).expect(Exit::NotPermitted);
 }
+
+/// Issue 19 #7: a report says what it is — a table starts with its title (the report, whose,
+/// the period, when and by whom) and ends with its row count; JSON carries generated_at,
+/// generated_by and the filters; CSV stays the header and the rows.
+#[test]
+fn a_report_says_what_it_is_in_a_table_and_in_json_and_csv_stays_rows() {
+    let w = World::with_das();
+    let table = w
+        .raw_as(CHECKER, &["report", "audit", "--from", "2026-11-23", "--to", "2026-11-23", "--action", "signin."])
+        .ok()
+        .stdout;
+    let first = table.lines().next().unwrap_or_default();
+    assert!(
+        first
+            .starts_with("Audit trail report, participant B01234 ABC SECURITIES, 2026-11-23 to 2026-11-23; generated "),
+        "{table}"
+    );
+    assert!(first.ends_with(&format!("HKT by {CHECKER}")), "{first}");
+    let n = w
+        .as_user(CHECKER, &["report", "audit", "--from", "2026-11-23", "--to", "2026-11-23", "--action", "signin."])
+        .ok()
+        .json()["audit"]
+        .as_array()
+        .map(Vec::len)
+        .unwrap_or_default();
+    assert!(
+        table.trim_end().ends_with(&format!("{n} rows")) || (n == 1 && table.trim_end().ends_with("1 row")),
+        "{table}"
+    );
+    let v = w.as_user(CHECKER, &["report", "locked"]).ok().json();
+    assert_eq!(
+        (v["generated_by"].as_str(), v["filters"]["participant"].as_str()),
+        (Some(CHECKER), Some("B01234")),
+        "{v}"
+    );
+    assert!(v["generated_at"].as_str().is_some_and(|t| t.ends_with("+08:00")), "{v}");
+    let csv = w.raw_as(CHECKER, &["--format", "csv", "report", "locked"]).ok().stdout;
+    assert_eq!(csv.lines().next(), Some("participant_id,user_id,role,locked_at,unlock_by"), "no title in CSV: {csv}");
+}

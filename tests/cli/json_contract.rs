@@ -294,7 +294,19 @@ fn listing_and_reports() {
         ],
     );
     let readiness = w.as_user(MAKER, &["report", "readiness"]).ok().json();
-    shape("report readiness", &readiness, &[("findings", T::Array), ("summary", T::Object)]);
+    shape(
+        "report readiness",
+        &readiness,
+        &[
+            ("findings", T::Array),
+            ("summary", T::Object),
+            ("generated_at", T::Time),
+            ("generated_by", T::Id),
+            ("filters", T::Object),
+        ],
+    );
+    assert_eq!(readiness["generated_by"], MAKER);
+    assert_eq!(readiness["filters"]["participant"], "B01234", "a DA's report is its participant's: {readiness}");
     shape(
         "readiness finding",
         first(&readiness, "findings"),

@@ -53,29 +53,106 @@ pub fn run(x: &mut Exec<'_, '_>, a: &ReportQuery) -> anyhow::Result<()> {
     let out = &mut *x.out;
     x.db.signed_in(READERS, Mode::Read, |w, me| {
         let scope = views::scope(w, me, a.participant.as_deref(), a.house, true, "reports on")?;
-        report(&w.tx, out, a, scope.as_ref(), from, to, w.now)
+        let stamp = Stamp::of(a, scope.as_ref(), me.account.id(), w.now);
+        report(&w.tx, out, &stamp, a, scope.as_ref(), from, to, w.now)
     })?;
     x.flush()
+}
+
+/// What a report says of itself (issue 19 #7): a table begins with a title line — the report,
+/// its participant or the exchange, the period, when and by whom it was made — and ends with its
+/// row count; JSON carries `generated_at`, `generated_by` and `filters`; CSV and JSON Lines stay
+/// rows only.
+struct Stamp {
+    title: Option<String>,
+    extras: Vec<(String, serde_json::Value)>,
+}
+
+impl Stamp {
+    fn of(
+        a: &ReportQuery,
+        scope: Option<&participants::Participant>,
+        by: &crate::domain::user_id::UserId,
+        now: DateTime<Utc>,
+    ) -> Stamp {
+        let name = match a.kind {
+            ReportKind::Readiness => "Readiness",
+            ReportKind::Locked => "Locked accounts",
+            ReportKind::Expiring => "Expiring passwords",
+            ReportKind::Dormant => "Dormant accounts",
+            ReportKind::Requests => "Requests",
+            ReportKind::Audit => "Audit trail",
+            ReportKind::Da4Fees => "DA4 fees",
+        };
+        let whom = scope.map_or_else(|| "exchange-wide".to_string(), |p| format!("participant {} {}", p.key, p.name));
+        let period = match (a.from.as_deref(), a.to.as_deref()) {
+            (None, None) => String::new(),
+            (f, t) => format!(", {} to {}", f.unwrap_or("the start"), t.unwrap_or("now")),
+        };
+        let at = crate::api::time(now);
+        let shown = crate::domain::hours::hong_kong(now).format("%d-%b-%y %H:%M:%S HKT");
+        let mut filters = serde_json::Map::new();
+        let mut put = |k: &str, v: serde_json::Value| {
+            if !v.is_null() {
+                filters.insert(k.to_string(), v);
+            }
+        };
+        put("participant", json!(scope.map(|p| p.id())));
+        put("house", json!(scope.map(|p| p.house().as_str())));
+        put("from", json!(a.from));
+        put("to", json!(a.to));
+        put("days", json!(a.days));
+        put("after_seq", json!(a.after_seq));
+        put("actor", json!(a.actor));
+        put("action", json!(a.action));
+        put("subject", json!(a.subject));
+        Stamp {
+            title: Some(format!("{name} report, {whom}{period}; generated {shown} by {by}")),
+            extras: vec![
+                ("generated_at".into(), json!(at)),
+                ("generated_by".into(), json!(by)),
+                ("filters".into(), serde_json::Value::Object(filters)),
+            ],
+        }
+    }
+
+    /// No title and no extras (a list that is not a report).
+    fn none() -> Stamp {
+        Stamp { title: None, extras: Vec::new() }
+    }
 }
 
 /// A list streamed into the reply: its head now, a row at a time, its end.
 struct Rows<'a> {
     out: &'a mut dyn Sink,
+    stamp: &'a Stamp,
+    n: usize,
 }
 
 impl<'a> Rows<'a> {
-    fn start(out: &'a mut dyn Sink, head: ListHead) -> std::io::Result<Rows<'a>> {
+    fn start(out: &'a mut dyn Sink, stamp: &'a Stamp, mut head: ListHead) -> std::io::Result<Rows<'a>> {
+        head.title = stamp.title.clone();
         out.part(Part::List(head))?;
-        Ok(Rows { out })
+        Ok(Rows { out, stamp, n: 0 })
     }
 
     fn push(&mut self, row: Vec<serde_json::Value>) -> std::io::Result<()> {
+        self.n += 1;
         self.out.part(Part::Row(row))
     }
 
     fn finish(self, extras: &[(&str, serde_json::Value)], footer: Option<&str>) -> std::io::Result<()> {
-        let extras = extras.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
-        self.out.part(Part::End(ListEnd { extras, footer: footer.map(str::to_string) }))
+        let mut all: Vec<(String, serde_json::Value)> =
+            extras.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
+        all.extend(self.stamp.extras.iter().cloned());
+        // A report's table ends with its row count, after its own footer.
+        let count =
+            self.stamp.title.as_ref().map(|_| format!("{} row{}\n", self.n, if self.n == 1 { "" } else { "s" }));
+        let footer = match (footer, count) {
+            (Some(f), Some(c)) => Some(format!("{f}{c}")),
+            (f, c) => f.map(str::to_string).or(c),
+        };
+        self.out.part(Part::End(ListEnd { extras: all.into_iter().collect(), footer }))
     }
 }
 
@@ -83,6 +160,7 @@ impl<'a> Rows<'a> {
 fn report(
     tx: &rusqlite::Connection,
     out: &mut dyn Sink,
+    stamp: &Stamp,
     a: &ReportQuery,
     scope_p: Option<&participants::Participant>,
     from: Option<String>,
@@ -94,7 +172,7 @@ fn report(
     match a.kind {
         ReportKind::Readiness => {
             let cols = ["participant_id", "user_id", "role", "finding", "detail"];
-            let mut out = Rows::start(out, ListHead::new("findings", &cols))?;
+            let mut out = Rows::start(out, stamp, ListHead::new("findings", &cols))?;
             let parts: Vec<_> =
                 participants::list(tx)?.into_iter().filter(|p| scope_key.is_none_or(|s| *s == p.key)).collect();
             let mut summary = serde_json::Map::new();
@@ -179,7 +257,7 @@ fn report(
         }
         ReportKind::Locked => {
             let cols = ["participant_id", "user_id", "role", "locked_at", "unlock_by"];
-            let mut out = Rows::start(out, ListHead::new("locked", &cols))?;
+            let mut out = Rows::start(out, stamp, ListHead::new("locked", &cols))?;
             users::for_each_listing_row(
                 tx,
                 &users::ListingFilter { participant: scope_key, ..Default::default() },
@@ -202,7 +280,7 @@ fn report(
         ReportKind::Expiring => {
             let days = a.days.unwrap_or(14);
             let cols = ["participant_id", "user_id", "role", "password_set_at", "password_expires_at", "expired"];
-            let mut out = Rows::start(out, ListHead::new("passwords", &cols))?;
+            let mut out = Rows::start(out, stamp, ListHead::new("passwords", &cols))?;
             users::for_each_listing_row(
                 tx,
                 &users::ListingFilter { participant: scope_key, ..Default::default() },
@@ -229,7 +307,7 @@ fn report(
             let days = a.days.unwrap_or(90);
             let cutoff = now - Duration::days(days);
             let cols = ["participant_id", "user_id", "role", "status", "created_at", "last_login_at"];
-            let mut out = Rows::start(out, ListHead::new("dormant", &cols))?;
+            let mut out = Rows::start(out, stamp, ListHead::new("dormant", &cols))?;
             users::for_each_listing_row(
                 tx,
                 &users::ListingFilter { participant: scope_key, inactive_since: Some(cutoff), ..Default::default() },
@@ -248,7 +326,8 @@ fn report(
             out.finish(&[], None)?;
         }
         ReportKind::Requests => {
-            let mut out = Rows::start(out, ListHead::new("requests", crate::ops::calls::request::REQUEST_COLUMNS))?;
+            let mut out =
+                Rows::start(out, stamp, ListHead::new("requests", crate::ops::calls::request::REQUEST_COLUMNS))?;
             let filter = requests::RequestFilter { participant: scope_key, ..Default::default() };
             requests::for_each(tx, &filter, now, |r| {
                 let at = ts(r.created_at);
@@ -264,7 +343,7 @@ fn report(
             // `via`: who called (SPEC §10), the operating-system account or the TLS peer.
             let cols = ["seq", "at", "actor", "action", "subject", "participant_id", "detail", "via"];
             // `detail` is JSON text: JSON Lines carry it parsed, for a SIEM.
-            let mut out = Rows::start(out, ListHead::new("audit", &cols).json_text(&["detail"]))?;
+            let mut out = Rows::start(out, stamp, ListHead::new("audit", &cols).json_text(&["detail"]))?;
             let selection = audit::Selection {
                 from: from.as_deref(),
                 to: to.as_deref(),
@@ -298,7 +377,7 @@ fn report(
         }
         ReportKind::Da4Fees => {
             let cols = ["reference", "participant_id", "accounts", "fee_hkd", "processed_at"];
-            let mut out = Rows::start(out, ListHead::new("da4", &cols))?;
+            let mut out = Rows::start(out, stamp, ListHead::new("da4", &cols))?;
             let mut total = 0i64;
             for f in eservices::da4_fees(tx, scope, from.as_deref(), to.as_deref())? {
                 total += f.fee_cents;
@@ -326,7 +405,8 @@ pub fn history(x: &mut Exec<'_, '_>, uid: &crate::domain::user_id::UserId) -> an
     x.db.signed_in(READERS, Mode::Read, |w, me| {
         // Who may enquire the profile may read its history (a DA: its own participant's).
         crate::ops::views::enquire(w, me, uid)?;
-        let mut rows = Rows::start(out, ListHead::new("history", &cols).json_text(&["detail"]))?;
+        let stamp = Stamp::none();
+        let mut rows = Rows::start(out, &stamp, ListHead::new("history", &cols).json_text(&["detail"]))?;
         let (mut signins, mut failed) = (0u64, 0u64);
         let (mut first, mut last): (Option<String>, Option<String>) = (None, None);
         let selection = audit::Selection { subject: Some(uid.as_str()), ..Default::default() };
