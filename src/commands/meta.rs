@@ -14,9 +14,15 @@ use serde_json::json;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
+/// The script is made in memory and then written: clap_complete panics on a failed write, and
+/// `dms completions bash | head` closes the pipe early — a quiet exit 0 like every command.
 pub fn completions(shell: clap_complete::Shell) -> anyhow::Result<()> {
     let mut cmd = Cli::command();
-    clap_complete::generate(shell, &mut cmd, "dms", &mut std::io::stdout());
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut cmd, "dms", &mut script);
+    let mut out = std::io::stdout().lock();
+    out.write_all(&script)?;
+    out.flush()?;
     Ok(())
 }
 

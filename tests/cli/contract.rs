@@ -110,6 +110,31 @@ fn completions_man_page_and_help_are_printed() {
     }
 }
 
+/// Output into a pipe its reader closed early (`dms completions bash | head -1`, `dms man |
+/// head`): a quiet exit 0, never a panic or a message (issue 20: clap_complete panicked).
+#[test]
+fn a_closed_pipe_ends_the_output_quietly_with_exit_0() {
+    use std::io::Read as _;
+    for args in [&["completions", "bash"][..], &["man"][..], &["--help"][..]] {
+        let mut child = std::process::Command::new(dms_bin())
+            .args(args)
+            .env_clear()
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("dms");
+        let mut first = [0u8; 16];
+        let n = child.stdout.as_mut().expect("stdout").read(&mut first).expect("read");
+        assert!(n > 0, "{args:?} wrote nothing");
+        drop(child.stdout.take()); // the reader goes away, as `head` does
+        let mut err = String::new();
+        child.stderr.take().expect("stderr").read_to_string(&mut err).expect("stderr");
+        let status = child.wait().expect("wait");
+        assert_eq!(status.code(), Some(0), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+    }
+}
+
 /// The whole `--help` tree, as one snapshot: any change to a command, flag or help text of the
 /// scripting contract shows up in review (`cargo insta review` to accept a deliberate one).
 #[test]
