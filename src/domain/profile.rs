@@ -128,6 +128,10 @@ pub fn check_chars(field: &'static str, t: &str) -> Result<(), ProfileError> {
 /// because std has no general-category lookup and we take no Unicode-table dependency.
 pub fn forbidden_char(c: char) -> Option<&'static str> {
     let u = u32::from(c);
+    // Printable ASCII is every name, address and code a migration reads: decided at once.
+    if (0x20..0x7F).contains(&u) {
+        return None;
+    }
     if c.is_control() {
         return Some("control character");
     }
