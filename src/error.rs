@@ -248,14 +248,43 @@ pub fn classify(err: &anyhow::Error) -> (Kind, String) {
     (Kind::Other, format!("{err:#}"))
 }
 
-/// A closed stdout (`dms listing | head`) is not an error: exit quietly.
+/// A closed stdout (`dms listing | head`) is not an error: exit quietly. The CSV writer's
+/// failure arrives wrapped (an `io::Error` of kind Other around a `csv::Error` around the
+/// broken pipe), so each error's own sources are looked through too.
 pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
-    err.chain()
-        .any(|e| e.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe))
+    err.chain().any(|e| io_broken_pipe(e, 0))
+}
+
+fn io_broken_pipe(e: &(dyn std::error::Error + 'static), depth: usize) -> bool {
+    if depth > 8 {
+        return false;
+    }
+    if let Some(io) = e.downcast_ref::<std::io::Error>() {
+        if io.kind() == std::io::ErrorKind::BrokenPipe {
+            return true;
+        }
+        if let Some(inner) = io.get_ref() {
+            return io_broken_pipe(inner, depth + 1);
+        }
+    }
+    if let Some(csv::ErrorKind::Io(io)) = e.downcast_ref::<csv::Error>().map(csv::Error::kind) {
+        return io.kind() == std::io::ErrorKind::BrokenPipe;
+    }
+    e.source().is_some_and(|s| io_broken_pipe(s, depth + 1))
 }
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_broken_pipe_is_found_inside_the_csv_writers_error() {
+        let pipe = std::io::Error::from(std::io::ErrorKind::BrokenPipe);
+        let csv_err = csv::Error::from(pipe);
+        let wrapped: std::io::Error = csv_err.into();
+        assert!(super::is_broken_pipe(&anyhow::Error::from(wrapped)));
+        let other = std::io::Error::other("disk full");
+        assert!(!super::is_broken_pipe(&anyhow::Error::from(other)));
+    }
+
     use super::*;
 
     #[test]
