@@ -81,10 +81,11 @@ impl Store {
     pub fn open(path: &Path) -> anyhow::Result<Store> {
         files::judge_folder(path, Purpose::Database)?;
         if files::inspect(path, Purpose::Database)?.is_none() {
-            return Err(crate::error::DmsError::new(
-                crate::error::Kind::Other,
-                format!("no database at {}: create one with `dms init` (or pass --db PATH)", path.display()),
-            )
+            // A path that names no database is bad input (exit 6), not a failure of dms.
+            return Err(invalid(format!(
+                "no database at {}: create one with `dms init` (or pass --db PATH)",
+                path.display()
+            ))
             .into());
         }
         for c in companions(path) {

@@ -154,3 +154,13 @@ fn help_tree_snapshot() {
     walk(&mut cmd, "", &mut out);
     insta::assert_snapshot!(out);
 }
+
+/// Issue 20: a `--db` that names no database is invalid input (exit 6, `"code": "invalid_input"`),
+/// naming the file and `dms init`; nothing is created.
+#[test]
+fn a_missing_database_is_invalid_input_naming_the_file_and_dms_init() {
+    let w = World::empty(MONDAY_10);
+    let r = w.raw(&["--db", "nope.db", "--format", "json", "whoami"]).refused(Exit::Invalid, &["nope.db", "dms init"]);
+    assert!(r.stderr.contains("\"code\":\"invalid_input\""), "{r}");
+    assert!(!w.path("nope.db").exists(), "nothing created");
+}
