@@ -71,6 +71,14 @@ fn report_clap_error(e: &clap::Error) -> i32 {
         clap::error::ErrorKind::ValueValidation => error::Kind::Invalid,
         _ => error::Kind::Usage,
     };
+    if let Some(text) = familiar_name(e) {
+        if requested_format().is_json() {
+            output::Output::new(output::Format::Json).error(kind.code(), &text, &[]);
+        } else {
+            eprintln!("error: {text}\n\nFor more information, try '--help'.");
+        }
+        return kind.exit_code();
+    }
     if requested_format().is_json() {
         let text = e.render().to_string();
         output::Output::new(output::Format::Json).error(kind.code(), text.trim().trim_start_matches("error: "), &[]);
@@ -78,6 +86,33 @@ fn report_clap_error(e: &clap::Error) -> i32 {
         let _ = e.print();
     }
     kind.exit_code()
+}
+
+/// A subcommand people type from other tools (`user list`, `user show`): the error names the
+/// dms command that does it, instead of clap's nearest spelling (`history`, `logout`).
+fn familiar_name(e: &clap::Error) -> Option<String> {
+    if e.kind() != clap::error::ErrorKind::InvalidSubcommand {
+        return None;
+    }
+    let Some(clap::error::ContextValue::String(word)) = e.get(clap::error::ContextKind::InvalidSubcommand) else {
+        return None;
+    };
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let at = args.iter().position(|a| a == word)?;
+    // The command group it was typed under, if any (the words before it may be option values).
+    let groups = ["user", "request", "hkex", "da", "otp", "password", "auth", "audit"];
+    let parent = args[..at].iter().rev().find(|a| groups.contains(&a.as_str())).map(String::as_str);
+    let hint = match (parent, word.to_ascii_lowercase().as_str()) {
+        (Some("user") | None, "list" | "ls" | "users") => "`dms listing` lists the profiles (User Profile Listing)",
+        (Some("user") | None, "show" | "get" | "info" | "view") => {
+            "`dms user enquire ID` shows one profile (Enquire User Profile)"
+        }
+        (None, "approve" | "reject" | "requests") => {
+            "requests are under `dms request` (`dms request list`, `dms request approve N`)"
+        }
+        _ => return None,
+    };
+    Some(format!("unrecognized subcommand '{word}'\n\n  tip: {hint}"))
 }
 
 /// The --format (or DMS_FORMAT) of a command line that did not parse, as far as it can be read.

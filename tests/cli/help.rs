@@ -243,3 +243,16 @@ fn man_without_out_prints_the_top_page_with_the_new_sections() {
     std::fs::write(w.path("dms.1"), &r.stdout).expect("write");
     check_page(&w.path("dms.1"), "dms");
 }
+
+/// Issue 20: a subcommand people bring from other tools is answered with the dms command that
+/// does it (`user list` → `listing`, `user show` → `user enquire`), exit 2, in JSON too.
+#[test]
+fn familiar_subcommand_names_point_to_the_dms_command() {
+    let w = World::empty(MONDAY_10);
+    let r = w.raw(&["user", "list"]).expect(Exit::Usage);
+    assert!(r.stderr.contains("'list'") && r.stderr.contains("dms listing") && !r.stderr.contains("history"), "{r}");
+    let r = w.raw(&["--format", "json", "user", "show", "B0123401"]).expect(Exit::Usage);
+    assert!(r.stderr.contains("dms user enquire ID") && r.stderr.starts_with("{\"error\""), "{r}");
+    let r = w.raw(&["--db", "x.db", "approve", "3"]).expect(Exit::Usage);
+    assert!(r.stderr.contains("dms request approve N"), "{r}");
+}
