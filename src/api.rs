@@ -610,6 +610,11 @@ pub enum Call {
     },
 }
 
+/// "1 request", "3 requests": a count as the text says it.
+pub fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 fn first_page() -> i64 {
     1
 }

@@ -126,7 +126,7 @@ fn a_replayed_code_at_approve_is_told_to_wait_for_the_next_and_asked_again() {
     let mut s = at_terminal(&w, &clock, &["--session", "B01234X2.session", "request", "approve", &second.to_string()]);
     s.expect("Current").expect("the field table before anything is typed");
     s.expect("2,500.00").expect("the proposed limit in HKD");
-    s.expect("Authorise 1 request(s)?").expect("the confirmation");
+    s.expect("Authorise 1 request?").expect("the confirmation");
     s.send("y").expect("yes");
     s.expect("Authorisation code - your password").expect("prompt");
     s.send_line(PASSWORD).expect("typing");

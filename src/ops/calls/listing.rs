@@ -67,7 +67,7 @@ pub fn find(
         out.part(Part::End(ListEnd::default()))?;
         Ok(n)
     })?;
-    x.note(format!("{n} profile(s) match. `dms user enquire ID` shows one."))
+    x.note(format!("{} match. `dms user enquire ID` shows one.", crate::api::count(n, "profile", "profiles")))
 }
 
 /// The table (for a person at a terminal) shows the first columns, up to `otp`; CSV and JSON

@@ -353,7 +353,7 @@ impl Flow for Approve {
                     }
                     self.views = Some(views);
                     return Ok(Progress::Ask(Step::confirm(
-                        format!("Authorise {} request(s)?", self.ids.len()),
+                        format!("Authorise {}?", crate::api::count(self.ids.len(), "request", "requests")),
                         false,
                         "--yes",
                     )));

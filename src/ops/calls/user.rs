@@ -406,7 +406,13 @@ pub fn import(
 
 /// What a bulk file's reply says of its rows that change nothing.
 fn unchanged_note(n: usize) -> String {
-    format!("{n} row(s) of the file change nothing (the address is already the user's) and are not in the request.")
+    if n == 1 {
+        "1 row of the file changes nothing (the address is already the user's) and is not in the request.".into()
+    } else {
+        format!(
+            "{n} rows of the file change nothing (the addresses are already the users') and are not in the request."
+        )
+    }
 }
 
 fn dry(x: &mut Exec<'_, '_>, name: &str, f: BulkFile, page: usize) -> anyhow::Result<()> {
