@@ -67,7 +67,7 @@ pub fn find(
         out.part(Part::End(ListEnd::default()))?;
         Ok(n)
     })?;
-    x.note(format!("{} match. `dms user enquire ID` shows one.", crate::api::count(n, "profile", "profiles")))
+    x.note(format!("{}. `dms user enquire ID` shows one.", crate::api::count(n, "profile matches", "profiles match")))
 }
 
 /// The table (for a person at a terminal) shows the first columns, up to `otp`; CSV and JSON
