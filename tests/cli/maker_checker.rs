@@ -714,6 +714,8 @@ fn bulk_creation_generates_empty_ids_and_an_over_quota_file_is_refused_whole() {
 
     let r = w.as_user(MAKER, &["user", "import", &f]).ok();
     assert_eq!(r.json()["rows"], 3);
+    // The reply names the IDs it made, generated ones included, in the file's order (issue 20).
+    assert_eq!(r.json()["user_ids"], json!(["B0123404", "B0123405", "B0123406"]), "{r}");
     let id = r.request_id();
     let subjects = w.request_show(CHECKER, id)["subjects"].clone();
     assert_eq!(subjects, json!(["B0123404", "B0123405", "B0123406"]), "generated IDs skip the file's own");

@@ -278,6 +278,10 @@ fn print_submitted(x: &mut Exec<'_, '_>, s: &Submitted, reply: &Reply, checker: 
         Reply::Rows(n) => {
             v["rows"] = json!(n - s.unchanged);
             v["unchanged"] = json!(s.unchanged);
+            // A bulk creation says the IDs it made (generated ones included), in file order.
+            if let Change::ImportUsers { .. } = s.change {
+                v["user_ids"] = json!(s.change.subject_ids());
+            }
         }
     }
     x.object(v)?;
