@@ -1432,8 +1432,11 @@ pub struct ReportArgs {
     #[arg(long)]
     pub days: Option<i64>,
     /// Operator and auditors: one participant (default: all).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "all")]
     pub participant: Option<String>,
+    /// Operator and auditors: every participant (the default; said outright, as `listing --all`).
+    #[arg(long)]
+    pub all: bool,
     /// With --participant, where the code is registered with both HKCC and SEOCH.
     #[arg(long, value_parser = house, requires = "participant")]
     pub house: Option<ClearingHouse>,

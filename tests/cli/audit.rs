@@ -401,3 +401,15 @@ fn a_report_says_what_it_is_in_a_table_and_in_json_and_csv_stays_rows() {
     let csv = w.raw_as(CHECKER, &["--format", "csv", "report", "locked"]).ok().stdout;
     assert_eq!(csv.lines().next(), Some("participant_id,user_id,role,locked_at,unlock_by"), "no title in CSV: {csv}");
 }
+
+/// Issue 20: `report readiness --all` is accepted as the README writes it (the exchange-wide
+/// default, said outright), and not beside --participant.
+#[test]
+fn a_report_takes_all_as_the_readme_writes_it() {
+    let w = World::with_operator();
+    let all = w.op(&["report", "readiness", "--all"]).ok().json();
+    let default = w.op(&["report", "readiness"]).ok().json();
+    assert_eq!(all["findings"], default["findings"]);
+    assert!(all["filters"].get("participant").is_none(), "{all}");
+    w.op(&["report", "readiness", "--all", "--participant", "B01234"]).expect(Exit::Usage);
+}

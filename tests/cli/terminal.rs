@@ -114,6 +114,18 @@ fn da3_delete_at_a_terminal_asks_and_no_keeps_the_da() {
     assert!(w.listing(PARTICIPANT).0.contains(&"B01234X4".to_string()), "still there");
 }
 
+/// Issue 20, check first, ask last: a deletion the DA minimum forbids is refused before the
+/// question, not after a "y".
+#[test]
+fn da3_delete_at_a_terminal_refused_by_the_rules_is_told_before_anything_is_asked() {
+    let w = World::with_operator();
+    let s = at_terminal(&w, 100, &["--session", "HKEXOP01.session", "hkex", "da3", "delete", "B01234X3"]);
+    let (out, code) = finish(s);
+    assert_eq!(code, Exit::NotPermitted.code(), "{out}");
+    assert!(out.contains("two DA checkers") && !out.contains("cannot be undone"), "no question: {out}");
+    assert!(w.listing(PARTICIPANT).0.contains(&"B01234X3".to_string()), "still there");
+}
+
 #[test]
 fn da3_delete_at_a_terminal_asks_and_yes_deletes_without_a_deprecation_warning() {
     let w = with_a_spare_checker();

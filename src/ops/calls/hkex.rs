@@ -251,6 +251,14 @@ impl Flow for Da3 {
                     if let Some(p) = who.filter(|p| p.role.is_da()) {
                         match self.given.take_yes() {
                             None => {
+                                // Check first, ask last: a deletion the rules refuse (the DA
+                                // minimum, the launch) says so before the question, from a
+                                // rehearsal of the deletion that is rolled back.
+                                x.signed_in(OPERATOR, Mode::Write, |w, op| {
+                                    crate::ops::migration::dry_run(w, |w| {
+                                        exchange::da3(w, op, &da, Da3Action::Delete, None).map(|_| ())
+                                    })
+                                })?;
                                 let of = p.participant.as_ref().map(|k| format!(" of {k}")).unwrap_or_default();
                                 let question = format!(
                                     "Delete DA {da} ({} {}, {}{of})? This cannot be undone: the ID is never used again.",
@@ -428,7 +436,9 @@ fn key_rotate(x: &mut Exec<'_, '_>) -> anyhow::Result<()> {
     if r.initial_pins_reissued > 0 {
         x.note("Initial smartcard PINs not yet used were replaced by new ones, mailed to their holders.")?;
     }
-    Ok(())
+    // A backup holds the key it was taken with: the ones taken before now restore only with the
+    // old key file (issue 20).
+    x.note("Take a new backup now (`dms backup`): backups taken before this hold the old key.")
 }
 
 // -- reminders ---------------------------------------------------------------------------------
