@@ -40,6 +40,13 @@ impl Rule {
     }
 }
 
+/// The policy in a few words, for the prompt before a new password is typed.
+pub fn summary() -> String {
+    format!(
+        "{MIN_LENGTH}-{MAX_LENGTH} characters, with a digit, a lower-case and a capital letter and one of {SPECIALS}"
+    )
+}
+
 /// The rules a candidate password broke.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PolicyViolation {

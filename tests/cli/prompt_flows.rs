@@ -32,7 +32,9 @@ fn a_first_time_logon_interrupted_after_the_email_otp_and_at_the_qr_code_resumes
     s.expect("Enter alone if you have none yet").expect("the password prompt");
     s.send_line("").expect("none yet");
     s.expect("First-time logon or forgotten password").expect("the first-time path");
-    s.expect("New password").expect("the new-password prompt");
+    // The policy is said before anything is typed (issue 20).
+    s.expect("New password (16-256 characters, with a digit, a lower-case and a capital letter and one of !@#$%^&*())")
+        .expect("the new-password prompt, with the policy");
     interrupt(s);
     let mailed = w.last_otp();
 

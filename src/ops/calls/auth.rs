@@ -141,9 +141,7 @@ impl Login {
     }
 
     fn ask_new_password() -> Step {
-        let mut s = Step::new_secret(Slot::NewPassword, "new password", "New password");
-        s.prompt = "New password".into();
-        s
+        new_password_step()
     }
 
     /// After the password: the OTP channel as it stands decides the next step.
@@ -670,7 +668,7 @@ impl Flow for PasswordReset {
             return Ok(Progress::Ask(Step::text(Slot::Otp, "One-time password (app code or e-mail OTP)", missing)));
         };
         let Some(password) = self.given.get(Slot::NewPassword) else {
-            return Ok(Progress::Ask(Step::new_secret(Slot::NewPassword, "new password", "New password")));
+            return Ok(Progress::Ask(new_password_step()));
         };
         let user = self.user.clone();
         let new = new_password(x, &user, &password)?;
@@ -714,7 +712,7 @@ impl Flow for PasswordChange {
             }
         };
         let Some(new_pw) = self.given.get(Slot::NewPassword) else {
-            return Ok(Progress::Ask(Step::new_secret(Slot::NewPassword, "new password", "New password")));
+            return Ok(Progress::Ask(new_password_step()));
         };
         let Some(current) = self.given.get(Slot::CurrentPassword) else {
             return Ok(Progress::Ask(password_step(Slot::CurrentPassword, "current password", "Current password")));
@@ -783,4 +781,14 @@ impl Flow for AuthSettings {
         }
         Ok(Progress::Done)
     }
+}
+
+/// The new-password question, the policy said before anything is typed (issue 20: it was shown
+/// only after a refusal).
+fn new_password_step() -> Step {
+    Step::new_secret(
+        Slot::NewPassword,
+        "new password",
+        format!("New password ({})", crate::domain::password_policy::summary()),
+    )
 }
