@@ -178,10 +178,12 @@ pub struct Record<'a> {
 
 impl Record<'_> {
     /// The value of a column, without the white space around it (None when the file has no
-    /// such column). Trimmed here, when asked, rather than by the reader: csv's own trimming
-    /// builds a new record for every row.
+    /// such column), and without the `'` dms's own CSV puts before a cell a spreadsheet would
+    /// run as a formula (`output::unneutralise`: what dms writes, it reads back the same).
+    /// Trimmed here, when asked, rather than by the reader: csv's own trimming builds a new
+    /// record for every row.
     pub fn get(&self, column: &str) -> Option<&str> {
-        self.columns.index(column).and_then(|i| self.record.get(i)).map(str::trim)
+        self.columns.index(column).and_then(|i| self.record.get(i)).map(|v| crate::output::unneutralise(v.trim()))
     }
 
     /// The value of a required column.

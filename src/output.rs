@@ -679,6 +679,16 @@ fn needs_neutralising(s: &str) -> bool {
     s.starts_with(['=', '+', '-', '@', '\t', '\r'])
 }
 
+/// What [`neutralise`] wrote, read back (a bulk file made from dms's own CSV): a `'` before a
+/// cell that would need it is taken off again, so a value round-trips unchanged. A `'` before
+/// anything else is the value's own.
+pub fn unneutralise(s: &str) -> &str {
+    match s.strip_prefix('\'') {
+        Some(rest) if needs_neutralising(rest) => rest,
+        _ => s,
+    }
+}
+
 pub fn neutralise(s: String) -> String {
     if needs_neutralising(&s) {
         format!("'{s}")

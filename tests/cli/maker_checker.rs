@@ -817,3 +817,22 @@ fn an_approved_request_keeps_what_it_changed_from_and_to() {
         serde_json::from_str(row["detail"].as_str().unwrap_or("{}")).unwrap_or_else(|_| row["detail"].clone());
     assert_eq!(detail["change"]["email"]["before"], "wk.cheung@abc.com.hk", "{row}");
 }
+
+/// Issue 20, the CSV round trip: dms's CSV writes `'+x@…` for an address a spreadsheet would
+/// run as a formula; that cell fed back to a bulk file is the address itself, not one with a
+/// quote (a `'` before anything else stays the value's own).
+#[test]
+fn a_formula_guarded_cell_reads_back_as_the_value_dms_wrote() {
+    let w = World::with_das();
+    let f = w.write("in.csv", "user_id,email\nB0123401,'+wk.new@abc.com.hk\n");
+    let id = w.submit(MAKER, &["user", "import-emails", &f]);
+    w.approve(CHECKER, &[id]).ok();
+    assert_eq!(w.enquire(MAKER, USER1)["email"], "+wk.new@abc.com.hk");
+    // Exported, then imported again: the same address, so the row changes nothing.
+    let csv = w.raw_as(MAKER, &["--format", "csv", "listing"]).ok().stdout;
+    let row = csv.lines().find(|l| l.starts_with("B0123401,")).expect("the row");
+    assert!(row.contains(",'+wk.new@abc.com.hk,"), "guarded on the way out: {row}");
+    let email = row.split(',').nth(3).expect("the email column");
+    let back = w.write("back.csv", &format!("user_id,email\nB0123401,{email}\n"));
+    w.as_user(MAKER, &["user", "import-emails", &back, "--dry-run"]).refused(Exit::Invalid, &["nothing to change"]);
+}
