@@ -303,20 +303,6 @@ fn smartcard_user(
     Ok((profile, p.max_users))
 }
 
-/// Run an import as a dry run: in the command's own transaction, inside a savepoint that is
-/// always rolled back, so every check the import makes (the whole file, then the database:
-/// participants, quotas, IDs taken) is made exactly as it would be, and nothing is kept.
-pub fn dry_run<T>(w: &mut Work<'_>, import: impl FnOnce(&mut Work<'_>) -> anyhow::Result<T>) -> anyhow::Result<T> {
-    w.tx.execute_batch("SAVEPOINT dry_run")?;
-    let (queued, holders) = (w.effects.mails.len(), w.effects.migrated.len());
-    let result = import(w);
-    w.tx.execute_batch("ROLLBACK TO dry_run; RELEASE dry_run")?;
-    // Nor is anyone told of what was not done.
-    w.effects.mails.truncate(queued);
-    w.effects.migrated.truncate(holders);
-    result
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

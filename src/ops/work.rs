@@ -117,6 +117,22 @@ pub struct Work<'a> {
 }
 
 impl Work<'_> {
+    /// Rehearse `f`: in the command's own transaction, inside a savepoint that is always rolled
+    /// back, so every check it makes (a file whole, then the database: participants, quotas,
+    /// IDs taken, the DA minimum) is made exactly as it would be, and nothing is kept — no row,
+    /// no audit row, no mail. An import's dry run; the check before a question (check first,
+    /// ask last).
+    pub fn rehearse<T>(&mut self, f: impl FnOnce(&mut Work<'_>) -> anyhow::Result<T>) -> anyhow::Result<T> {
+        crate::storage::savepoint(&self.tx, "rehearsal")?;
+        let (queued, holders) = (self.effects.mails.len(), self.effects.migrated.len());
+        let result = f(self);
+        crate::storage::rollback_to(&self.tx, "rehearsal")?;
+        // Nor is anyone told of what was not done.
+        self.effects.mails.truncate(queued);
+        self.effects.migrated.truncate(holders);
+        result
+    }
+
     /// The key file (TOTP sealing, keyed hashes), read on first use.
     pub fn key(&mut self) -> anyhow::Result<&MasterKey> {
         if self.key.is_none() {

@@ -149,7 +149,7 @@ fn import(x: &mut Exec<'_, '_>, what: Import, file: Upload, dry_run: bool) -> an
             Import::SmartcardUsers => migration::import_smartcard_users(w, &op, file, &mut progress),
         };
         if dry_run {
-            migration::dry_run(w, run)
+            w.rehearse(run)
         } else {
             run(w)
         }
@@ -255,9 +255,7 @@ impl Flow for Da3 {
                                 // minimum, the launch) says so before the question, from a
                                 // rehearsal of the deletion that is rolled back.
                                 x.signed_in(OPERATOR, Mode::Write, |w, op| {
-                                    crate::ops::migration::dry_run(w, |w| {
-                                        exchange::da3(w, op, &da, Da3Action::Delete, None).map(|_| ())
-                                    })
+                                    w.rehearse(|w| exchange::da3(w, op, &da, Da3Action::Delete, None).map(|_| ()))
                                 })?;
                                 let of = p.participant.as_ref().map(|k| format!(" of {k}")).unwrap_or_default();
                                 let question = format!(
