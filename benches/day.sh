@@ -2,9 +2,10 @@
 # A day in the life (issue 17): one database taken through an exchange's day by dms itself, and
 # the one-row figures measured in place after each step, on the state dms leaves, each beside the
 # sqlite3 shell doing the same query on the same file. Nothing but dms touches the file between
-# its steps (no checkpoint, sync, vacuum or copy by another tool; the one exception is the
-# history growth at the end, below). Measured, never asserted: the script prints the table and
-# exits 0 even when a bar is missed (it fails only when a step fails).
+# its steps (no checkpoint, sync, vacuum or copy by another tool: even the history growth at
+# the end goes through dms's own storage functions, examples/mk_audit.rs and mk_sessions.rs).
+# Measured, never asserted: the script prints the table and exits 0 even when a bar is missed
+# (it fails only when a step fails).
 #
 #   CARGO_TARGET_DIR=/tmp/bench-target benches/day.sh
 #   BENCH_OUT=/tmp/x QUICK_RUNS=5 RUNS=2 AUDIT_ROWS=200000 SESSION_ROWS=100000 benches/day.sh
@@ -33,9 +34,10 @@
 #          (password + TOTP), all users at once, each sign-in 30 s after its last (as run.sh g);
 #   10:37  figures 4;
 #          history: the audit trail grown to AUDIT_ROWS rows (examples/mk_audit.rs, through
-#          dms::storage::audit::append), SESSION_ROWS ended sessions of the past year inserted
-#          by sqlite3 in the rows dms writes (no dms command makes a session without a sign-in,
-#          and 3,000,000 sign-ins would take a day);
+#          dms::storage::audit::append), SESSION_ROWS ended sessions of the past year
+#          (examples/mk_sessions.rs, through dms::storage::sessions::insert and end, in dms's
+#          own Store: no dms command makes a session without a sign-in, and 3,000,000 sign-ins
+#          would take a day);
 #   10:38  figures 5, and whoami against figures 1.
 # After every step the sizes of dms.db and dms.db-wal are written down.
 #
@@ -60,6 +62,7 @@ SESSION_ROWS=${SESSION_ROWS:-3000000}
 TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
 DMS=$TARGET/release/dms
 MK_AUDIT=$TARGET/release/examples/mk_audit
+MK_SESSIONS=$TARGET/release/examples/mk_sessions
 PW='Bench-Passw0rd!2026(HK)'
 DAYDATE=2026-11-23
 at() { local t=$1; [ ${#t} = 5 ] && t=$t:00; echo "${DAYDATE}T$t+08:00"; }   # at HH:MM[:SS]: the day's time, HKT
@@ -73,7 +76,7 @@ unset DMS_DB DMS_SESSION DMS_FORMAT DMS_SEED DMS_SERVER DMS_CA_FILE
 need_tools hyperfine sqlite3 oathtool time xxd
 if [ -z "${NO_BUILD:-}" ]; then
     say "cargo build --release"
-    (cd "$ROOT" && cargo build --release --bin dms --example mk_audit --example argon2_verify)
+    (cd "$ROOT" && cargo build --release --bin dms --example mk_audit --example mk_sessions --example argon2_verify)
 fi
 
 fresh_out
@@ -274,38 +277,17 @@ sizes "$((SIGNIN_USERS * SIGNIN_EACH)) sign-ins"
 figures 4 "$(at 10:37)"
 
 # --- history ----------------------------------------------------------------------------------
-say "history: the audit trail grown to $AUDIT_ROWS rows (mk_audit), $SESSION_ROWS ended sessions (sqlite3)"
+say "history: the audit trail grown to $AUDIT_ROWS rows (mk_audit), $SESSION_ROWS ended sessions (mk_sessions)"
 ro "SELECT COUNT(*) FROM audit" > "$R/audit_rows_before"
 timed grow_audit "$MK_AUDIT" "$DB" "$AUDIT_ROWS"
 sizes "audit trail grown (mk_audit)"
-# Ended sessions of the past year, in the rows src/storage/sessions.rs writes: a random token's
-# hash, a user, RFC 3339 UTC times to the second, how it ended, the method. sqlite3, as the
-# last connection, checkpoints the log when it closes (and removes it: it does not keep it, as
-# dms does); the next dms command makes it again.
-grow_sessions() {
-    sqlite3 "$DB" <<SQL
-PRAGMA cache_size = -262144;
-BEGIN;
-CREATE TEMP TABLE pick AS SELECT user_id FROM users WHERE participant_id IS NOT NULL ORDER BY user_id;
-WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $SESSION_ROWS),
-  s AS (SELECT i, (SELECT user_id FROM temp.pick WHERE rowid = 1 + (i * 48271) % (SELECT COUNT(*) FROM temp.pick)) AS user_id,
-               unixepoch('2025-11-23 02:00:00') + i * (31536000 / $SESSION_ROWS) AS t0, i % 900 AS busy FROM n)
-INSERT INTO sessions (token_hash, user_id, created_at, last_seen_at, ended_at, end_reason, method)
-  SELECT randomblob(32), user_id,
-         strftime('%Y-%m-%dT%H:%M:%SZ', t0, 'unixepoch'),
-         strftime('%Y-%m-%dT%H:%M:%SZ', t0 + busy, 'unixepoch'),
-         strftime('%Y-%m-%dT%H:%M:%SZ', t0 + busy + CASE i % 4 WHEN 1 THEN 900 ELSE 0 END, 'unixepoch'),
-         CASE i % 4 WHEN 0 THEN 'logout' WHEN 1 THEN '15 minutes idle' WHEN 2 THEN 'replaced by a new sign-in' ELSE 'logout' END,
-         '2fa'
-  FROM s;
-COMMIT;
-SQL
-}
+# Ended sessions of the past year, through dms's own storage functions (examples/mk_sessions.rs).
+grow_sessions() { "$MK_SESSIONS" "$DB" "$SESSION_ROWS" >&2; }
 ro "SELECT COUNT(*) FROM sessions" > "$R/sessions_before"
 timed grow_sessions grow_sessions
 ro "SELECT COUNT(*) FROM sessions" > "$R/sessions_after"
 ro "SELECT COUNT(*) FROM audit" > "$R/audit_rows_after"
-sizes "sessions inserted (sqlite3)"
+sizes "sessions added (mk_sessions)"
 
 # --- 10:38 figures 5 --------------------------------------------------------------------------
 figures 5 "$(at 10:38)"

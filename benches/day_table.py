@@ -106,7 +106,7 @@ def history():
     a0, a1 = int(text("audit_rows_before")), int(text("audit_rows_after"))
     s0, s1 = int(text("sessions_before")), int(text("sessions_after"))
     once(f"audit trail {a0:,} -> {a1:,} rows (mk_audit)", secs("grow_audit"))
-    once(f"sessions {s0:,} -> {s1:,} rows (sqlite3 INSERT)", secs("grow_sessions"))
+    once(f"sessions {s0:,} -> {s1:,} rows (mk_sessions)", secs("grow_sessions"))
 
 
 measured(history)

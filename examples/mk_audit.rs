@@ -58,7 +58,7 @@ fn main() -> anyhow::Result<()> {
         ("signin.failed", r#"{"factor":"password","step":"login","failures":1}"#),
         ("otp.requested", r#"{"channel":"email","requested":true}"#),
         ("password.changed", r#"{"sessions_ended":0}"#),
-        ("user.changed", r#"{"request_id":1,"change":{"email":[null,"someone@example.com.hk"]}}"#),
+        ("user.changed", r#"{"request_id":1,"change":{"email":{"before":null,"after":"someone@example.com.hk"}}}"#),
         ("request.submitted", r#"{"request_id":1,"kind":"change-user","subjects":1,"summary":"change: email"}"#),
     ];
     let tx = store.write()?;
