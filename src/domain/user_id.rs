@@ -327,11 +327,6 @@ impl ParticipantKey {
     pub fn id(&self) -> &str {
         self.id.as_str()
     }
-
-    /// Does this user ID belong to this participant (as a business user or a DA)?
-    pub fn owns(&self, user: &UserId) -> bool {
-        classify(user, &self.id, self.house).is_ok()
-    }
 }
 
 impl fmt::Display for ParticipantKey {
