@@ -124,18 +124,12 @@ figures() {
     [ "$(ro "SELECT user_id FROM sessions WHERE token_hash = X'$hash'")" = HKEXOP01 ]
     "$DMS" --db "$DB" --format json user enquire "$SAMPLE" | grep -q "\"$SAMPLE\""
     [ "$("$DMS" --db "$DB" --format csv listing --participant "$TYPICAL" | wc -l)" = $((TYPICAL_USERS + 1)) ]
-    "${HF[@]}" -N --runs "$QUICK_RUNS" --warmup 3 --export-json "$R/f${n}_enquire.json" \
-        -n dms "$DMS --db $DB --format json user enquire $SAMPLE" \
-        -n sqlite3 "sqlite3 -readonly -json $DB \"$ENQ\""
-    "${HF[@]}" -N --runs "$QUICK_RUNS" --warmup 3 --export-json "$R/f${n}_listing.json" \
-        -n dms "$DMS --db $DB --format csv listing --participant $TYPICAL" \
-        -n sqlite3 "sqlite3 -readonly -csv -header $DB \"$LIST_ONE\""
-    "${HF[@]}" -N --runs "$QUICK_RUNS" --warmup 3 --export-json "$R/f${n}_whoami.json" \
-        -n dms "$DMS --db $DB whoami" \
-        -n sqlite3 "sqlite3 -readonly $DB \"$who\""
-    "${HF[@]}" -N --runs "$QUICK_RUNS" --warmup 3 --export-json "$R/f${n}_requests.json" \
-        -n dms "$DMS --db $DB --format csv request list --participant $FULL" \
-        -n sqlite3 "sqlite3 -readonly -csv -header $DB \"$REQ\""
+    # one FIGURE DMS_COMMAND SQLITE3_COMMAND: both sides, the same file, in place.
+    one() { "${HF[@]}" -N --runs "$QUICK_RUNS" --warmup 3 --export-json "$R/f${n}_$1.json" -n dms "$2" -n sqlite3 "$3"; }
+    one enquire "$DMS --db $DB --format json user enquire $SAMPLE" "sqlite3 -readonly -json $DB \"$ENQ\""
+    one listing "$DMS --db $DB --format csv listing --participant $TYPICAL" "sqlite3 -readonly -csv -header $DB \"$LIST_ONE\""
+    one whoami "$DMS --db $DB whoami" "sqlite3 -readonly $DB \"$who\""
+    one requests "$DMS --db $DB --format csv request list --participant $FULL" "sqlite3 -readonly -csv -header $DB \"$REQ\""
     ro "SELECT COUNT(*) FROM requests WHERE participant_id = '$FULL'" > "$R/f${n}_requests_n"
     sizes "figures $n"
 }
